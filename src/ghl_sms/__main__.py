@@ -1,0 +1,3 @@
+from ghl_sms.cli import main
+
+main()

@@ -1,0 +1,22 @@
+"""The ``ghl-sms`` command line. Each command lives in its own module and is added here."""
+
+from __future__ import annotations
+
+import click
+
+from ghl_sms import __version__
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="ghl-sms")
+def cli() -> None:
+    """Text through GoHighLevel: send, schedule and follow SMS/MMS conversations.
+
+    Try it with no GHL account: `ghl-sms demo`, or add --sandbox to any command.
+    """
+
+
+def main() -> None:
+    cli(prog_name="ghl-sms")
