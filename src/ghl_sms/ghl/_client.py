@@ -650,7 +650,7 @@ class GhlClient:
                 f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}",
                 method=method,
                 path=path,
-            ) from exc
+            ) from None  # pydantic's text quotes the body, which could echo anything
 
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "[REDACTED]") if self._token in text else text
