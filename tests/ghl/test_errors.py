@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx2
 import pytest
-from support.ghl_mock import Recorder, make_client
 
 from ghl_sms.ghl import (
     AuthenticationError,
@@ -20,6 +19,7 @@ from ghl_sms.ghl import (
     TransportError,
 )
 from ghl_sms.ghl._errors import ApiError, error_for_status
+from support.ghl_mock import Recorder, make_client
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ import httpx2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support.ghl_mock import Recorder, make_client
 
 from ghl_sms._clock import FakeClock
 from ghl_sms.ghl import (
@@ -22,6 +21,7 @@ from ghl_sms.ghl import (
     SlidingWindowPacer,
 )
 from ghl_sms.ghl._pacing import next_slot
+from support.ghl_mock import Recorder, make_client
 
 SENT = {"conversationId": "c", "messageId": "m"}
 

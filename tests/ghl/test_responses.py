@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import httpx2
 import pytest
-from support.ghl_mock import Recorder, make_client
 
 from ghl_sms.ghl import Contact, NotFoundError, ResponseValidationError
+from support.ghl_mock import Recorder, make_client
 
 
 def ok(body: object) -> httpx2.Response:

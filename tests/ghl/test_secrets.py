@@ -7,9 +7,9 @@ import traceback
 
 import httpx2
 import pytest
-from support.ghl_mock import Recorder, make_client
 
 from ghl_sms.ghl import GhlClient, GhlError
+from support.ghl_mock import Recorder, make_client
 
 CANARY = "pit-CANARY-5f1d2c9e-7b4a-4e8d-9c3b-0a1b2c3d4e5f"
 

@@ -8,7 +8,6 @@ import httpx2
 import pytest
 
 from ghl_sms.ghl import GhlClient
-
 from support.ghl_mock import Recorder, make_client, spec_properties, spec_query_params
 
 SENT = {"conversationId": "conv1", "messageId": "msg1", "msg": "Message queued successfully."}
