@@ -129,6 +129,8 @@ class GhlClient:
                 "Authorization": f"Bearer {self._token}",
                 "Accept": "application/json",
                 "User-Agent": _USER_AGENT,
+                # Most calls (and every send) are conversations calls; others override it.
+                "Version": self._versions["conversations"],
             },
             follow_redirects=False,
         )
@@ -491,10 +493,14 @@ class GhlClient:
         """Make one logical call: pace, send, retry what is safe, map errors, parse JSON."""
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "OPTIONS")
-        headers = {"Version": self._versions[module]}
-        if json_body:
-            # Real clients send it on every request, GET and DELETE included.
-            headers["Content-Type"] = "application/json"
+        headers: dict[str, str] | None = None
+        version = self._versions[module]
+        if version != self._versions["conversations"]:
+            headers = {"Version": version}
+        if json_body and json is None:
+            # Real clients send it on every request, GET and DELETE included; with a JSON
+            # body httpx2 sets it itself.
+            headers = {**(headers or {}), "Content-Type": "application/json"}
         attempt = 0
         while True:
             try:
@@ -524,13 +530,9 @@ class GhlClient:
                     raise self._outcome_unknown(failure) from None
                 raise failure from None
             self.pacer.observe(response.headers)
-            logger.debug(
-                "%s %s -> %s (%.0f ms)",
-                method,
-                path,
-                response.status_code,
-                (self._clock.now() - started) * 1000,
-            )
+            if logger.isEnabledFor(logging.DEBUG):
+                elapsed_ms = (self._clock.now() - started) * 1000
+                logger.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, elapsed_ms)
             if response.status_code < 400:
                 return self._json(response, method, path)
             error = self._api_error(response, method, path)

@@ -115,6 +115,8 @@ class SlidingWindowPacer:
             await self._clock.sleep(delay)
 
     def observe(self, headers: Mapping[str, str]) -> None:
+        if "x-ratelimit-remaining" not in headers and "x-ratelimit-daily-remaining" not in headers:
+            return
         burst = _header_int(headers, "x-ratelimit-max")
         remaining = _header_int(headers, "x-ratelimit-remaining")
         interval_ms = _header_int(headers, "x-ratelimit-interval-milliseconds")
