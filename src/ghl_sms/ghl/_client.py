@@ -532,7 +532,8 @@ class GhlClient:
             self.pacer.observe(response.headers)
             if logger.isEnabledFor(logging.DEBUG):
                 elapsed_ms = (self._clock.now() - started) * 1000
-                logger.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, elapsed_ms)
+                status = response.status_code
+                logger.debug("%s %s -> %s (%.0f ms)", method, path, status, elapsed_ms)
             if response.status_code < 400:
                 return self._json(response, method, path)
             error = self._api_error(response, method, path)
