@@ -1,0 +1,485 @@
+"""The local ledger: no send is lost or doubled.
+
+GHL has no idempotency key, so a send retried after a timeout can text a customer twice.
+Every send is recorded here *before* it goes out, under an idempotency key. The record's
+``state`` says what we know:
+
+    pending    recorded, the request may be on its way (or the process died)
+    sent       GHL accepted it; ``message_id`` is known
+    failed     GHL refused it, or it provably never left; nothing was sent
+    unknown    it may have reached GHL and no answer came back
+    cancelled  a scheduled message, cancelled before it went out
+
+``pending`` and ``unknown`` records are *in doubt*: before anything retries them, the
+operations look for the message in the contact's conversation and adopt it if found.
+The ledger itself does no I/O but SQLite; the operations layer does the reconciling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from ghl_sms._clock import Clock
+from ghl_sms.ops._migrations import migrate
+
+__all__ = [
+    "Claim",
+    "Ledger",
+    "OptOut",
+    "RepeatSendError",
+    "SendInProgressError",
+    "SendRecord",
+    "SendState",
+    "derive_idempotency_key",
+]
+
+DEFAULT_LEASE_SECONDS = 120.0
+
+
+class SendState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+
+
+IN_DOUBT = (SendState.PENDING, SendState.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    id: int
+    idempotency_key: str
+    key_origin: str
+    location_id: str
+    contact_id: str | None
+    to_number: str | None
+    text: str
+    attachments: tuple[str, ...]
+    from_number: str | None
+    scheduled_at: float | None
+    state: SendState
+    message_id: str | None
+    conversation_id: str | None
+    status: str | None
+    error_code: str | None
+    error_message: str | None
+    attempts: int
+    lease_until: float | None
+    campaign_id: str | None
+    created_at: float
+    updated_at: float
+
+    @property
+    def in_doubt(self) -> bool:
+        return self.state in IN_DOUBT
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What ``Ledger.claim`` decided for a send.
+
+    ``new``: go ahead and send. ``duplicate``: it already went out, here is the first
+    result; send nothing. ``in_doubt``: an earlier attempt may have reached GHL; look
+    for it before sending (``Ledger.adopt`` or go ahead with this record).
+    """
+
+    kind: Literal["new", "duplicate", "in_doubt"]
+    record: SendRecord
+
+
+@dataclass(frozen=True)
+class OptOut:
+    location_id: str
+    phone: str | None
+    contact_id: str | None
+    source: str
+    detail: str | None
+    created_at: float
+
+
+class RepeatSendError(Exception):
+    """The same text went to the same recipient moments ago under another key."""
+
+    def __init__(self, previous: SendRecord, window: float) -> None:
+        minutes = max(1, round(window / 60))
+        super().__init__(
+            f"The same text was sent to this recipient within the last {minutes} minutes "
+            f"(message {previous.message_id or 'in flight'}); not sending it again. "
+            "If the repeat is intended, say so (--allow-repeat / allow_repeat=true)."
+        )
+        self.previous = previous
+
+
+class SendInProgressError(Exception):
+    """Another worker holds this send right now."""
+
+    def __init__(self, record: SendRecord) -> None:
+        super().__init__(
+            "This send is already in progress elsewhere; wait for it to finish, then ask "
+            "for its status instead of sending again."
+        )
+        self.record = record
+
+
+def _text_hash(text: str, attachments: Sequence[str]) -> str:
+    payload = json.dumps([text, list(attachments)], ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def derive_idempotency_key(
+    *,
+    location_id: str,
+    recipient: str,
+    text: str,
+    attachments: Sequence[str] = (),
+    scheduled_at: float | None = None,
+    from_number: str | None = None,
+) -> str:
+    """The key for a send whose caller gave none: the same send gives the same key."""
+    payload = json.dumps(
+        [location_id, recipient, text, list(attachments), scheduled_at, from_number],
+        ensure_ascii=False,
+    )
+    return "auto-" + hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+_COLUMNS = (
+    "id, idempotency_key, key_origin, location_id, contact_id, to_number, text, attachments, "
+    "from_number, scheduled_at, state, message_id, conversation_id, status, error_code, "
+    "error_message, attempts, lease_until, campaign_id, created_at, updated_at"
+)
+
+
+def _record(row: sqlite3.Row | tuple[Any, ...]) -> SendRecord:
+    values = list(row)
+    values[7] = tuple(json.loads(values[7]))
+    values[10] = SendState(values[10])
+    return SendRecord(*values)
+
+
+class Ledger:
+    """The ledger over one SQLite connection. Safe for several processes on one file."""
+
+    def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        migrate(db)
+
+    @classmethod
+    def open(cls, path: str | Path, clock: Clock) -> Ledger:
+        """Open (creating if needed) the ledger at ``path``; ``":memory:"`` for tests."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
+        if str(path) != ":memory:":
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        return cls(db, clock)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- reading --------------------------------------------------------------------------
+
+    def get(self, idempotency_key: str) -> SendRecord | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM sends WHERE idempotency_key = ?", (idempotency_key,)
+        ).fetchone()
+        return _record(row) if row else None
+
+    def get_by_id(self, record_id: int) -> SendRecord:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM sends WHERE id = ?", (record_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(record_id)
+        return _record(row)
+
+    def by_message_id(self, message_id: str) -> SendRecord | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM sends WHERE message_id = ? ORDER BY id DESC LIMIT 1",
+            (message_id,),
+        ).fetchone()
+        return _record(row) if row else None
+
+    def in_doubt(self, location_id: str) -> list[SendRecord]:
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM sends WHERE location_id = ? AND state IN (?, ?) ORDER BY id",
+            (location_id, *IN_DOUBT),
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    def scheduled(self, location_id: str) -> list[SendRecord]:
+        """Scheduled messages that have not gone out or been cancelled, soonest first."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM sends WHERE location_id = ? AND scheduled_at IS NOT NULL "
+            "AND state IN ('sent', 'pending', 'unknown') AND coalesce(status, 'scheduled') "
+            "= 'scheduled' ORDER BY scheduled_at",
+            (location_id,),
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    def recent(self, location_id: str, limit: int = 20) -> list[SendRecord]:
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM sends WHERE location_id = ? ORDER BY id DESC LIMIT ?",
+            (location_id, limit),
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    # --- claiming a send ------------------------------------------------------------------
+
+    def claim(
+        self,
+        *,
+        idempotency_key: str,
+        key_origin: Literal["caller", "derived"],
+        location_id: str,
+        contact_id: str | None,
+        to_number: str | None,
+        text: str,
+        attachments: Sequence[str] = (),
+        from_number: str | None = None,
+        scheduled_at: float | None = None,
+        repeat_window: float = 600.0,
+        allow_repeat: bool = False,
+        campaign_id: str | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> Claim:
+        """Record a send before it goes out, or say why it must not go out as new.
+
+        Raises ``RepeatSendError`` (the same text to the same recipient within
+        ``repeat_window`` under another key, unless ``allow_repeat``) and
+        ``SendInProgressError`` (another worker holds the lease on this key).
+        """
+        now = self._clock.now()
+        text_hash = _text_hash(text, attachments)
+        with self._transaction() as db:
+            existing = self.get(idempotency_key)
+            if existing is not None:
+                decided = self._decide_existing(
+                    existing, now, key_origin, repeat_window, allow_repeat, lease_seconds
+                )
+                if decided is not None:
+                    return decided
+            if not allow_repeat:
+                previous = self._recent_same_text(
+                    location_id, contact_id, to_number, text_hash, now - repeat_window
+                )
+                if previous is not None:
+                    raise RepeatSendError(previous, repeat_window)
+            cursor = db.execute(
+                """
+                INSERT INTO sends (idempotency_key, key_origin, location_id, contact_id,
+                    to_number, text, text_hash, attachments, from_number, scheduled_at, state,
+                    attempts, lease_until, campaign_id, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?)
+                """,
+                (
+                    idempotency_key, key_origin, location_id, contact_id, to_number, text,
+                    text_hash, json.dumps(list(attachments)), from_number, scheduled_at,
+                    now + lease_seconds, campaign_id, now, now,
+                ),
+            )  # fmt: skip
+            assert cursor.lastrowid is not None
+            return Claim("new", self.get_by_id(cursor.lastrowid))
+
+    def _decide_existing(
+        self,
+        existing: SendRecord,
+        now: float,
+        key_origin: str,
+        repeat_window: float,
+        allow_repeat: bool,
+        lease_seconds: float,
+    ) -> Claim | None:
+        """Decide for a key seen before; None means: archive it and record a new send."""
+        if existing.in_doubt:
+            if existing.lease_until is not None and existing.lease_until > now:
+                raise SendInProgressError(existing)
+            return Claim("in_doubt", self._take_lease(existing.id, now + lease_seconds))
+        if existing.state == SendState.FAILED:
+            # Nothing went out last time; this is a fresh attempt under the same key.
+            self._db.execute(
+                "UPDATE sends SET state = 'pending', attempts = attempts + 1, lease_until = ?, "
+                "error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ?",
+                (now + lease_seconds, now, existing.id),
+            )
+            return Claim("new", self.get_by_id(existing.id))
+        # sent or cancelled
+        derived_and_stale = key_origin == "derived" and (
+            allow_repeat or existing.created_at < now - repeat_window
+        )
+        if not derived_and_stale:
+            return Claim("duplicate", existing)
+        # A derived key only stands for "the same send, retried": once the window has
+        # passed (or the caller says the repeat is intended) the same text is a new send.
+        self._db.execute(
+            "UPDATE sends SET idempotency_key = idempotency_key || '#' || id WHERE id = ?",
+            (existing.id,),
+        )
+        return None
+
+    def _take_lease(self, record_id: int, until: float) -> SendRecord:
+        self._db.execute(
+            "UPDATE sends SET lease_until = ?, attempts = attempts + 1, updated_at = ? "
+            "WHERE id = ?",
+            (until, self._clock.now(), record_id),
+        )
+        return self.get_by_id(record_id)
+
+    def _recent_same_text(
+        self,
+        location_id: str,
+        contact_id: str | None,
+        to_number: str | None,
+        text_hash: str,
+        since: float,
+    ) -> SendRecord | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM sends WHERE location_id = ? AND text_hash = ? "
+            "AND created_at >= ? AND state IN ('pending', 'sent', 'unknown') "
+            "AND ((contact_id IS NOT NULL AND contact_id = ?) "
+            "OR (to_number IS NOT NULL AND to_number = ?)) ORDER BY id DESC LIMIT 1",
+            (location_id, text_hash, since, contact_id, to_number),
+        ).fetchone()
+        return _record(row) if row else None
+
+    # --- outcomes -------------------------------------------------------------------------
+
+    def _update(self, record_id: int, **fields: Any) -> SendRecord:
+        fields["updated_at"] = self._clock.now()
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._transaction() as db:
+            db.execute(
+                f"UPDATE sends SET {assignments} WHERE id = ?", (*fields.values(), record_id)
+            )
+        return self.get_by_id(record_id)
+
+    def set_recipient(self, record_id: int, *, contact_id: str, to_number: str | None) -> None:
+        self._update(record_id, contact_id=contact_id, to_number=to_number)
+
+    def mark_sent(
+        self, record_id: int, *, message_id: str, conversation_id: str | None, status: str | None
+    ) -> SendRecord:
+        return self._update(
+            record_id,
+            state=SendState.SENT.value,
+            message_id=message_id,
+            conversation_id=conversation_id,
+            status=status,
+            lease_until=None,
+            error_code=None,
+            error_message=None,
+        )
+
+    def mark_failed(
+        self, record_id: int, *, error_code: str | None, error_message: str
+    ) -> SendRecord:
+        return self._update(
+            record_id,
+            state=SendState.FAILED.value,
+            error_code=error_code,
+            error_message=error_message,
+            lease_until=None,
+        )
+
+    def mark_unknown(self, record_id: int, *, error_message: str) -> SendRecord:
+        # The lease is dropped so that the next attempt reconciles at once.
+        return self._update(
+            record_id, state=SendState.UNKNOWN.value, error_message=error_message, lease_until=None
+        )
+
+    def release(self, record_id: int) -> SendRecord:
+        """Give up the lease on an in-doubt record without deciding it."""
+        return self._update(record_id, lease_until=None)
+
+    def mark_cancelled(self, message_id: str) -> SendRecord | None:
+        record = self.by_message_id(message_id)
+        if record is None:
+            return None
+        return self._update(record.id, state=SendState.CANCELLED.value, status="cancelled")
+
+    def update_status(
+        self,
+        message_id: str,
+        status: str,
+        *,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> SendRecord | None:
+        """Record a delivery status learned from GHL (webhook, watcher or a status call)."""
+        record = self.by_message_id(message_id)
+        if record is None:
+            return None
+        fields: dict[str, Any] = {"status": status}
+        if error_code is not None or error_message is not None:
+            fields.update(error_code=error_code, error_message=error_message)
+        return self._update(record.id, **fields)
+
+    # --- opt-outs -------------------------------------------------------------------------
+
+    def record_opt_out(
+        self,
+        location_id: str,
+        *,
+        phone: str | None = None,
+        contact_id: str | None = None,
+        source: str,
+        detail: str | None = None,
+    ) -> None:
+        if not phone and not contact_id:
+            raise ValueError("an opt-out needs a phone or a contact id")
+        if self.opt_out_for(location_id, phone=phone, contact_id=contact_id) is not None:
+            return
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO opt_outs (location_id, phone, contact_id, source, detail, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (location_id, phone, contact_id, source, detail, self._clock.now()),
+            )
+
+    def lift_opt_out(
+        self, location_id: str, *, phone: str | None = None, contact_id: str | None = None
+    ) -> int:
+        """Lift every active opt-out matching the phone or contact; return how many."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE opt_outs SET lifted_at = ? WHERE location_id = ? AND lifted_at IS NULL "
+                "AND ((phone IS NOT NULL AND phone = ?) "
+                "OR (contact_id IS NOT NULL AND contact_id = ?))",
+                (self._clock.now(), location_id, phone, contact_id),
+            )
+            return cursor.rowcount
+
+    def opt_out_for(
+        self, location_id: str, *, phone: str | None = None, contact_id: str | None = None
+    ) -> OptOut | None:
+        """The active opt-out for this phone or contact, if any."""
+        row = self._db.execute(
+            "SELECT location_id, phone, contact_id, source, detail, created_at FROM opt_outs "
+            "WHERE location_id = ? AND lifted_at IS NULL AND ((phone IS NOT NULL AND phone = ?) "
+            "OR (contact_id IS NOT NULL AND contact_id = ?)) ORDER BY id DESC LIMIT 1",
+            (location_id, phone, contact_id),
+        ).fetchone()
+        return OptOut(*row) if row else None
