@@ -1,0 +1,754 @@
+"""The SMS operations for one location: what the CLI and the MCP server call.
+
+Every send runs the preflight first (blocked means not sent), is recorded in the ledger
+before it goes out, and, when GHL's answer is lost, is looked for in the contact's
+conversation before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from ghl_sms._clock import Clock, utc_datetime
+from ghl_sms.ghl import (
+    AuthenticationError,
+    Contact,
+    GhlClient,
+    GhlError,
+    Message,
+    NotFoundError,
+    PermissionDeniedError,
+    PhoneNumber,
+    SendOutcomeUnknownError,
+    TransportError,
+)
+from ghl_sms.ops.errors import (
+    PreflightBlocked,
+    RecipientNotFound,
+    SenderNotAvailable,
+    UsageError,
+)
+from ghl_sms.ops.ledger import Ledger, SendRecord, SendState, derive_idempotency_key
+from ghl_sms.ops.models import (
+    CancelOutcome,
+    CheckResult,
+    Conversation,
+    InboxPage,
+    MessageStatus,
+    Note,
+    SenderNumber,
+    SendOutcome,
+    ThreadMessage,
+    ThreadPage,
+)
+from ghl_sms.rules.carrier_errors import lookup as lookup_error_code
+from ghl_sms.rules.phones import PhoneNumberError, parse_phone
+from ghl_sms.rules.preflight import ReasonCode, Verdict, preflight
+from ghl_sms.rules.segments import count_segments
+
+__all__ = ["FINAL_STATUSES", "SendRequest", "ServiceConfig", "SmsService"]
+
+logger = logging.getLogger("ghl_sms.ops")
+
+FINAL_STATUSES = frozenset({"delivered", "failed", "undelivered", "read", "cancelled", "opt_out"})
+
+# Reasons that describe the text, not the recipient: a check without a text drops them.
+_TEXT_REASONS = frozenset(
+    {
+        ReasonCode.EMPTY,
+        ReasonCode.TOO_LONG,
+        ReasonCode.MANY_SEGMENTS,
+        ReasonCode.UCS2_REPLACEABLE,
+        ReasonCode.FIRST_MESSAGE_FOOTER,
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceConfig:
+    default_region: str = "US"
+    repeat_window: float = 600.0
+    """The same text to the same recipient within this many seconds is refused."""
+    sms_price_per_segment: float = 0.0079
+    mms_price: float = 0.0200
+    """LC Phone list prices (USD, US), excluding carrier fees; only used for estimates."""
+    reconcile_delay: float = 2.0
+    """Seconds to let GHL store a message before looking for it after a lost answer."""
+    reconcile_lookback: float = 300.0
+    """How far before our own record a found message may be dated (clock skew)."""
+    many_segments: int = 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendRequest:
+    text: str
+    contact_id: str | None = None
+    to: str | None = None
+    """A phone number; its contact is found, or created, by phone."""
+    conversation_id: str | None = None
+    attachments: Sequence[str] = ()
+    from_number: str | None = None
+    scheduled_at: datetime | None = None
+    idempotency_key: str | None = None
+    allow_repeat: bool = False
+    transactional: bool = False
+    """Not marketing (a reminder, a code): quiet hours don't apply."""
+    dry_run: bool = False
+    campaign_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    request: SendRequest
+    contact: Contact | None
+    to: str | None
+    sender: PhoneNumber | None
+    verdict: Verdict
+    key: str
+    key_origin: Literal["caller", "derived"]
+
+
+class SmsService:
+    """The operations for one location, over a client and a ledger."""
+
+    def __init__(
+        self,
+        client: GhlClient,
+        ledger: Ledger,
+        *,
+        clock: Clock,
+        config: ServiceConfig | None = None,
+    ) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.clock = clock
+        self.config = config or ServiceConfig()
+        self.location_id = client.location_id
+        self._numbers: list[PhoneNumber] | None = None
+        self._location_timezone: str | None | bool = False  # False: not looked up yet
+
+    # --- lookups shared by the operations -------------------------------------------------
+
+    async def sender_numbers(self, *, refresh: bool = False) -> list[PhoneNumber]:
+        if self._numbers is None or refresh:
+            try:
+                self._numbers = (await self.client.list_phone_numbers()).numbers
+            except NotFoundError:
+                self._numbers = []  # "Phone system is not connected to this account"
+        return self._numbers
+
+    async def _location_tz(self) -> str | None:
+        if self._location_timezone is False:
+            try:
+                self._location_timezone = (await self.client.get_location()).timezone
+            except (AuthenticationError, PermissionDeniedError, NotFoundError):
+                self._location_timezone = None  # no locations.readonly scope: no fallback zone
+        return self._location_timezone if isinstance(self._location_timezone, str) else None
+
+    async def _sender(self, from_number: str | None) -> PhoneNumber | None:
+        numbers = await self.sender_numbers()
+        if from_number:
+            try:
+                wanted = parse_phone(from_number, self.config.default_region).e164
+            except PhoneNumberError as exc:
+                raise UsageError(f"The sending number is invalid: {exc}") from None
+            for number in numbers:
+                if number.phone_number == wanted:
+                    return number
+            options = ", ".join(n.phone_number for n in numbers if n.capabilities.sms) or "none"
+            raise SenderNotAvailable(
+                f"{wanted} is not one of this location's SMS numbers (available: {options}); "
+                "pick one of those, or leave the sender out to use the default."
+            )
+        default = next((n for n in numbers if n.is_default_number), None)
+        return default or next((n for n in numbers if n.capabilities.sms), None)
+
+    async def _contact(self, contact_id: str) -> Contact:
+        try:
+            return await self.client.get_contact(contact_id)
+        except NotFoundError:
+            raise RecipientNotFound(
+                f"No contact {contact_id!r} in this location; check the id, or send to a "
+                "phone number instead."
+            ) from None
+
+    async def _contact_by_phone(self, e164: str) -> Contact | None:
+        found = await self.client.find_contact_by_phone(e164)
+        # Search results don't carry DND reliably; only GET /contacts/{id} does.
+        return await self.client.get_contact(found.id) if found else None
+
+    async def _conversation_of(self, contact_id: str) -> str | None:
+        page = await self.client.search_conversations(contact_id=contact_id, limit=5)
+        for conversation in page.conversations:
+            if conversation.contact_id in (None, contact_id):
+                return conversation.id
+        return None
+
+    def _opted_out(self, contact: Contact | None, e164: str | None) -> bool:
+        return (
+            self.ledger.opt_out_for(
+                self.location_id, phone=e164, contact_id=contact.id if contact else None
+            )
+            is not None
+        )
+
+    # --- send -----------------------------------------------------------------------------
+
+    async def send(self, request: SendRequest) -> SendOutcome:
+        """Send (or schedule) one SMS/MMS after the preflight; raise if it must not go."""
+        now = utc_datetime(self.clock)
+        if request.scheduled_at is not None:
+            if request.scheduled_at.tzinfo is None:
+                raise UsageError("The schedule time needs a UTC offset.")
+            if request.scheduled_at <= now:
+                raise UsageError(
+                    f"The schedule time {request.scheduled_at.isoformat()} is in the past; "
+                    "pick a future time, or leave it out to send now."
+                )
+        contact_id = request.contact_id
+        if request.conversation_id:
+            contact_id = await self._contact_of_conversation(request.conversation_id, contact_id)
+        if not contact_id and not request.to:
+            raise UsageError("Say who to text: a contact id, a phone number or a conversation.")
+
+        e164: str | None = None
+        if request.to:
+            try:
+                e164 = parse_phone(request.to, self.config.default_region).e164
+            except PhoneNumberError:
+                e164 = None  # the preflight reports it as invalid
+        key, origin = self._key(request, contact_id, e164)
+        if not request.dry_run:
+            earlier = self._earlier_duplicate(key, origin)
+            if earlier is not None:
+                return self._outcome_from_record(earlier, "duplicate")
+
+        plan = await self._plan(request, contact_id, e164, key, origin, now)
+        if plan.verdict.blocked:
+            raise PreflightBlocked(plan.verdict)
+        if request.dry_run:
+            return self._outcome(plan, "dry_run")
+        return await self._execute(plan)
+
+    def _key(
+        self, request: SendRequest, contact_id: str | None, e164: str | None
+    ) -> tuple[str, Literal["caller", "derived"]]:
+        if request.idempotency_key:
+            return request.idempotency_key, "caller"
+        recipient = contact_id or e164 or (request.to or "").strip()
+        key = derive_idempotency_key(
+            location_id=self.location_id,
+            recipient=recipient,
+            text=request.text,
+            attachments=request.attachments,
+            scheduled_at=request.scheduled_at.timestamp() if request.scheduled_at else None,
+            from_number=request.from_number,
+        )
+        return key, "derived"
+
+    def _earlier_duplicate(self, key: str, origin: str) -> SendRecord | None:
+        """A send under this key that already went out, checked before any API call."""
+        record = self.ledger.get(key)
+        if record is None or record.state not in (SendState.SENT, SendState.CANCELLED):
+            return None
+        if origin == "derived" and record.created_at < self.clock.now() - (
+            self.config.repeat_window
+        ):
+            return None
+        return record
+
+    async def _contact_of_conversation(self, conversation_id: str, contact_id: str | None) -> str:
+        try:
+            conversation = await self.client.get_conversation(conversation_id)
+        except NotFoundError:
+            raise RecipientNotFound(
+                f"No conversation {conversation_id!r} in this location."
+            ) from None
+        if contact_id and contact_id != conversation.contact_id:
+            raise UsageError(
+                f"Conversation {conversation_id} belongs to contact {conversation.contact_id}, "
+                f"not {contact_id}; pass one or the other."
+            )
+        return conversation.contact_id
+
+    async def _plan(
+        self,
+        request: SendRequest,
+        contact_id: str | None,
+        e164: str | None,
+        key: str,
+        origin: Literal["caller", "derived"],
+        now: datetime,
+    ) -> _Plan:
+        sender = await self._sender(request.from_number)
+        contact: Contact | None = None
+        if contact_id:
+            contact = await self._contact(contact_id)
+        elif e164:
+            contact = await self._contact_by_phone(e164)
+        to = request.to if request.to else None
+        is_first = True
+        if contact is not None:
+            is_first = await self._conversation_of(contact.id) is None
+        verdict = preflight(
+            contact=contact,
+            to=to,
+            text=request.text,
+            now=request.scheduled_at or now,
+            sender=sender,
+            attachments=request.attachments,
+            opted_out=self._opted_out(contact, e164 or (contact.phone if contact else None)),
+            location_timezone=await self._location_tz(),
+            is_first_message=is_first,
+            transactional=request.transactional,
+            default_region=self.config.default_region,
+            many_segments=self.config.many_segments,
+        )
+        if contact is None and not verdict.blocked and not request.dry_run and e164:
+            # A number GHL doesn't know yet: create its contact so there is someone to text.
+            contact = (await self.client.upsert_contact(phone=e164, source="ghl-sms")).contact
+        return _Plan(request, contact, verdict.to, sender, verdict, key, origin)
+
+    async def _execute(self, plan: _Plan) -> SendOutcome:
+        request = plan.request
+        assert plan.contact is not None  # the preflight blocks a send without a recipient
+        claim = self.ledger.claim(
+            idempotency_key=plan.key,
+            key_origin=plan.key_origin,
+            location_id=self.location_id,
+            contact_id=plan.contact.id,
+            to_number=plan.to,
+            text=request.text,
+            attachments=request.attachments,
+            from_number=request.from_number,
+            scheduled_at=request.scheduled_at.timestamp() if request.scheduled_at else None,
+            repeat_window=self.config.repeat_window,
+            allow_repeat=request.allow_repeat,
+            campaign_id=request.campaign_id,
+        )
+        if claim.kind == "duplicate":
+            return self._outcome_from_record(claim.record, "duplicate")
+        record = claim.record
+        if claim.kind == "in_doubt":
+            found = await self._find_sent(record)
+            if found is not None:
+                return self._adopt(plan, record, found)
+        return await self._deliver(plan, record, may_retry=True)
+
+    async def _deliver(self, plan: _Plan, record: SendRecord, *, may_retry: bool) -> SendOutcome:
+        request = plan.request
+        assert plan.contact is not None
+        try:
+            result = await self.client.send_message(
+                contact_id=plan.contact.id,
+                message=request.text,
+                attachments=list(request.attachments) or None,
+                from_number=request.from_number,
+                scheduled_at=request.scheduled_at,
+            )
+        except SendOutcomeUnknownError as exc:
+            self.ledger.mark_unknown(record.id, error_message=str(exc))
+            await self.clock.sleep(self.config.reconcile_delay)
+            try:
+                found = await self._find_sent(record)
+            except GhlError:
+                raise exc from None  # can't look now; the record stays in doubt
+            if found is not None:
+                return self._adopt(plan, record, found)
+            if not may_retry:
+                raise
+            logger.info("send %s provably absent after a lost answer; sending again", record.id)
+            return await self._deliver(plan, record, may_retry=False)
+        except GhlError as exc:
+            code = str(exc.status_code) if exc.status_code else None
+            if isinstance(exc, TransportError) and exc.reached_server:
+                self.ledger.mark_unknown(record.id, error_message=str(exc))
+            else:
+                self.ledger.mark_failed(record.id, error_code=code, error_message=str(exc))
+            raise
+        status = result.status or ("scheduled" if request.scheduled_at else "pending")
+        self.ledger.mark_sent(
+            record.id,
+            message_id=result.message_id,
+            conversation_id=result.conversation_id,
+            status=status,
+        )
+        outcome: Literal["sent", "scheduled"] = "scheduled" if request.scheduled_at else "sent"
+        return self._outcome(
+            plan,
+            outcome,
+            message_id=result.message_id,
+            conversation_id=result.conversation_id,
+            status=status,
+        )
+
+    def _adopt(self, plan: _Plan, record: SendRecord, found: Message) -> SendOutcome:
+        status = found.status or "pending"
+        self.ledger.mark_sent(
+            record.id,
+            message_id=found.id,
+            conversation_id=found.conversation_id,
+            status=status,
+        )
+        outcome: Literal["sent", "scheduled"] = "scheduled" if record.scheduled_at else "sent"
+        return self._outcome(
+            plan,
+            outcome,
+            message_id=found.id,
+            conversation_id=found.conversation_id,
+            status=status,
+            adopted=True,
+        )
+
+    async def _find_sent(self, record: SendRecord) -> Message | None:
+        """Look for an in-doubt send in the contact's conversation.
+
+        Returns the message when found; None only when it is provably absent (the
+        conversation is gone through back to before the record was made).
+        """
+        if not record.contact_id:
+            return None
+        conversation_id = record.conversation_id or await self._conversation_of(record.contact_id)
+        if conversation_id is None:
+            return None  # no conversation: no message
+        since = record.created_at - self.config.reconcile_lookback
+        wanted = sorted(record.attachments)
+        async for message in self.client.iter_messages(conversation_id, page_size=50):
+            if message.date_added is not None and message.date_added.timestamp() < since:
+                break
+            if (
+                message.direction == "outbound"
+                and (message.body or "") == record.text
+                and sorted(message.attachments) == wanted
+            ):
+                return message
+        return None
+
+    async def reconcile_in_doubt(self) -> list[SendRecord]:
+        """Settle every in-doubt send of this location whose lease has run out.
+
+        Found messages are adopted; provably absent ones are marked failed (nothing
+        went out), so a later identical send is not mistaken for a repeat.
+        """
+        settled = []
+        now = self.clock.now()
+        for record in self.ledger.in_doubt(self.location_id):
+            if record.lease_until is not None and record.lease_until > now:
+                continue
+            found = await self._find_sent(record)
+            if found is not None:
+                settled.append(
+                    self.ledger.mark_sent(
+                        record.id,
+                        message_id=found.id,
+                        conversation_id=found.conversation_id,
+                        status=found.status,
+                    )
+                )
+            else:
+                settled.append(
+                    self.ledger.mark_failed(
+                        record.id,
+                        error_code=None,
+                        error_message="not found in GHL after an interrupted send; not sent",
+                    )
+                )
+        return settled
+
+    def _price(self, plan: _Plan) -> float:
+        if plan.request.attachments:
+            return round(self.config.mms_price * max(plan.verdict.segments.segments, 1), 4)
+        return round(self.config.sms_price_per_segment * plan.verdict.segments.segments, 4)
+
+    def _outcome(
+        self,
+        plan: _Plan,
+        outcome: Literal["sent", "scheduled", "duplicate", "dry_run"],
+        *,
+        message_id: str | None = None,
+        conversation_id: str | None = None,
+        status: str | None = None,
+        adopted: bool = False,
+    ) -> SendOutcome:
+        verdict = plan.verdict
+        footer = verdict.segments_with_footer
+        return SendOutcome(
+            outcome=outcome,
+            message_id=message_id,
+            conversation_id=conversation_id,
+            contact_id=plan.contact.id if plan.contact else None,
+            contact_name=plan.contact.display_name if plan.contact else None,
+            to=plan.to,
+            from_number=plan.request.from_number
+            or (plan.sender.phone_number if plan.sender else None),
+            status=status,
+            scheduled_at=plan.request.scheduled_at,
+            type="MMS" if plan.request.attachments else "SMS",
+            encoding=verdict.segments.encoding,
+            segments=verdict.segments.segments,
+            segments_with_footer=footer.segments if footer else None,
+            cost_estimate_usd=self._price(plan),
+            verdict=verdict.level,
+            notes=Note.all_of(verdict),
+            idempotency_key=plan.key,
+            adopted=adopted,
+        )
+
+    def _outcome_from_record(
+        self, record: SendRecord, outcome: Literal["duplicate"]
+    ) -> SendOutcome:
+        report = count_segments(record.text)
+        return SendOutcome(
+            outcome=outcome,
+            message_id=record.message_id,
+            conversation_id=record.conversation_id,
+            contact_id=record.contact_id,
+            to=record.to_number,
+            from_number=record.from_number,
+            status=record.status,
+            scheduled_at=datetime.fromtimestamp(record.scheduled_at, UTC)
+            if record.scheduled_at
+            else None,
+            type="MMS" if record.attachments else "SMS",
+            encoding=report.encoding,
+            segments=report.segments,
+            verdict="ok",
+            notes=[],
+            idempotency_key=record.idempotency_key,
+        )
+
+    # --- cancel, status -------------------------------------------------------------------
+
+    async def cancel(self, message_id: str) -> CancelOutcome:
+        """Cancel a scheduled message; raises NotFoundError if it is no longer scheduled."""
+        result = await self.client.cancel_scheduled_message(message_id)
+        self.ledger.mark_cancelled(message_id)
+        return CancelOutcome(message_id=message_id, cancelled=True, message=result.message)
+
+    def scheduled(self) -> list[SendRecord]:
+        return self.ledger.scheduled(self.location_id)
+
+    async def status(self, message_id: str) -> MessageStatus:
+        """A message's status, with a failure explained and what to do about it."""
+        message = await self.client.get_message(message_id)
+        code = message.error.code if message.error else None
+        explanation = advice = None
+        if message.status in ("failed", "undelivered"):
+            entry = lookup_error_code(code)
+            if entry is not None:
+                explanation = f"{entry.title} ({entry.code}): {entry.meaning}."
+                advice = entry.advice
+            else:
+                detail = message.error.message if message.error else None
+                explanation = (
+                    f"Delivery failed{f' with error {code}' if code else ''}"
+                    f"{f': {detail}' if detail else ''}."
+                )
+                advice = "Check the number and the sending number in GHL, then try again."
+        if message.status:
+            self.ledger.update_status(
+                message_id,
+                message.status,
+                error_code=code,
+                error_message=message.error.message if message.error else None,
+            )
+        return MessageStatus(
+            message_id=message.id,
+            status=message.status,
+            direction=message.direction,
+            contact_id=message.contact_id,
+            conversation_id=message.conversation_id,
+            body=message.body,
+            date_added=message.date_added,
+            error_code=code,
+            explanation=explanation,
+            advice=advice,
+            final=(message.status or "") in FINAL_STATUSES,
+        )
+
+    # --- reading conversations ------------------------------------------------------------
+
+    async def thread(
+        self,
+        *,
+        contact_id: str | None = None,
+        to: str | None = None,
+        conversation_id: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> ThreadPage:
+        """A conversation's messages, newest last; ``next_cursor`` pages to older ones."""
+        contact: Contact | None = None
+        if conversation_id is None:
+            if contact_id:
+                contact = await self._contact(contact_id)
+            elif to:
+                try:
+                    e164 = parse_phone(to, self.config.default_region).e164
+                except PhoneNumberError as exc:
+                    raise UsageError(str(exc)) from None
+                contact = await self._contact_by_phone(e164)
+                if contact is None:
+                    raise RecipientNotFound(f"No contact with phone {e164} in this location.")
+            else:
+                raise UsageError(
+                    "Say whose thread: a contact id, a phone number or a conversation."
+                )
+            conversation_id = await self._conversation_of(contact.id)
+            if conversation_id is None:
+                return ThreadPage(
+                    conversation_id=None,
+                    contact_id=contact.id,
+                    contact_name=contact.display_name,
+                    phone=contact.phone,
+                    messages=[],
+                )
+        try:
+            detail = await self.client.get_conversation(conversation_id)
+        except NotFoundError:
+            raise RecipientNotFound(
+                f"No conversation {conversation_id!r} in this location."
+            ) from None
+        if contact is None:
+            contact = await self._contact(detail.contact_id)
+        page = await self.client.list_messages(conversation_id, last_message_id=cursor, limit=limit)
+        messages = [
+            ThreadMessage(
+                id=m.id,
+                direction=m.direction,
+                body=m.body,
+                status=m.status,
+                date_added=m.date_added,
+                attachments=m.attachments,
+                error_code=m.error.code if m.error else None,
+            )
+            for m in reversed(page.messages)
+        ]
+        return ThreadPage(
+            conversation_id=conversation_id,
+            contact_id=contact.id,
+            contact_name=contact.display_name,
+            phone=contact.phone,
+            unread_count=detail.unread_count,
+            messages=messages,
+            next_cursor=page.last_message_id if page.next_page else None,
+        )
+
+    async def inbox(
+        self, *, unread_only: bool = False, limit: int = 20, cursor: str | None = None
+    ) -> InboxPage:
+        """Conversations, most recent first, with their unread counts."""
+        start_after = float(cursor) if cursor else None
+        page = await self.client.search_conversations(
+            status="unread" if unread_only else None, limit=limit, start_after_date=start_after
+        )
+        items = [
+            Conversation(
+                id=c.id,
+                contact_id=c.contact_id,
+                contact_name=c.full_name or c.contact_name,
+                phone=c.phone,
+                unread_count=c.unread_count,
+                last_message=c.last_message_body,
+                last_message_direction=c.last_message_direction,
+                last_message_at=c.last_message_date,
+            )
+            for c in page.conversations
+        ]
+        next_cursor = None
+        if len(page.conversations) >= limit and page.conversations:
+            last = page.conversations[-1]
+            value = (
+                last.sort[0]
+                if last.sort
+                else (last.last_message_date.timestamp() * 1000 if last.last_message_date else None)
+            )
+            next_cursor = f"{value:.0f}" if value is not None else None
+        return InboxPage(
+            conversations=items,
+            unread_conversations=sum(1 for c in items if c.unread_count > 0),
+            next_cursor=next_cursor,
+        )
+
+    # --- check, numbers -------------------------------------------------------------------
+
+    async def check(
+        self,
+        *,
+        contact_id: str | None = None,
+        to: str | None = None,
+        text: str | None = None,
+        attachments: Sequence[str] = (),
+        from_number: str | None = None,
+        transactional: bool = False,
+    ) -> CheckResult:
+        """Would a text to this contact or number go out now? Sends nothing, creates nothing."""
+        if not contact_id and not to:
+            raise UsageError("Say who to check: a contact id or a phone number.")
+        now = utc_datetime(self.clock)
+        sender = await self._sender(from_number)
+        contact: Contact | None = None
+        e164: str | None = None
+        if contact_id:
+            contact = await self._contact(contact_id)
+        else:
+            assert to is not None
+            try:
+                e164 = parse_phone(to, self.config.default_region).e164
+                contact = await self._contact_by_phone(e164)
+            except PhoneNumberError:
+                pass
+        is_first = contact is None or await self._conversation_of(contact.id) is None
+        opted_out = self._opted_out(contact, e164 or (contact.phone if contact else None))
+        verdict = preflight(
+            contact=contact,
+            to=to,
+            text=text if text is not None else "Hello",
+            now=now,
+            sender=sender,
+            attachments=attachments,
+            opted_out=opted_out,
+            location_timezone=await self._location_tz(),
+            is_first_message=is_first,
+            transactional=transactional,
+            default_region=self.config.default_region,
+            many_segments=self.config.many_segments,
+        )
+        notes = Note.all_of(verdict)
+        if text is None:
+            notes = [n for n in notes if n.code not in _TEXT_REASONS]
+        level: Literal["ok", "warn", "blocked"] = (
+            "blocked" if any(n.level == "blocked" for n in notes) else ("warn" if notes else "ok")
+        )
+        quiet = verdict.quiet_hours
+        return CheckResult(
+            verdict=level,
+            notes=notes,
+            contact_id=contact.id if contact else None,
+            contact_name=contact.display_name if contact else None,
+            to=verdict.to,
+            sms_dnd=bool(contact and contact.sms_dnd),
+            opted_out=opted_out,
+            from_number=sender.phone_number if sender else None,
+            local_time_ok=quiet.allowed if quiet else None,
+            next_allowed_at=verdict.next_allowed_at,
+            encoding=verdict.segments.encoding if text is not None else None,
+            segments=verdict.segments.segments if text is not None else None,
+        )
+
+    async def numbers(self) -> list[SenderNumber]:
+        return [
+            SenderNumber(
+                phone_number=n.phone_number,
+                name=n.friendly_name,
+                sms=n.capabilities.sms,
+                mms=n.capabilities.mms,
+                is_default=n.is_default_number,
+                type=n.type,
+            )
+            for n in await self.sender_numbers(refresh=True)
+        ]
