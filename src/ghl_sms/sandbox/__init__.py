@@ -1,1 +1,38 @@
+"""A local emulator of the GHL API endpoints ghl-sms uses, with a simulated carrier.
 
+``Sandbox`` is the entry point: ``Sandbox().app`` is the ASGI app, ``.transport()`` an
+in-process httpx2 transport, ``.serve()`` runs it over HTTP (``ghl-sms sandbox``).
+"""
+
+from ghl_sms.sandbox._engine import ACCEPTED_VERSIONS, ALL_SCOPES
+from ghl_sms.sandbox._faults import FAULT_KINDS, FaultKind
+from ghl_sms.sandbox._sandbox import IN_PROCESS_BASE_URL, Reply, Sandbox, SandboxTransport
+from ghl_sms.sandbox._seed import (
+    DEFAULT_NUMBER,
+    DEMO_LOCATION_ID,
+    DEMO_TOKEN,
+    SEED_CONTACTS,
+    UNREGISTERED_NUMBER,
+    SeedContact,
+)
+from ghl_sms.sandbox.app import create_app
+from ghl_sms.sandbox.carrier import MAGIC_SUFFIXES
+
+__all__ = [
+    "ACCEPTED_VERSIONS",
+    "ALL_SCOPES",
+    "DEFAULT_NUMBER",
+    "DEMO_LOCATION_ID",
+    "DEMO_TOKEN",
+    "FAULT_KINDS",
+    "IN_PROCESS_BASE_URL",
+    "MAGIC_SUFFIXES",
+    "SEED_CONTACTS",
+    "UNREGISTERED_NUMBER",
+    "FaultKind",
+    "Reply",
+    "Sandbox",
+    "SandboxTransport",
+    "SeedContact",
+    "create_app",
+]

@@ -1,0 +1,116 @@
+"""The simulated carrier: a pure, deterministic state machine.
+
+``plan()`` decides, from the recipient and the sender alone, how a message will end;
+``next_step()`` says what happens next and when. The engine stores the plan on the
+message and applies the steps when the clock reaches them, so the same inputs always
+give the same outcome and tests move time instead of waiting.
+
+Lifecycle::
+
+    scheduled --(scheduledTimestamp)--> pending --(1 s)--> sent --(2 s)--> delivered
+                                           |                  `--(2 s)--> undelivered (code)
+                                           `--(1 s)--> failed (code)
+
+Rules, first match wins (documented for users in the sandbox README section):
+
+1. recipient not a valid phone number                        failed 21211
+2. recipient in a blocked country (IR, CU, KP, SY)           failed 21408
+3. sender not a number of the location, or not SMS-capable   failed 21606
+4. US recipient and a sender without A2P 10DLC registration  failed 30034
+5. media and a sender without MMS                            failed 30011
+6. recipient ``+1 NPA 555-01XX`` with XX in the table below  that outcome
+7. anything else                                             delivered
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ghl_sms.rules.phones import PhoneNumberError, parse_phone
+
+__all__ = [
+    "BLOCKED_REGIONS",
+    "FINAL_AFTER",
+    "MAGIC_SUFFIXES",
+    "SENT_AFTER",
+    "Outcome",
+    "Sender",
+    "next_step",
+    "plan",
+]
+
+FinalStatus = Literal["delivered", "failed", "undelivered"]
+
+SENT_AFTER = 1.0
+"""Seconds from ``pending`` to ``sent`` (or to ``failed``)."""
+FINAL_AFTER = 2.0
+"""Seconds from ``sent`` to ``delivered`` or ``undelivered``."""
+
+BLOCKED_REGIONS = frozenset({"IR", "CU", "KP", "SY"})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: FinalStatus
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """What the carrier knows about the sending number (None: not the location's)."""
+
+    sms: bool
+    mms: bool
+    a2p_registered: bool
+
+
+# Last four digits of a +1 NPA-555-XXXX recipient -> outcome. The last two digits echo
+# the error code's last two (0103 -> 30003, 0110 -> 21610, 0114 -> 21614).
+MAGIC_SUFFIXES: dict[str, Outcome] = {
+    "0103": Outcome("undelivered", "30003"),  # unreachable handset (auto-DND)
+    "0104": Outcome("undelivered", "30004"),  # blocked by carrier/recipient (auto-DND)
+    "0105": Outcome("undelivered", "30005"),  # unknown handset, not in service (auto-DND)
+    "0106": Outcome("undelivered", "30006"),  # landline (auto-DND)
+    "0107": Outcome("undelivered", "30007"),  # carrier filtering
+    "0108": Outcome("undelivered", "30008"),  # unknown error
+    "0110": Outcome("failed", "21610"),  # opted out at the carrier (replied STOP elsewhere)
+    "0114": Outcome("failed", "21614"),  # not a mobile number
+}
+MMS_ONLY_SUFFIXES: dict[str, Outcome] = {
+    "0111": Outcome("undelivered", "30011"),  # handset without MMS: text gets through
+}
+
+DELIVERED = Outcome("delivered")
+
+
+def plan(to_number: str, sender: Sender | None, *, has_media: bool) -> Outcome:
+    """How a message to ``to_number`` from ``sender`` will end."""
+    try:
+        info = parse_phone(to_number)
+    except PhoneNumberError:
+        return Outcome("failed", "21211")
+    if info.region in BLOCKED_REGIONS:
+        return Outcome("failed", "21408")
+    if sender is None or not sender.sms:
+        return Outcome("failed", "21606")
+    if info.region == "US" and not sender.a2p_registered:
+        return Outcome("failed", "30034")
+    if has_media and not sender.mms:
+        return Outcome("failed", "30011")
+    if info.e164.startswith("+1") and info.e164[5:8] == "555":
+        suffix = info.e164[8:]
+        if suffix in MAGIC_SUFFIXES:
+            return MAGIC_SUFFIXES[suffix]
+        if has_media and suffix in MMS_ONLY_SUFFIXES:
+            return MMS_ONLY_SUFFIXES[suffix]
+    return DELIVERED
+
+
+def next_step(status: str, outcome: Outcome) -> tuple[float, str] | None:
+    """(delay, next status) after ``status`` for a message planned to end as ``outcome``."""
+    if status == "pending":
+        return SENT_AFTER, ("failed" if outcome.status == "failed" else "sent")
+    if status == "sent":
+        return FINAL_AFTER, outcome.status
+    return None
