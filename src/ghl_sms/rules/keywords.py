@@ -36,18 +36,28 @@ HELP_WORDS = frozenset({"help", "info"})
 
 # Natural-language revocations; matched as whole words inside a longer reply.
 _OPT_OUT_PHRASES = (
-    r"stop (texting|messaging|sending|contacting)",
+    r"(stop|quit|cease|end) (texting|txting|messaging|sending|contacting|the (texts|messages))",
     r"remove me",
     r"take me off",
-    r"(don t|do not|dont) (text|message|contact)",
-    r"unsubscribe me",
-    r"opt me out",
+    r"(don t|do not|dont) (text|txt|message|contact)",
+    r"unsubscribe",
+    r"opt( me)? out",
+    r"optout",
+    r"stopall",
+    r"revoke",
+    r"cancel (my )?(subscription|texts|messages|sms)",
     r"wrong number",
     r"leave me alone",
     r"no more (texts|messages)",
     r"^no mas\b",
 )
 _PHRASE_RE = re.compile(r"\b(?:" + "|".join(_OPT_OUT_PHRASES) + r")\b")
+
+# Politeness around a keyword doesn't change it: "please stop", "help pls", "STOP NOW!!".
+_FILLER = frozenset(
+    {"please", "pls", "plz", "kindly", "just", "now", "asap", "thanks", "thank", "you",
+     "thx", "ty", "ok", "okay"}
+)  # fmt: skip
 
 
 def normalize_reply(body: str) -> str:
@@ -62,11 +72,18 @@ def normalize_reply(body: str) -> str:
             kept.append(ch.casefold())
         else:  # punctuation, symbols, emoji, hyphens and whitespace all separate words
             kept.append(" ")
-    return " ".join("".join(kept).split())
+    words = "".join(kept).split()
+    if len(words) > 1 and all(len(word) == 1 for word in words):
+        words = ["".join(words)]  # "S.T.O.P." and "s t o p" are spelled-out keywords
+    return " ".join(words)
 
 
 def classify_keyword(body: str) -> KeywordKind | None:
-    """What an inbound text asks for: opt out, opt back in, help, or nothing."""
+    """What an inbound text asks for: opt out, opt back in, help, or nothing.
+
+    Opting back in needs the bare keyword (START, UNSTOP, YES); opting out doesn't,
+    because a missed revocation costs far more than a wrongly honoured one.
+    """
     text = normalize_reply(body)
     if not text:
         return None
@@ -76,10 +93,19 @@ def classify_keyword(body: str) -> KeywordKind | None:
         return KeywordKind.OPT_IN
     if text in HELP_WORDS:
         return KeywordKind.HELP
-    # "STOP!!! STOP" or "stop please": a leading keyword followed by filler still revokes.
-    first = text.split(" ", 1)[0]
-    if first in {"stop", "stopall", "unsubscribe", "optout", "revoke"}:
+    words = text.split(" ")
+    core = " ".join(word for word in words if word not in _FILLER)
+    if core in OPT_OUT_WORDS:
+        return KeywordKind.OPT_OUT
+    # "STOP!!! STOP", "stop please", "you can stop now": a keyword that opens or closes
+    # the reply still revokes. "Stop by the office" is an invitation, not a revocation.
+    first, last = words[0], core.rsplit(" ", 1)[-1]
+    if first in {"stop", "stopall", "unsubscribe", "optout", "revoke"} and words[1:2] != ["by"]:
+        return KeywordKind.OPT_OUT
+    if last == "stop":
         return KeywordKind.OPT_OUT
     if _PHRASE_RE.search(text):
         return KeywordKind.OPT_OUT
+    if core in HELP_WORDS:
+        return KeywordKind.HELP
     return None

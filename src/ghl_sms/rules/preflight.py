@@ -83,7 +83,7 @@ class Verdict:
     segments_with_footer: SegmentReport | None
     """The estimate with GHL's first-message footer; None when none is expected."""
     quiet_hours: QuietHoursCheck | None
-    """None when quiet hours were not applied (transactional)."""
+    """None when quiet hours were not checked (transactional, or no valid number)."""
     next_allowed_at: datetime | None
     """When quiet hours hold the message back: the earliest moment it may go (UTC)."""
 
@@ -255,7 +255,8 @@ def preflight(
     # --- when ---------------------------------------------------------------------------
     quiet: QuietHoursCheck | None = None
     next_allowed_at: datetime | None = None
-    if not transactional:
+    # Without a usable number there is nobody to wait for: quiet hours would be noise.
+    if not transactional and phone is not None:
         recipient = recipient_time(
             contact_timezone=contact.timezone if contact else None,
             contact_state=contact.state if contact else None,

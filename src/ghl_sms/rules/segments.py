@@ -335,7 +335,8 @@ class GsmSuggestion:
 
     @property
     def segments_saved(self) -> int:
-        """Parts saved by replacing; 0 unless the whole message becomes GSM-7."""
+        """Parts saved by replacing; 0 unless the whole message becomes GSM-7, and
+        negative when the replacements cost more ("…" becomes three characters)."""
         return self.segments_before - self.segments_after if self.becomes_gsm else 0
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,54 @@
+import pytest
+
+from ghl_sms.rules.phones import PhoneInfo, PhoneNumberError, parse_phone, to_e164
+
+
+@pytest.mark.parametrize(
+    "raw", ["+1 212 555 1234", "(212) 555-1234", "212.555.1234", "1-212-555-1234"]
+)
+def test_common_us_formats_parse_to_e164(raw):
+    assert parse_phone(raw) == PhoneInfo(
+        e164="+12125551234",
+        region="US",
+        line_type="fixed_line_or_mobile",
+        time_zones=("America/New_York",),
+    )
+
+
+def test_the_default_region_is_configurable():
+    assert to_e164("020 7946 0958", default_region="GB") == "+442079460958"
+
+
+def test_an_extension_is_dropped_from_the_e164_form():
+    assert to_e164("212-555-1234 ext. 45") == "+12125551234"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("555-1234", "invalid"),  # a bare local number is "possible" but not valid
+        ("+1 212 555 123", "invalid"),
+        ("001 212 555 1234", "invalid"),  # 001 is not the US international prefix
+        ("", "unparseable"),
+        ("call me", "unparseable"),
+    ],
+)
+def test_numbers_phonenumbers_calls_invalid_are_rejected(raw, reason):
+    with pytest.raises(PhoneNumberError) as info:
+        parse_phone(raw)
+    assert (info.value.raw, info.value.reason) == (raw, reason)
+    assert to_e164(raw) is None
+
+
+def test_a_multi_zone_prefix_reports_every_zone():
+    assert parse_phone("+12082001234").time_zones == ("America/Boise", "America/Los_Angeles")
+
+
+def test_a_toll_free_number_has_no_useful_zone():
+    info = parse_phone("+18005551234")
+    assert (info.is_toll_free, info.time_zones, info.area_code) == (True, (), "800")
+
+
+def test_only_nanp_numbers_have_an_area_code():
+    assert parse_phone("+19155551234").area_code == "915"
+    assert parse_phone("+442079460958").area_code is None
