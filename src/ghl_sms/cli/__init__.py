@@ -20,3 +20,13 @@ def cli() -> None:
 
 def main() -> None:
     cli(prog_name="ghl-sms")
+
+
+from ghl_sms.cli._ops import cancel, check, inbox, numbers, send, status, thread  # noqa: E402
+
+for _command in (send, cancel, status, thread, inbox, check, numbers):
+    cli.add_command(_command)
+
+from ghl_sms.cli._preview import preview  # noqa: E402
+
+cli.add_command(preview)

@@ -19,6 +19,7 @@ from ghl_sms.ghl import (
     Contact,
     GhlClient,
     GhlError,
+    InvalidRequestError,
     Message,
     NotFoundError,
     PermissionDeniedError,
@@ -170,7 +171,10 @@ class SmsService:
     async def _contact(self, contact_id: str) -> Contact:
         try:
             return await self.client.get_contact(contact_id)
-        except NotFoundError:
+        except (NotFoundError, InvalidRequestError) as exc:
+            # GHL answers an unknown contact id with 400 "Contact with id ... not found".
+            if isinstance(exc, InvalidRequestError) and "not found" not in str(exc).lower():
+                raise
             raise RecipientNotFound(
                 f"No contact {contact_id!r} in this location; check the id, or send to a "
                 "phone number instead."
@@ -370,7 +374,9 @@ class SmsService:
             else:
                 self.ledger.mark_failed(record.id, error_code=code, error_message=str(exc))
             raise
-        status = result.status or ("scheduled" if request.scheduled_at else "pending")
+        # GHL's send response has no "scheduled" status (its enum is delivered, failed,
+        # pending, read); a message with a schedule is scheduled until it goes out.
+        status = "scheduled" if request.scheduled_at else (result.status or "pending")
         self.ledger.mark_sent(
             record.id,
             message_id=result.message_id,

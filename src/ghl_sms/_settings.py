@@ -1,0 +1,119 @@
+"""Settings, read once by an entry point (the library itself never reads the environment)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ghl_sms.ghl import DEFAULT_BASE_URL
+
+__all__ = ["Secret", "Settings", "default_data_dir", "read_env_file"]
+
+
+class Secret:
+    """A string that never shows itself in a repr, a log line or a traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """Where ghl-sms keeps its ledger and sandbox state."""
+    if environ.get("GHL_SMS_DATA_DIR"):
+        return Path(environ["GHL_SMS_DATA_DIR"]).expanduser()
+    base = environ.get("XDG_DATA_HOME") or str(Path(environ.get("HOME", "~")) / ".local" / "share")
+    return Path(base).expanduser() / "ghl-sms"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a .env file (comments, blank lines, quotes and `export` allowed)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    token: Secret | None = None
+    location_id: str | None = None
+    base_url: str = DEFAULT_BASE_URL
+    data_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "share" / "ghl-sms")
+    ledger_path: Path | None = None
+    default_region: str = "US"
+    repeat_window: float = 600.0
+    sandbox: bool = False
+
+    @property
+    def ledger_file(self) -> Path:
+        return self.ledger_path or self.data_dir / "ledger.db"
+
+    @property
+    def sandbox_file(self) -> Path:
+        return self.data_dir / "sandbox.db"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, env_file: Path | None = None
+    ) -> Settings:
+        """Settings from the environment, falling back to a .env file (the environment wins)."""
+        env = dict(os.environ if environ is None else environ)
+        file_values = read_env_file(env_file if env_file is not None else Path(".env"))
+        merged = {**file_values, **env}
+        token = merged.get("GHL_TOKEN", "").strip()
+        ledger = merged.get("GHL_SMS_LEDGER", "").strip()
+        return cls(
+            token=Secret(token) if token else None,
+            location_id=merged.get("GHL_LOCATION_ID", "").strip() or None,
+            base_url=merged.get("GHL_BASE_URL", "").strip() or DEFAULT_BASE_URL,
+            data_dir=default_data_dir(merged),
+            ledger_path=Path(ledger).expanduser() if ledger else None,
+            default_region=merged.get("GHL_SMS_REGION", "").strip().upper() or "US",
+            repeat_window=_number(merged, "GHL_SMS_REPEAT_WINDOW", 600.0),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        given = {k: v for k, v in changes.items() if v is not None}
+        if isinstance(given.get("token"), str):
+            given["token"] = Secret(str(given["token"]))
+        return replace(self, **given)  # type: ignore[arg-type]

@@ -1,0 +1,240 @@
+"""What every command shares: settings, building the service, errors and exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import click
+from pydantic import BaseModel
+
+from ghl_sms._clock import Clock, SystemClock
+from ghl_sms._settings import Settings
+from ghl_sms.ghl import ConfigError, GhlClient, GhlError
+from ghl_sms.ops.errors import (
+    OpsError,
+    PreflightBlocked,
+    RecipientNotFound,
+    RepeatSendError,
+    SenderNotAvailable,
+    SendInProgressError,
+    UsageError,
+)
+from ghl_sms.ops.hints import hint_for
+from ghl_sms.ops.ledger import Ledger
+from ghl_sms.ops.service import ServiceConfig, SmsService
+
+__all__ = [
+    "EXIT_BLOCKED",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "AppContext",
+    "CommandError",
+    "common_options",
+    "run_async",
+]
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_BLOCKED = 3
+
+T = TypeVar("T")
+
+
+class CommandError(click.ClickException):
+    """One or two lines on stderr and an exit code; never a traceback."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED, hint: str | None = None):
+        super().__init__(message)
+        self.exit_code = code  # type: ignore[misc]  # click declares it a ClassVar
+        self.hint = hint
+
+    def show(self, file: Any = None) -> None:
+        stream = file or sys.stderr
+        click.echo(f"Error: {self.message}", file=stream)
+        if self.hint:
+            click.echo(f"Hint: {self.hint}", file=stream)
+
+
+@dataclass
+class AppContext:
+    """Built once per invocation; tests pass their own (clock, environment, sandbox)."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    clock: Clock = field(default_factory=SystemClock)
+    sandbox_factory: Callable[[Settings, Clock], Any] | None = None
+    """Builds the embedded sandbox for --sandbox; default: a file in the data dir."""
+
+    def settings(self, **overrides: Any) -> Settings:
+        env_file = overrides.pop("env_file", None)
+        try:
+            settings = Settings.from_env(self.environ, env_file=env_file)
+        except ValueError as exc:
+            raise CommandError(str(exc), EXIT_USAGE) from None
+        return settings.with_overrides(**overrides)
+
+    def _sandbox(self, settings: Settings) -> Any:
+        if self.sandbox_factory is not None:
+            return self.sandbox_factory(settings, self.clock)
+        from ghl_sms.sandbox import Sandbox  # imported lazily: only --sandbox runs need it
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return Sandbox(db_path=settings.sandbox_file)
+
+    @asynccontextmanager
+    async def client(self, settings: Settings) -> AsyncIterator[GhlClient]:
+        sandbox = None
+        try:
+            if settings.sandbox:
+                sandbox = self._sandbox(settings)
+                client = GhlClient(
+                    token=sandbox.token,
+                    location_id=sandbox.location_id,
+                    base_url=sandbox.base_url,
+                    transport=sandbox.transport(),
+                    clock=self.clock,
+                )
+            else:
+                client = GhlClient(
+                    token=_require(
+                        settings.token.reveal() if settings.token else None, "GHL_TOKEN"
+                    ),
+                    location_id=_require(settings.location_id, "GHL_LOCATION_ID"),
+                    base_url=settings.base_url,
+                    clock=self.clock,
+                )
+            async with client:
+                yield client
+        finally:
+            if sandbox is not None:
+                sandbox.close()
+
+    def ledger_path(self, settings: Settings) -> Path:
+        # The sandbox reuses its ids after a reset; keep its sends apart from real ones.
+        if settings.sandbox and settings.ledger_path is None:
+            return settings.data_dir / "sandbox-ledger.db"
+        return settings.ledger_file
+
+    @asynccontextmanager
+    async def service(self, settings: Settings) -> AsyncIterator[SmsService]:
+        async with self.client(settings) as client:
+            ledger = Ledger.open(self.ledger_path(settings), self.clock)
+            try:
+                yield SmsService(
+                    client,
+                    ledger,
+                    clock=self.clock,
+                    config=ServiceConfig(
+                        default_region=settings.default_region,
+                        repeat_window=settings.repeat_window,
+                    ),
+                )
+            finally:
+                ledger.close()
+
+
+def _require(value: str | None, variable: str) -> str:
+    if not value:
+        what = (
+            "token (a Private Integration Token, pit-...)"
+            if "TOKEN" in variable
+            else ("sub-account (location) id")
+        )
+        raise CommandError(
+            f"No GHL {what}: set {variable} (in the environment or a .env file), "
+            "or add --sandbox to try it against the embedded sandbox.",
+            EXIT_USAGE,
+        )
+    return value
+
+
+def translate(error: BaseException) -> CommandError:
+    """The exit code and the one or two lines a person sees for an error."""
+    if isinstance(error, CommandError):
+        return error
+    if isinstance(error, PreflightBlocked):
+        return CommandError(str(error), EXIT_BLOCKED)
+    if isinstance(error, RepeatSendError):
+        return CommandError(str(error), EXIT_BLOCKED)
+    if isinstance(error, UsageError | SenderNotAvailable):
+        return CommandError(str(error), EXIT_USAGE)
+    if isinstance(error, RecipientNotFound | SendInProgressError | OpsError):
+        return CommandError(str(error), EXIT_FAILED)
+    if isinstance(error, ConfigError):
+        return CommandError(str(error), EXIT_USAGE)
+    if isinstance(error, GhlError):
+        return CommandError(str(error), EXIT_FAILED, hint=hint_for(error))
+    if isinstance(error, ValueError):
+        return CommandError(str(error), EXIT_USAGE)
+    raise error
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a command's async body, turning known errors into exit codes."""
+    try:
+        return anyio.run(main)
+    except (GhlError, OpsError, ValueError, CommandError) as exc:
+        raise translate(exc) from None
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--json, --sandbox and the connection overrides, on every command that talks to GHL."""
+    options = [
+        click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
+        click.option(
+            "--sandbox",
+            is_flag=True,
+            help="Use the embedded GHL sandbox (no account needed; its state persists).",
+        ),
+        click.option("--location", "location_id", help="Location id (default: $GHL_LOCATION_ID)."),
+        click.option("--base-url", help="API base URL (default: $GHL_BASE_URL or GHL's)."),
+        click.option(
+            "--ledger",
+            "ledger_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Ledger file (default: ~/.local/share/ghl-sms/ledger.db).",
+        ),
+        click.option(
+            "--env-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Read settings from this .env file (default: ./.env).",
+        ),
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        app = click.get_current_context().ensure_object(AppContext)
+        settings = app.settings(
+            sandbox=kwargs.pop("sandbox") or None,
+            location_id=kwargs.pop("location_id"),
+            base_url=kwargs.pop("base_url"),
+            ledger_path=kwargs.pop("ledger_path"),
+            env_file=kwargs.pop("env_file"),
+        )
+        return fn(*args, app=app, settings=settings, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper

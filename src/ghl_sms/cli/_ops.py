@@ -1,0 +1,335 @@
+"""The everyday commands: send, cancel, status, thread, inbox, check, numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ghl_sms._clock import utc_datetime
+from ghl_sms._settings import Settings
+from ghl_sms.cli._app import (
+    EXIT_BLOCKED,
+    EXIT_FAILED,
+    AppContext,
+    CommandError,
+    common_options,
+    emit_json,
+    run_async,
+)
+from ghl_sms.cli._render import (
+    console,
+    render_cancel,
+    render_check,
+    render_inbox,
+    render_numbers,
+    render_scheduled,
+    render_send,
+    render_status,
+    render_thread,
+)
+from ghl_sms.ops._when import parse_when
+from ghl_sms.ops.errors import PreflightBlocked, UsageError
+from ghl_sms.ops.models import Note
+from ghl_sms.ops.service import SendRequest
+
+__all__ = ["cancel", "check", "inbox", "numbers", "send", "status", "thread"]
+
+
+def _recipient_options(fn: Any) -> Any:
+    fn = click.option("--conversation", "conversation_id", help="An existing conversation id.")(fn)
+    fn = click.option("--contact", "contact_id", help="A GHL contact id.")(fn)
+    fn = click.option("--to", "to", help="A phone number (E.164 such as +15551234567).")(fn)
+    return fn
+
+
+@click.command()
+@click.argument("text", required=False)
+@_recipient_options
+@click.option("--media", "attachments", multiple=True, help="Public media URL (MMS); repeatable.")
+@click.option("--from", "from_number", help="Sending number (default: the location's default).")
+@click.option("--at", "at", help="Schedule: 2h, 30m, 1d2h, or 2026-12-01T09:30:00-05:00.")
+@click.option("--key", "idempotency_key", help="Idempotency key: a repeat with it sends nothing.")
+@click.option("--allow-repeat", is_flag=True, help="Send even if the same text just went out.")
+@click.option("--transactional", is_flag=True, help="Not marketing: quiet hours don't apply.")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
+@click.option("--file", "text_file", type=click.File("r"), help="Read the text from a file.")
+@common_options
+def send(
+    *,
+    app: AppContext,
+    settings: Settings,
+    as_json: bool,
+    text: str | None,
+    text_file: Any,
+    to: str | None,
+    contact_id: str | None,
+    conversation_id: str | None,
+    attachments: tuple[str, ...],
+    from_number: str | None,
+    at: str | None,
+    idempotency_key: str | None,
+    allow_repeat: bool,
+    transactional: bool,
+    dry_run: bool,
+) -> None:
+    """Send an SMS, or an MMS with --media, now or later (--at).
+
+    The preflight runs first: a contact with DND, an opted-out or invalid number, or a
+    bad attachment is refused (exit 3). Every send is recorded in the local ledger first,
+    so running the same command again never texts twice.
+
+    \b
+    Examples:
+      ghl-sms send --to +15551234567 "Your table is ready"
+      ghl-sms send --contact ve9EPM428h8vShlRW1KT --media https://x.co/menu.jpg "Menu"
+      ghl-sms send --to +15551234567 --at 2h "Reminder: 3pm today"
+      ghl-sms send --sandbox --to +14155550100 "Hello from the sandbox" --dry-run
+    """
+    body = text_file.read() if text_file is not None else text
+    if body is None:
+        raise CommandError("Give the text as an argument or with --file.", 2)
+    if not (to or contact_id or conversation_id):
+        raise CommandError("Say who to text: --to PHONE, --contact ID or --conversation ID.", 2)
+
+    async def main() -> None:
+        async with app.service(settings) as service:
+            when = None
+            if at:
+                try:
+                    when = parse_when(at, utc_datetime(app.clock))
+                except ValueError as exc:
+                    raise UsageError(str(exc)) from None
+            request = SendRequest(
+                text=body,
+                to=to,
+                contact_id=contact_id,
+                conversation_id=conversation_id,
+                attachments=attachments,
+                from_number=from_number,
+                scheduled_at=when,
+                idempotency_key=idempotency_key,
+                allow_repeat=allow_repeat,
+                transactional=transactional,
+                dry_run=dry_run,
+            )
+            try:
+                result = await service.send(request)
+            except PreflightBlocked as blocked:
+                if as_json:
+                    emit_json({"outcome": "blocked", "notes": Note.all_of(blocked.verdict)})
+                    raise CommandError(str(blocked), EXIT_BLOCKED) from None
+                raise
+            if as_json:
+                emit_json(result)
+            else:
+                render_send(console(), result)
+
+    run_async(main)
+
+
+@click.command()
+@click.argument("message_id", required=False)
+@common_options
+def cancel(*, app: AppContext, settings: Settings, as_json: bool, message_id: str | None) -> None:
+    """Cancel a scheduled message; with no id, list the scheduled ones.
+
+    \b
+    Examples:
+      ghl-sms cancel                  # what is scheduled (from the local ledger)
+      ghl-sms cancel t22c6DQcTDf3MjRhwf77
+    """
+
+    async def main() -> None:
+        async with app.service(settings) as service:
+            if message_id is None:
+                records = service.scheduled()
+                if as_json:
+                    emit_json([
+                        {"message_id": r.message_id, "contact_id": r.contact_id,
+                         "to": r.to_number, "scheduled_at": r.scheduled_at, "text": r.text}
+                        for r in records
+                    ])  # fmt: skip
+                else:
+                    render_scheduled(console(), records)
+                return
+            result = await service.cancel(message_id)
+            if as_json:
+                emit_json(result)
+            else:
+                render_cancel(console(), result)
+
+    run_async(main)
+
+
+@click.command()
+@click.argument("message_id")
+@common_options
+def status(*, app: AppContext, settings: Settings, as_json: bool, message_id: str) -> None:
+    """A message's delivery status, with a failure explained and what to do.
+
+    Exits 1 when the message failed or was undelivered.
+
+    \b
+    Example:
+      ghl-sms status t22c6DQcTDf3MjRhwf77
+    """
+
+    async def main() -> None:
+        async with app.service(settings) as service:
+            result = await service.status(message_id)
+            if as_json:
+                emit_json(result)
+            else:
+                render_status(console(), result)
+            if result.status in ("failed", "undelivered"):
+                raise click.exceptions.Exit(EXIT_FAILED)
+
+    run_async(main)
+
+
+@click.command()
+@_recipient_options
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100))
+@click.option("--cursor", help="Page to older messages (printed after a page).")
+@common_options
+def thread(
+    *,
+    app: AppContext,
+    settings: Settings,
+    as_json: bool,
+    to: str | None,
+    contact_id: str | None,
+    conversation_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> None:
+    """A contact's conversation, newest message last.
+
+    \b
+    Examples:
+      ghl-sms thread --to +15551234567
+      ghl-sms thread --contact ve9EPM428h8vShlRW1KT --limit 50
+    """
+
+    async def main() -> None:
+        async with app.service(settings) as service:
+            page = await service.thread(
+                contact_id=contact_id,
+                to=to,
+                conversation_id=conversation_id,
+                limit=limit,
+                cursor=cursor,
+            )
+            if as_json:
+                emit_json(page)
+            else:
+                render_thread(console(), page)
+
+    run_async(main)
+
+
+@click.command()
+@click.option("--unread", "unread_only", is_flag=True, help="Only conversations with unread.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100))
+@click.option("--cursor", help="Page on (printed after a page).")
+@common_options
+def inbox(
+    *,
+    app: AppContext,
+    settings: Settings,
+    as_json: bool,
+    unread_only: bool,
+    limit: int,
+    cursor: str | None,
+) -> None:
+    """Recent conversations with their unread counts, most recent first.
+
+    \b
+    Examples:
+      ghl-sms inbox
+      ghl-sms inbox --unread --json
+    """
+
+    async def main() -> None:
+        async with app.service(settings) as service:
+            page = await service.inbox(unread_only=unread_only, limit=limit, cursor=cursor)
+            if as_json:
+                emit_json(page)
+            else:
+                render_inbox(console(), page)
+
+    run_async(main)
+
+
+@click.command()
+@click.option("--to", "to", help="A phone number.")
+@click.option("--contact", "contact_id", help="A GHL contact id.")
+@click.option("--text", help="Also check this text (segments, encoding, length).")
+@click.option("--media", "attachments", multiple=True, help="Media URL to check; repeatable.")
+@click.option("--from", "from_number", help="Sending number to check against.")
+@click.option("--transactional", is_flag=True, help="Not marketing: quiet hours don't apply.")
+@common_options
+def check(
+    *,
+    app: AppContext,
+    settings: Settings,
+    as_json: bool,
+    to: str | None,
+    contact_id: str | None,
+    text: str | None,
+    attachments: tuple[str, ...],
+    from_number: str | None,
+    transactional: bool,
+) -> None:
+    """Could this contact or number be texted now? Sends and creates nothing.
+
+    Exits 3 when a send would be blocked.
+
+    \b
+    Examples:
+      ghl-sms check --to +15551234567
+      ghl-sms check --contact ve9EPM428h8vShlRW1KT --text "Sale ends today!"
+    """
+    if not (to or contact_id):
+        raise CommandError("Say who to check: --to PHONE or --contact ID.", 2)
+
+    async def main() -> None:
+        async with app.service(settings) as service:
+            result = await service.check(
+                contact_id=contact_id,
+                to=to,
+                text=text,
+                attachments=attachments,
+                from_number=from_number,
+                transactional=transactional,
+            )
+            if as_json:
+                emit_json(result)
+            else:
+                render_check(console(), result)
+            if result.verdict == "blocked":
+                raise click.exceptions.Exit(EXIT_BLOCKED)
+
+    run_async(main)
+
+
+@click.command()
+@common_options
+def numbers(*, app: AppContext, settings: Settings, as_json: bool) -> None:
+    """The location's sending numbers: SMS/MMS capability and the default.
+
+    \b
+    Example:
+      ghl-sms numbers --json
+    """
+
+    async def main() -> None:
+        async with app.service(settings) as service:
+            found = await service.numbers()
+            if as_json:
+                emit_json(found)
+            else:
+                render_numbers(console(), found)
+
+    run_async(main)
