@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+
 from ghl_sms._clock import FakeClock
 from ghl_sms.ghl import GhlClient, RateLimits
 

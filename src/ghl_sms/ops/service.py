@@ -113,6 +113,11 @@ class _Plan:
     key_origin: Literal["caller", "derived"]
 
 
+def _is_not_found(error: GhlError) -> bool:
+    """GHL answers some unknown ids with 400 "... not found" rather than a 404."""
+    return isinstance(error, NotFoundError) or "not found" in " ".join(error.messages).lower()
+
+
 class SmsService:
     """The operations for one location, over a client and a ledger."""
 
@@ -172,8 +177,7 @@ class SmsService:
         try:
             return await self.client.get_contact(contact_id)
         except (NotFoundError, InvalidRequestError) as exc:
-            # GHL answers an unknown contact id with 400 "Contact with id ... not found".
-            if isinstance(exc, InvalidRequestError) and "not found" not in str(exc).lower():
+            if not _is_not_found(exc):
                 raise
             raise RecipientNotFound(
                 f"No contact {contact_id!r} in this location; check the id, or send to a "
@@ -268,7 +272,9 @@ class SmsService:
     async def _contact_of_conversation(self, conversation_id: str, contact_id: str | None) -> str:
         try:
             conversation = await self.client.get_conversation(conversation_id)
-        except NotFoundError:
+        except (NotFoundError, InvalidRequestError) as exc:
+            if not _is_not_found(exc):
+                raise
             raise RecipientNotFound(
                 f"No conversation {conversation_id!r} in this location."
             ) from None
@@ -615,7 +621,9 @@ class SmsService:
                 )
         try:
             detail = await self.client.get_conversation(conversation_id)
-        except NotFoundError:
+        except (NotFoundError, InvalidRequestError) as exc:
+            if not _is_not_found(exc):
+                raise
             raise RecipientNotFound(
                 f"No conversation {conversation_id!r} in this location."
             ) from None

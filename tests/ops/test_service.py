@@ -1,0 +1,327 @@
+"""The operations against the in-process sandbox: what reaches GHL, and what does not."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ghl_sms._clock import FakeClock, utc_datetime
+from ghl_sms.ghl import NotFoundError
+from ghl_sms.ops.errors import (
+    PreflightBlocked,
+    RecipientNotFound,
+    RepeatSendError,
+    SenderNotAvailable,
+    UsageError,
+)
+from ghl_sms.ops.ledger import SendState
+from ghl_sms.ops.service import SendRequest
+from support.stack import stack
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_send_to_a_contact_reaches_ghl_once_and_is_recorded() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        result = await s.service.send(SendRequest(contact_id=ava, text="Table for two at 7?"))
+        assert result.outcome == "sent" and result.status == "pending"
+        assert result.to == "+14155550100" and result.contact_name == "Ava Reed"
+        assert s.messages(ava) == [(result.message_id, "Table for two at 7?", "pending")]
+        record = s.ledger.by_message_id(result.message_id or "")
+        assert record is not None and record.state is SendState.SENT
+
+
+async def test_sending_again_returns_the_first_result_and_texts_nobody() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        first = await s.service.send(SendRequest(contact_id=ava, text="Hello"))
+        again = await s.service.send(SendRequest(contact_id=ava, text="Hello"))
+        assert again.outcome == "duplicate" and again.message_id == first.message_id
+        assert len(s.messages(ava)) == 1
+
+
+async def test_the_same_text_under_another_key_is_refused_unless_intended() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        await s.service.send(SendRequest(contact_id=ava, text="Hi", idempotency_key="a"))
+        with pytest.raises(RepeatSendError):
+            await s.service.send(SendRequest(contact_id=ava, text="Hi", idempotency_key="b"))
+        await s.service.send(
+            SendRequest(contact_id=ava, text="Hi", idempotency_key="c", allow_repeat=True)
+        )
+        assert len(s.messages(ava)) == 2
+
+
+async def test_a_phone_number_ghl_does_not_know_gets_a_contact_then_the_text() -> None:
+    async with stack() as s:
+        result = await s.service.send(SendRequest(to="(415) 555-0142", text="Welcome!"))
+        assert result.outcome == "sent" and result.to == "+14155550142"
+        assert result.contact_id is not None
+        contact = s.sandbox.contact(result.contact_id)
+        assert contact is not None and contact["phone"] == "+14155550142"
+        assert len(s.messages(result.contact_id)) == 1
+
+
+async def test_a_known_number_is_texted_as_its_existing_contact() -> None:
+    async with stack() as s:
+        result = await s.service.send(SendRequest(to="+14155550100", text="Hi Ava"))
+        assert result.contact_id == s.ids("reachable")
+
+
+@pytest.mark.parametrize(
+    ("trait", "code"),
+    [("sms_dnd", "sms_dnd"), ("no_phone", "no_phone"), ("invalid", "invalid_phone")],
+)
+async def test_blocked_contacts_are_not_texted_and_ghl_never_sees_a_send(
+    trait: str, code: str
+) -> None:
+    async with stack() as s:
+        contact_id = s.ids(trait)
+        with pytest.raises(PreflightBlocked) as info:
+            await s.service.send(SendRequest(contact_id=contact_id, text="Hello"))
+        assert code in [str(r.code) for r in info.value.reasons]
+        assert s.messages(contact_id) == []
+        assert s.ledger.recent(s.client.location_id) == []
+
+
+async def test_an_invalid_number_is_refused_before_any_contact_is_created() -> None:
+    async with stack() as s:
+        contacts_before = s.sandbox.store.count_contacts()
+        with pytest.raises(PreflightBlocked):
+            await s.service.send(SendRequest(to="+1 000 555 0100", text="Hello"))
+        assert s.sandbox.store.count_contacts() == contacts_before
+
+
+async def test_a_local_opt_out_blocks_before_ghl_has_flipped_dnd() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        s.ledger.record_opt_out(s.client.location_id, phone="+14155550100", source="keyword")
+        with pytest.raises(PreflightBlocked) as info:
+            await s.service.send(SendRequest(contact_id=ava, text="Promo!"))
+        assert [str(r.code) for r in info.value.reasons] == ["opted_out"]
+        assert s.messages(ava) == []
+
+
+async def test_an_mms_goes_out_as_sms_with_attachments() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        result = await s.service.send(
+            SendRequest(contact_id=ava, text="Menu", attachments=["https://cdn.example.com/m.jpg"])
+        )
+        assert result.type == "MMS"
+        message = s.sandbox.message(result.message_id or "")
+        assert message is not None and message["attachments"] == ["https://cdn.example.com/m.jpg"]
+
+
+async def test_eleven_attachments_are_blocked() -> None:
+    async with stack() as s:
+        urls = [f"https://cdn.example.com/{i}.jpg" for i in range(11)]
+        with pytest.raises(PreflightBlocked):
+            await s.service.send(
+                SendRequest(contact_id=s.ids("reachable"), text="x", attachments=urls)
+            )
+
+
+async def test_a_sender_that_is_not_the_locations_is_refused() -> None:
+    async with stack() as s:
+        with pytest.raises(SenderNotAvailable):
+            await s.service.send(
+                SendRequest(contact_id=s.ids("reachable"), text="x", from_number="+12025550100")
+            )
+
+
+async def test_a_dry_run_sends_nothing_and_records_nothing() -> None:
+    async with stack() as s:
+        result = await s.service.send(
+            SendRequest(to="+14155550142", text="“Quotes” cost " + "x" * 80, dry_run=True)
+        )
+        assert result.outcome == "dry_run" and result.encoding == "UCS-2"
+        assert "ucs2_replaceable" in [n.code for n in result.notes]
+        assert s.ledger.recent(s.client.location_id) == []
+        assert s.sandbox.store.count_messages() == 0
+
+
+async def test_a_scheduled_message_is_tracked_cancelled_and_never_dispatched() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        at = utc_datetime(s.clock) + timedelta(hours=2)
+        result = await s.service.send(SendRequest(contact_id=ava, text="Later", scheduled_at=at))
+        assert result.outcome == "scheduled" and result.status == "scheduled"
+        assert [r.message_id for r in s.service.scheduled()] == [result.message_id]
+        cancelled = await s.service.cancel(result.message_id or "")
+        assert cancelled.cancelled and s.service.scheduled() == []
+        s.sandbox.advance(3 * 3600)
+        assert s.messages(ava)[0][2] != "delivered"
+
+
+async def test_cancelling_after_dispatch_fails_the_way_ghl_does() -> None:
+    async with stack() as s:
+        at = utc_datetime(s.clock) + timedelta(minutes=5)
+        result = await s.service.send(
+            SendRequest(contact_id=s.ids("reachable"), text="Soon", scheduled_at=at)
+        )
+        s.sandbox.advance(600)
+        with pytest.raises(NotFoundError):
+            await s.service.cancel(result.message_id or "")
+
+
+async def test_a_schedule_in_the_past_is_a_usage_error() -> None:
+    async with stack() as s:
+        with pytest.raises(UsageError):
+            await s.service.send(
+                SendRequest(
+                    contact_id=s.ids("reachable"),
+                    text="x",
+                    scheduled_at=utc_datetime(s.clock) - timedelta(minutes=1),
+                )
+            )
+
+
+@pytest.mark.parametrize("fault", ["drop", "hang", "500_after"])
+async def test_a_send_whose_answer_is_lost_is_found_and_adopted_not_resent(fault: str) -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        s.sandbox.inject_fault(fault, path="/conversations/messages", method="POST")  # type: ignore[arg-type]
+        result = await s.service.send(SendRequest(contact_id=ava, text="Exactly once"))
+        assert result.outcome == "sent" and result.adopted
+        assert [m[0] for m in s.messages(ava)] == [result.message_id]
+        retried = await s.service.send(SendRequest(contact_id=ava, text="Exactly once"))
+        assert retried.outcome == "duplicate"
+        assert len(s.messages(ava)) == 1
+
+
+async def test_a_send_refused_with_500_before_processing_is_sent_once_after_reconciling() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        s.sandbox.inject_fault("500", path="/conversations/messages", method="POST")
+        result = await s.service.send(SendRequest(contact_id=ava, text="Second try"))
+        assert result.outcome == "sent" and not result.adopted
+        assert len(s.messages(ava)) == 1
+
+
+async def test_a_crash_before_the_request_left_is_reconciled_and_sent_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.db"
+    clock = FakeClock(1_772_647_200.0)
+    async with stack(ledger_path=path, clock=clock) as first:
+        ava = first.ids("reachable")
+        key = "crash-1"
+        first.ledger.claim(
+            idempotency_key=key, key_origin="caller", location_id=first.client.location_id,
+            contact_id=ava, to_number="+14155550100", text="After the crash",
+        )  # fmt: skip
+        sandbox = first.sandbox
+    clock.advance(300)  # the dead process's lease runs out
+    async with stack(ledger_path=path, clock=clock, sandbox=sandbox) as second:
+        result = await second.service.send(
+            SendRequest(contact_id=ava, text="After the crash", idempotency_key=key)
+        )
+        assert result.outcome == "sent" and not result.adopted
+        assert len(second.messages(ava)) == 1
+
+
+async def test_a_crash_after_the_request_left_is_adopted_on_the_next_run(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    clock = FakeClock(1_772_647_200.0)
+    async with stack(ledger_path=path, clock=clock) as first:
+        ava = first.ids("reachable")
+        first.ledger.claim(
+            idempotency_key="k", key_origin="caller", location_id=first.client.location_id,
+            contact_id=ava, to_number="+14155550100", text="It went out",
+        )  # fmt: skip
+        await first.client.send_message(contact_id=ava, message="It went out")
+        sandbox = first.sandbox  # ... and the process died before recording the answer
+    clock.advance(300)
+    async with stack(ledger_path=path, clock=clock, sandbox=sandbox) as second:
+        settled = await second.service.reconcile_in_doubt()
+        assert [r.state for r in settled] == [SendState.SENT]
+        again = await second.service.send(
+            SendRequest(contact_id=ava, text="It went out", idempotency_key="k")
+        )
+        assert again.outcome == "duplicate"
+        assert len(second.messages(ava)) == 1
+
+
+async def test_a_delivery_failure_is_explained_with_what_to_do() -> None:
+    async with stack() as s:
+        sent = await s.service.send(SendRequest(contact_id=s.ids("landline"), text="Hi"))
+        s.sandbox.advance(30)
+        status = await s.service.status(sent.message_id or "")
+        assert (status.status, status.error_code, status.final) == ("undelivered", "30006", True)
+        assert status.explanation and "Landline" in status.explanation
+        assert status.advice
+        record = s.ledger.by_message_id(sent.message_id or "")
+        assert record is not None and record.error_code == "30006"
+
+
+async def test_thread_and_inbox_show_a_reply_with_its_unread_count() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        await s.service.send(SendRequest(contact_id=ava, text="Are you coming?"))
+        s.clock.advance(60)
+        await s.sandbox.reply(ava, "Yes, at 7")
+        page = await s.service.thread(to="+14155550100")
+        assert [(m.direction, m.body) for m in page.messages] == [
+            ("outbound", "Are you coming?"),
+            ("inbound", "Yes, at 7"),
+        ]
+        assert page.unread_count == 1
+        inbox = await s.service.inbox(unread_only=True)
+        assert [(c.contact_id, c.unread_count) for c in inbox.conversations] == [(ava, 1)]
+
+
+async def test_a_reply_into_a_conversation_lands_in_the_same_thread() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        first = await s.service.send(SendRequest(contact_id=ava, text="One"))
+        second = await s.service.send(
+            SendRequest(conversation_id=first.conversation_id, text="Two")
+        )
+        assert second.conversation_id == first.conversation_id
+        assert second.contact_id == ava
+
+
+async def test_thread_pages_to_older_messages_with_the_cursor() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        for i in range(5):
+            await s.service.send(SendRequest(contact_id=ava, text=f"Message {i}"))
+            s.clock.advance(1)
+        page = await s.service.thread(contact_id=ava, limit=3)
+        assert [m.body for m in page.messages] == ["Message 2", "Message 3", "Message 4"]
+        older = await s.service.thread(contact_id=ava, limit=3, cursor=page.next_cursor)
+        assert [m.body for m in older.messages] == ["Message 0", "Message 1"]
+        assert older.next_cursor is None
+
+
+async def test_check_says_who_can_be_texted_without_creating_anything() -> None:
+    async with stack() as s:
+        ok = await s.service.check(contact_id=s.ids("reachable"))
+        assert ok.verdict in ("ok", "warn") and not ok.sms_dnd
+        dnd = await s.service.check(contact_id=s.ids("sms_dnd"))
+        assert dnd.verdict == "blocked" and dnd.sms_dnd
+        before = s.sandbox.store.count_contacts()
+        unknown = await s.service.check(to="+14155550142", text="Hi")
+        assert unknown.contact_id is None and unknown.segments == 1
+        assert s.sandbox.store.count_contacts() == before
+
+
+async def test_unknown_ids_are_reported_as_not_found() -> None:
+    async with stack() as s:
+        with pytest.raises(RecipientNotFound):
+            await s.service.send(SendRequest(contact_id="nope", text="x"))
+        with pytest.raises(RecipientNotFound):
+            await s.service.thread(conversation_id="nope")
+
+
+async def test_numbers_list_capabilities_and_the_default() -> None:
+    async with stack() as s:
+        numbers = await s.service.numbers()
+        assert [(n.phone_number, n.is_default) for n in numbers] == [
+            ("+14155550190", True),
+            ("+14155550191", False),
+        ]
