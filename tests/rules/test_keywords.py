@@ -37,7 +37,7 @@ def test_keywords_tolerate_case_spacing_punctuation_and_emoji(body):
 
 @pytest.mark.parametrize(
     "body",
-    ["Please stop", "pls stop!!", "STOP PLEASE", "stop now", "you can stop now",
+    ["Please stop", "pls stop!!", "STOP PLEASE", "stop now", "you can stop now", "make it stop",
      "please unsubscribe", "How do I unsubscribe?", "I want to opt out", "opt me out please",
      "I revoke my consent", "stop texting me", "quit texting me", "don't text me again",
      "Do not contact me", "remove me from your list", "take me off this list",
@@ -51,7 +51,8 @@ def test_a_reply_a_reasonable_person_reads_as_stop_texting_me_opts_out(body):
 @pytest.mark.parametrize(
     "body",
     ["please stop by the office", "Stop by tomorrow?", "cancel my appointment",
-     "The end of the month works", "yes please", "I'll be there", "thank you", "ok", ""],
+     "The end of the month works", "yes please", "I'll be there", "thank you", "ok", "",
+     "I'm at the bus stop", "Next stop"],
 )  # fmt: skip
 def test_a_keyword_inside_an_unrelated_sentence_does_not_opt_out(body):
     assert classify_keyword(body) is not OPT_OUT

@@ -84,6 +84,11 @@ def test_an_opt_out_of_someone_else_does_not_block():
     assert run(opted_out={"+13055550000", "c9"}).ok
 
 
+def test_a_single_ledger_key_is_not_read_as_a_set_of_characters():
+    assert run(opted_out="+12125551234").codes == (ReasonCode.OPTED_OUT,)
+    assert run(opted_out="c12").ok  # "c1" is a substring, not the same contact
+
+
 @pytest.mark.parametrize("phone", [None, "", "   "])
 def test_a_contact_without_a_phone_is_blocked(phone):
     assert run(contact=contact(phone=phone)).codes == (ReasonCode.NO_PHONE,)

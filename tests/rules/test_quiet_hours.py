@@ -248,7 +248,7 @@ _ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Phoe
           "America/Boise"]  # fmt: skip
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(
     instant=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31),
                          timezones=st.just(UTC)),

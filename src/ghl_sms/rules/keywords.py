@@ -59,6 +59,12 @@ _FILLER = frozenset(
      "thx", "ty", "ok", "okay"}
 )  # fmt: skip
 
+# Words before a final "stop" that make it a noun ("the bus stop"), not a request.
+_STOP_AS_NOUN = frozenset(
+    {"the", "a", "bus", "next", "last", "first", "full", "pit", "truck", "rest", "one",
+     "that", "this", "your", "my", "our", "each", "every"}
+)  # fmt: skip
+
 
 def normalize_reply(body: str) -> str:
     """Case-fold, strip accents, punctuation and emoji, and collapse spaces and hyphens."""
@@ -99,10 +105,11 @@ def classify_keyword(body: str) -> KeywordKind | None:
         return KeywordKind.OPT_OUT
     # "STOP!!! STOP", "stop please", "you can stop now": a keyword that opens or closes
     # the reply still revokes. "Stop by the office" is an invitation, not a revocation.
-    first, last = words[0], core.rsplit(" ", 1)[-1]
+    first, tail = words[0], core.rsplit(" ", 2)[-2:]
     if first in {"stop", "stopall", "unsubscribe", "optout", "revoke"} and words[1:2] != ["by"]:
         return KeywordKind.OPT_OUT
-    if last == "stop":
+    # "please stop", "make it stop" revoke; "at the bus stop" doesn't.
+    if tail[-1] == "stop" and (len(tail) == 1 or tail[0] not in _STOP_AS_NOUN):
         return KeywordKind.OPT_OUT
     if _PHRASE_RE.search(text):
         return KeywordKind.OPT_OUT

@@ -125,6 +125,8 @@ def _is_opted_out(
 ) -> bool:
     if isinstance(opted_out, bool):
         return opted_out
+    if isinstance(opted_out, str):  # one key, not a collection of its characters
+        opted_out = {opted_out}
     keys = {key for key in (contact.id if contact else None, e164) if key}
     return any(key in opted_out for key in keys)
 
