@@ -30,3 +30,7 @@ for _command in (send, cancel, status, thread, inbox, check, numbers):
 from ghl_sms.cli._preview import preview  # noqa: E402
 
 cli.add_command(preview)
+
+from ghl_sms.cli._demo import demo  # noqa: E402
+
+cli.add_command(demo)

@@ -181,7 +181,14 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a command's async body, turning known errors into exit codes."""
     try:
         return anyio.run(main)
-    except (GhlError, OpsError, ValueError, CommandError) as exc:
+    except (
+        GhlError,
+        OpsError,
+        RepeatSendError,
+        SendInProgressError,
+        ValueError,
+        CommandError,
+    ) as exc:
         raise translate(exc) from None
 
 
