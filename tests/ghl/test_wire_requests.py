@@ -243,3 +243,21 @@ async def test_the_clock_is_not_consulted_for_epoch_conversion(recorder: Recorde
     when = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
     await make_client(recorder).send_message(contact_id="c", message="m", scheduled_at=when)
     assert recorder.body()["scheduledTimestamp"] == int(when.timestamp())
+
+
+@pytest.mark.anyio
+async def test_contact_search_by_tag_posts_filters_and_pages_on(recorder: Recorder) -> None:
+    recorder.answers += [
+        ok({"contacts": [{"id": "c1"}, {"id": "c2"}], "total": 3}),
+        ok({"contacts": [{"id": "c3"}], "count": 3}),
+    ]
+    found = [c.id async for c in make_client(recorder).iter_contacts(tag="vip", page_size=2)]
+    assert found == ["c1", "c2", "c3"]
+    assert recorder.body(0) == {
+        "locationId": "loc123",
+        "page": 1,
+        "pageLimit": 2,
+        "filters": [{"field": "tags", "operator": "contains", "value": "vip"}],
+    }
+    assert recorder.body(1)["page"] == 2
+    assert recorder.requests[0].headers["version"] == "2021-07-28"

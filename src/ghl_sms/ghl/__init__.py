@@ -20,6 +20,7 @@ from ghl_sms.ghl._errors import (
 from ghl_sms.ghl._models import (
     CancelScheduledResult,
     Contact,
+    ContactPage,
     ConversationDetail,
     ConversationPage,
     ConversationSummary,
@@ -50,6 +51,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "Contact",
+    "ContactPage",
     "ConversationDetail",
     "ConversationPage",
     "ConversationSummary",

@@ -30,6 +30,7 @@ from ghl_sms.ghl._errors import (
 from ghl_sms.ghl._models import (
     CancelScheduledResult,
     Contact,
+    ContactPage,
     ConversationDetail,
     ConversationPage,
     ConversationSummary,
@@ -417,6 +418,46 @@ class GhlClient:
         if not found:
             return None
         return self._parse(Contact, found, "GET", path)
+
+    async def search_contacts(
+        self,
+        *,
+        tag: str | None = None,
+        query: str | None = None,
+        page: int = 1,
+        page_limit: int = 100,
+    ) -> ContactPage:
+        """One page of the location's contacts, optionally with a tag or matching a query."""
+        body: dict[str, Any] = {
+            "locationId": self.location_id,
+            "page": page,
+            "pageLimit": page_limit,
+        }
+        if tag:
+            body["filters"] = [{"field": "tags", "operator": "contains", "value": tag}]
+        if query:
+            body["query"] = query
+        path = "/contacts/search"
+        # A search changes nothing, so it is as safe to repeat as a GET.
+        data = await self._call("POST", path, module="contacts", json=body, idempotent=True)
+        return self._parse(ContactPage, data, "POST", path)
+
+    async def iter_contacts(
+        self, *, tag: str | None = None, query: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[Contact]:
+        """Every matching contact, across pages (without DND: see ``get_contact``)."""
+        page_number = 1
+        seen = 0
+        while True:
+            page = await self.search_contacts(
+                tag=tag, query=query, page=page_number, page_limit=page_size
+            )
+            for contact in page.contacts:
+                yield contact
+            seen += len(page.contacts)
+            if not page.contacts or len(page.contacts) < page_size or seen >= page.total:
+                return
+            page_number += 1
 
     async def upsert_contact(
         self,

@@ -18,6 +18,7 @@ from pydantic.alias_generators import to_camel
 __all__ = [
     "CancelScheduledResult",
     "Contact",
+    "ContactPage",
     "ConversationDetail",
     "ConversationPage",
     "ConversationSummary",
@@ -146,6 +147,14 @@ class Contact(GhlModel):
             return True
         sms = self.dnd_settings.sms if self.dnd_settings else None
         return bool(sms and sms.blocks)
+
+
+class ContactPage(GhlModel):
+    """``POST /contacts/search``: the live API answers ``total`` (the spec says ``count``).
+    Search results omit DND; read a contact with ``get_contact`` for that."""
+
+    contacts: list[Contact] = Field(default_factory=list)
+    total: int = Field(default=0, validation_alias=AliasChoices("total", "count"))
 
 
 class UpsertContactResult(GhlModel):

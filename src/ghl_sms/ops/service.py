@@ -100,6 +100,9 @@ class SendRequest:
     """Not marketing (a reminder, a code): quiet hours don't apply."""
     dry_run: bool = False
     campaign_id: str | None = None
+    check_first_message: bool = True
+    """Look up the conversation to warn about GHL's first-message footer (one request);
+    bulk sends turn it off to spend their rate budget on sending."""
 
 
 @dataclass(frozen=True)
@@ -301,8 +304,8 @@ class SmsService:
         elif e164:
             contact = await self._contact_by_phone(e164)
         to = request.to if request.to else None
-        is_first = True
-        if contact is not None:
+        is_first = False
+        if contact is not None and request.check_first_message:
             is_first = await self._conversation_of(contact.id) is None
         verdict = preflight(
             contact=contact,
