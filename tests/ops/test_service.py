@@ -325,3 +325,16 @@ async def test_numbers_list_capabilities_and_the_default() -> None:
             ("+14155550190", True),
             ("+14155550191", False),
         ]
+
+
+async def test_a_carrier_opt_out_seen_in_a_status_blocks_the_next_send() -> None:
+    async with stack() as s:
+        gina = s.ids("opted_out")  # GHL shows no DND, but the carrier answers 21610
+        sent = await s.service.send(SendRequest(contact_id=gina, text="Hello Gina"))
+        s.sandbox.advance(30)
+        status = await s.service.status(sent.message_id or "")
+        assert (status.status, status.error_code) == ("failed", "21610")
+        with pytest.raises(PreflightBlocked) as info:
+            await s.service.send(SendRequest(contact_id=gina, text="Hello again"))
+        assert [str(r.code) for r in info.value.reasons] == ["opted_out"]
+        assert len(s.messages(gina)) == 1

@@ -55,6 +55,9 @@ __all__ = ["FINAL_STATUSES", "SendRequest", "ServiceConfig", "SmsService"]
 
 logger = logging.getLogger("ghl_sms.ops")
 
+# Carrier answers meaning "this recipient unsubscribed" (sms-rules §5.3).
+CARRIER_OPT_OUT_CODES = frozenset({"21610"})
+
 FINAL_STATUSES = frozenset({"delivered", "failed", "undelivered", "read", "cancelled", "opt_out"})
 
 # Reasons that describe the text, not the recipient: a check without a text drops them.
@@ -570,6 +573,17 @@ class SmsService:
                 message.status,
                 error_code=code,
                 error_message=message.error.message if message.error else None,
+            )
+        if code in CARRIER_OPT_OUT_CODES and message.contact_id:
+            # The carrier says the recipient opted out (e.g. STOP sent to another number of
+            # ours) even if GHL shows no DND: never text them again until they opt back in.
+            contact = await self.client.get_contact(message.contact_id)
+            self.ledger.record_opt_out(
+                self.location_id,
+                phone=contact.phone,
+                contact_id=contact.id,
+                source="carrier",
+                detail=f"error {code} on message {message_id}",
             )
         return MessageStatus(
             message_id=message.id,
