@@ -1,5 +1,30 @@
-"""ghl-sms: text through GoHighLevel, safely."""
+"""ghl-sms: text through GoHighLevel, safely.
+
+The public surface, for scripts::
+
+    from ghl_sms import GhlClient, Ledger, SendRequest, SmsService, SystemClock
+
+The GHL client and its errors live in ``ghl_sms.ghl``, the pure SMS rules in
+``ghl_sms.rules``, the operations and the ledger in ``ghl_sms.ops``, the emulator in
+``ghl_sms.sandbox``.
+"""
+
+from ghl_sms._clock import Clock, FakeClock, SystemClock
+from ghl_sms.ghl import GhlClient, GhlError
+from ghl_sms.ops.ledger import Ledger
+from ghl_sms.ops.service import SendRequest, ServiceConfig, SmsService
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "Clock",
+    "FakeClock",
+    "GhlClient",
+    "GhlError",
+    "Ledger",
+    "SendRequest",
+    "ServiceConfig",
+    "SmsService",
+    "SystemClock",
+    "__version__",
+]
