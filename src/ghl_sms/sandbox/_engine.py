@@ -4,14 +4,16 @@ replies, DND and webhook events. Routes validate input and call in here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from ghl_sms._clock import Clock
 from ghl_sms.rules.carrier_errors import AUTO_DND_CODES, lookup
 from ghl_sms.rules.keywords import KeywordKind, classify_keyword
-from ghl_sms.rules.phones import to_e164
+from ghl_sms.rules.phones import to_e164 as _to_e164
 from ghl_sms.sandbox import carrier
 from ghl_sms.sandbox._errors import bad_request, forbidden_location, unauthorized
 from ghl_sms.sandbox._faults import FaultInjector
@@ -59,6 +61,12 @@ class AuthContext:
             raise forbidden_location()
 
 
+@lru_cache(maxsize=4096)
+def to_e164(raw: str) -> str | None:
+    """``rules.phones.to_e164``, cached: the sandbox sees the same few numbers again and again."""
+    return _to_e164(raw)
+
+
 def sms_dnd_blocks(contact: JsonDict) -> bool:
     """GHL's (conservative) rule: global ``dnd`` or SMS DND active/permanent blocks SMS."""
     if contact.get("dnd") is True:
@@ -84,6 +92,8 @@ class SandboxEngine:
         self.outbox = WebhookOutbox(signer)
         self.strict_version = strict_version
         self._counters: dict[str, int] = {}
+        self._dirty: set[str] = set()
+        self._depth = 0
         self._numbers: dict[str, list[NumberRow]] = {}
         self._tokens: dict[str, tuple[str, frozenset[str]] | None] = {}
         self._next_due: float | None = None
@@ -98,14 +108,32 @@ class SandboxEngine:
             n = int(stored) if stored is not None else 0
         n += 1
         self._counters[kind] = n
-        self.store.set_meta(f"seq:{kind}", str(n))
+        if self._depth:
+            self._dirty.add(kind)  # written once, when the transaction ends
+        else:
+            self.store.set_meta(f"seq:{kind}", str(n))
         return n
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A store transaction that also persists the id counters it used."""
+        with self.store.transaction():
+            self._depth += 1
+            try:
+                yield
+                if self._depth == 1:
+                    for kind in self._dirty:
+                        self.store.set_meta(f"seq:{kind}", str(self._counters[kind]))
+                    self._dirty.clear()
+            finally:
+                self._depth -= 1
 
     def new_id(self, kind: str) -> str:
         return make_id(kind, self._next(kind))
 
     def forget_caches(self) -> None:
         self._counters.clear()
+        self._dirty.clear()
         self._numbers.clear()
         self._tokens.clear()
         self._due_known = False
@@ -115,7 +143,7 @@ class SandboxEngine:
 
     def persist_keys(self) -> None:
         rsa_pem, ed_pem = self.outbox.signer.private_pems()
-        with self.store.transaction():
+        with self.transaction():
             self.store.set_meta("webhook_key_rsa", rsa_pem)
             self.store.set_meta("webhook_key_ed25519", ed_pem)
 
@@ -134,7 +162,7 @@ class SandboxEngine:
         self.forget_caches()
         self.faults.clear()
         self.outbox.queue.clear()
-        self.outbox.events.clear()
+        self.outbox.clear_events()
         self.outbox.log.clear()
         self.persist_keys()
         if with_seed:
@@ -194,7 +222,7 @@ class SandboxEngine:
             "webhookTargets": [t.as_json() for t in self.outbox.targets],
             "pendingWebhooks": len(self.outbox.queue),
             "webhookLog": list(self.outbox.log)[-50:],
-            "events": list(self.outbox.events)[-50:],
+            "events": self.outbox.events[-50:],
         }
 
     # -- auth -------------------------------------------------------------------------
@@ -219,7 +247,7 @@ class SandboxEngine:
 
     def create_location(self, location: JsonDict) -> JsonDict:
         """Insert a location (``id`` optional) and return it."""
-        with self.store.transaction():
+        with self.transaction():
             data = dict(location)
             data.setdefault("id", self.new_id("location"))
             data.setdefault("name", "Sandbox location")
@@ -233,7 +261,7 @@ class SandboxEngine:
     ) -> str:
         if self.store.get_location(location_id) is None:
             raise KeyError(f"no location {location_id!r}")
-        with self.store.transaction():
+        with self.transaction():
             value = token or make_token(self._next("token"))
             self.store.insert_token(value, location_id, list(scopes or ALL_SCOPES))
         self._tokens.pop(value, None)
@@ -254,7 +282,7 @@ class SandboxEngine:
     ) -> NumberRow:
         e164 = to_e164(phone) or phone
         now = iso(self.clock.now())
-        with self.store.transaction():
+        with self.transaction():
             n = self._next("number")
             data: JsonDict = {
                 "phoneNumber": e164,
@@ -308,7 +336,7 @@ class SandboxEngine:
         return contact
 
     def insert_contact(self, contact: JsonDict) -> JsonDict:
-        with self.store.transaction():
+        with self.transaction():
             self.store.insert_contact(contact)
         return contact
 
@@ -318,7 +346,7 @@ class SandboxEngine:
         updated.update(_contact_fields(fields))
         updated["dateUpdated"] = iso(self.clock.now())
         _derive_names(updated)
-        with self.store.transaction():
+        with self.transaction():
             self.store.update_contact(updated)
             if (updated.get("dnd"), updated.get("dndSettings")) != before_dnd:
                 self._emit_dnd(updated)
@@ -328,7 +356,7 @@ class SandboxEngine:
         settings = dict(contact.get("dndSettings") or {})
         settings["SMS"] = {"status": status, "message": message}
         updated = dict(contact, dndSettings=settings, dateUpdated=iso(self.clock.now()))
-        with self.store.transaction():
+        with self.transaction():
             self.store.update_contact(updated)
             self._emit_dnd(updated)
         return updated
@@ -397,7 +425,7 @@ class SandboxEngine:
         outcome = carrier.plan(to_e, sender, has_media=bool(attachments))
         now = self.clock.now()
         scheduled = scheduled_at is not None and scheduled_at > now
-        with self.store.transaction():
+        with self.transaction():
             conversation, _ = self.conversation_for(ctx.location_id, contact["id"])
             row = MessageRow(
                 0,
@@ -429,12 +457,12 @@ class SandboxEngine:
                     date=now,
                     unread_delta=0,
                 )
-            self._emit_outbound(row, contact)
+            self._emit_outbound(row)
             self._note_due(row.next_at)
         return row
 
     def cancel_scheduled(self, ctx: AuthContext, message_id: str) -> JsonDict:
-        with self.store.transaction():
+        with self.transaction():
             message = self.store.get_message(message_id)
             if message is not None:
                 ctx.require_location(message.location_id)
@@ -446,7 +474,7 @@ class SandboxEngine:
             self._due_known = False
             cancelled = self.store.get_message(message_id)
             assert cancelled is not None
-            self._emit_outbound(cancelled, self.store.get_contact(cancelled.contact_id))
+            self._emit_outbound(cancelled)
         return {"status": 200, "message": _SCHEDULED_OK}
 
     # -- the carrier's progress -------------------------------------------------------------
@@ -462,31 +490,33 @@ class SandboxEngine:
         if self._due_known and (self._next_due is None or self._next_due > now):
             return 0
         applied = 0
-        with self.store.transaction():
+        with self.transaction():
             while True:
-                due = self.store.due_messages(now)
-                if not due:
-                    break
-                for message in due:
+                for message in self.store.due_messages(now):
                     self._advance(message, now)
                     applied += 1
-            self._next_due = self.store.next_due_at()
+                next_due = self.store.next_due_at()
+                if next_due is None or next_due > now:
+                    break
+            self._next_due = next_due
             self._due_known = True
         return applied
 
     def _advance(self, message: MessageRow, now: float) -> None:
         at = message.next_at
         assert at is not None
-        contact = self.store.get_contact(message.contact_id)
         if message.status == "scheduled":
             planned_status, planned_code = message.planned_status, message.planned_code
+            contact = self.store.get_contact(message.contact_id)
             if contact is not None and sms_dnd_blocks(contact):
                 planned_status, planned_code = "failed", "21610"
+            updated = _moved(message, "pending", None, at + carrier.SENT_AFTER)
+            updated = replace(updated, planned_status=planned_status, planned_code=planned_code)
             self.store.set_message_status(
                 message.id,
-                status="pending",
+                status=updated.status,
                 error_code=None,
-                next_at=at + carrier.SENT_AFTER,
+                next_at=updated.next_at,
                 planned_status=planned_status,
                 planned_code=planned_code,
                 replan=True,
@@ -499,38 +529,37 @@ class SandboxEngine:
                 date=at,
                 unread_delta=0,
             )
-        else:
-            outcome = carrier.Outcome(
-                message.planned_status or "delivered",  # type: ignore[arg-type]
-                message.planned_code,
-            )
-            step = carrier.next_step(message.status, outcome)
-            if step is None:  # nothing left to do; clear the stray due time
-                self.store.set_message_status(
-                    message.id, status=message.status, error_code=message.error_code, next_at=None
-                )
-                return
-            _delay, status = step
-            final = status in ("delivered", "failed", "undelivered")
-            follow = None if final else carrier.next_step(status, outcome)
+            self._emit_outbound(updated, now=now)
+            return
+        outcome = carrier.Outcome(
+            message.planned_status or "delivered",  # type: ignore[arg-type]
+            message.planned_code,
+        )
+        step = carrier.next_step(message.status, outcome)
+        if step is None:  # nothing left to do; clear the stray due time
             self.store.set_message_status(
-                message.id,
-                status=status,
-                error_code=outcome.code if status in ("failed", "undelivered") else None,
-                next_at=None if follow is None else at + follow[0],
+                message.id, status=message.status, error_code=message.error_code, next_at=None
             )
-        updated = self.store.get_message(message.id)
-        assert updated is not None
-        self._emit_outbound(updated, contact, now=now)
-        if (
-            contact is not None
-            and updated.status in ("failed", "undelivered")
-            and updated.error_code in AUTO_DND_CODES
-            and not sms_dnd_blocks(contact)
-        ):
-            entry = lookup(updated.error_code)
-            title = entry.title if entry is not None else "carrier error"
-            self.set_sms_dnd(contact, "active", f"Carrier error {updated.error_code}: {title}")
+            return
+        status = step[1]
+        failed = status in ("failed", "undelivered")
+        follow = None if failed or status == "delivered" else carrier.next_step(status, outcome)
+        updated = _moved(
+            message,
+            status,
+            outcome.code if failed else None,
+            None if follow is None else at + follow[0],
+        )
+        self.store.set_message_status(
+            message.id, status=status, error_code=updated.error_code, next_at=updated.next_at
+        )
+        self._emit_outbound(updated, now=now)
+        if failed and updated.error_code in AUTO_DND_CODES:
+            contact = self.store.get_contact(message.contact_id)
+            if contact is not None and not sms_dnd_blocks(contact):
+                entry = lookup(updated.error_code)
+                title = entry.title if entry is not None else "carrier error"
+                self.set_sms_dnd(contact, "active", f"Carrier error {updated.error_code}: {title}")
 
     # -- inbound ----------------------------------------------------------------------------
 
@@ -546,7 +575,7 @@ class SandboxEngine:
             raise ValueError(f"contact {contact_id!r} has no phone number to reply from")
         location_id = contact["locationId"]
         now = self.clock.now()
-        with self.store.transaction():
+        with self.transaction():
             conversation, _ = self.conversation_for(location_id, contact_id)
             our_number = self._number_last_used(conversation.id, location_id)
             row = MessageRow(
@@ -601,44 +630,15 @@ class SandboxEngine:
     # -- webhook events ---------------------------------------------------------------------
 
     def _envelope(self, event_type: str, location_id: str, now: float | None) -> JsonDict:
-        return {
-            "type": event_type,
-            "locationId": location_id,
-            "appId": APP_ID,
-            "versionId": VERSION_ID,
-            "timestamp": iso(self.clock.now() if now is None else now),
-            "webhookId": make_uuid("webhook", self._next("webhook")),
-        }
-
-    def _emit_outbound(
-        self, message: MessageRow, contact: JsonDict | None, now: float | None = None
-    ) -> None:
-        payload = self._envelope("OutboundMessage", message.location_id, now)
-        payload.update(
-            {
-                "attachments": message.attachments,
-                "body": message.body,
-                "contactId": message.contact_id,
-                "contentType": "text/plain",
-                "conversationId": message.conversation_id,
-                "dateAdded": iso(message.date_added),
-                "direction": "outbound",
-                "messageType": "SMS",
-                "messageTypeId": 2,
-                "messageTypeString": TYPE_SMS,
-                "messageId": message.id,
-                "status": message.status,
-                "source": message.source or "api",
-                "from": message.from_number,
-                "to": message.to_number,
-                "conversationProviderId": CONVERSATION_PROVIDER_ID,
-            }
+        return _envelope(
+            event_type, location_id, self.clock.now() if now is None else now, self._next("webhook")
         )
-        if message.status in ("failed", "undelivered"):
-            error = error_json(message.error_code)
-            if error is not None:
-                payload["error"] = error
-        self.outbox.emit(payload, self.clock.now())
+
+    def _emit_outbound(self, message: MessageRow, now: float | None = None) -> None:
+        # Three of these per send: built lazily, only when someone looks or listens.
+        at = self.clock.now() if now is None else now
+        n = self._next("webhook")
+        self.outbox.emit_lazy("OutboundMessage", lambda: _outbound_payload(message, at, n), at)
 
     def _emit_inbound(self, message: MessageRow) -> None:
         payload = self._envelope("InboundMessage", message.location_id, None)
@@ -682,6 +682,56 @@ class SandboxEngine:
         payload["type"] = "ContactDndUpdate"
         payload.setdefault("attachments", [])
         self.outbox.emit(payload, self.clock.now())
+
+
+def _envelope(event_type: str, location_id: str, at: float, n: int) -> JsonDict:
+    return {
+        "type": event_type,
+        "locationId": location_id,
+        "appId": APP_ID,
+        "versionId": VERSION_ID,
+        "timestamp": iso(at),
+        "webhookId": make_uuid("webhook", n),
+    }
+
+
+def _outbound_payload(message: MessageRow, at: float, n: int) -> JsonDict:
+    payload = _envelope("OutboundMessage", message.location_id, at, n)
+    payload.update(
+        {
+            "attachments": message.attachments,
+            "body": message.body,
+            "contactId": message.contact_id,
+            "contentType": "text/plain",
+            "conversationId": message.conversation_id,
+            "dateAdded": iso(message.date_added),
+            "direction": "outbound",
+            "messageType": "SMS",
+            "messageTypeId": 2,
+            "messageTypeString": TYPE_SMS,
+            "messageId": message.id,
+            "status": message.status,
+            "source": message.source or "api",
+            "from": message.from_number,
+            "to": message.to_number,
+            "conversationProviderId": CONVERSATION_PROVIDER_ID,
+        }
+    )
+    if message.status in ("failed", "undelivered"):
+        error = error_json(message.error_code)
+        if error is not None:
+            payload["error"] = error
+    return payload
+
+
+def _moved(message: MessageRow, status: str, code: str | None, next_at: float | None) -> MessageRow:
+    """``message`` with a new status (dataclasses.replace is several times slower)."""
+    m = message
+    return MessageRow(
+        m.seq, m.id, m.location_id, m.conversation_id, m.contact_id, m.direction, m.body,
+        m.attachments, status, code, m.planned_status, m.planned_code, m.from_number,
+        m.to_number, m.source, m.date_added, m.scheduled_at, next_at,
+    )  # fmt: skip
 
 
 _CONTACT_FIELDS = (

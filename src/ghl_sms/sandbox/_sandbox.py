@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -291,7 +290,7 @@ class Sandbox:
     @property
     def webhook_events(self) -> list[dict[str, Any]]:
         """Every event emitted (the last 1,000), delivered or not, oldest first."""
-        return list(self.engine.outbox.events)
+        return self.engine.outbox.events
 
     @property
     def webhook_log(self) -> list[dict[str, Any]]:
@@ -319,34 +318,31 @@ class Sandbox:
         *,
         host: str = "127.0.0.1",
         port: int = 8787,
-        sock: socket.socket | None = None,
         tick_interval: float = 0.2,
         log_level: str = "warning",
         on_ready: Callable[[str], None] | None = None,
     ) -> None:
-        """Serve over HTTP with uvicorn until cancelled; ``on_ready(base_url)`` once bound."""
+        """Serve over HTTP with uvicorn until cancelled; ``on_ready(base_url)`` once bound.
+
+        ``port=0`` picks a free port; ``base_url`` then tells which."""
         config = uvicorn.Config(
             self.app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False
         )
         server = uvicorn.Server(config)
-        if sock is None:
-            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-        bound_host, bound_port = sock.getsockname()[:2]
-        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        self.base_url = f"http://{shown}:{bound_port}"
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.run_ticker, tick_interval)
 
             async def announce() -> None:
                 while not server.started:
                     await anyio.sleep(0.01)
+                name = server.servers[0].sockets[0].getsockname()
+                shown = f"[{name[0]}]" if ":" in name[0] else name[0]
+                self.base_url = f"http://{shown}:{name[1]}"
                 if on_ready is not None:
                     on_ready(self.base_url)
 
             tg.start_soon(announce)
-            await server.serve(sockets=[sock])
+            await server.serve()
             tg.cancel_scope.cancel()
 
     # -- closing -------------------------------------------------------------------------

@@ -85,7 +85,7 @@ SEED_CONTACTS: tuple[SeedContact, ...] = (
 def seed(engine: SandboxEngine) -> dict[str, str]:
     """Create the demo location, its token, numbers and contacts; returns ``seed_ids``."""
     store = engine.store
-    with store.transaction():
+    with engine.transaction():
         engine.create_location(
             {
                 "id": DEMO_LOCATION_ID,

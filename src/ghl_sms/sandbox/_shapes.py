@@ -27,8 +27,11 @@ CONVERSATION_TYPE_PHONE = 1
 
 def iso(epoch: float) -> str:
     """``2024-03-27T18:13:49.000Z``, as GHL writes dates."""
-    moment = datetime.fromtimestamp(epoch, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    d = datetime.fromtimestamp(epoch, tz=UTC)
+    return (
+        f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}."
+        f"{d.microsecond // 1000:03d}Z"
+    )
 
 
 def error_json(code: str | None) -> JsonDict | None:

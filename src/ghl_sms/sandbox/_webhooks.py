@@ -17,6 +17,7 @@ import base64
 import json
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,7 +127,7 @@ class WebhookOutbox:
         self.signer = signer
         self.targets: list[WebhookTarget] = []
         self.queue: deque[Delivery] = deque()
-        self.events: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
+        self._events: deque[dict[str, Any] | Callable[[], dict[str, Any]]] = deque(maxlen=LOG_SIZE)
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
         self._next_target_id = 1
 
@@ -154,9 +155,25 @@ class WebhookOutbox:
         self.targets = keep
         self.queue = deque(d for d in self.queue if d.target in keep)
 
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The last events emitted, oldest first (delivered or not)."""
+        return [event if isinstance(event, dict) else event() for event in self._events]
+
+    def clear_events(self) -> None:
+        self._events.clear()
+
+    def emit_lazy(self, event_type: str, build: Callable[[], dict[str, Any]], now: float) -> None:
+        """Like ``emit()``, but the payload is only built if a target wants it or someone
+        reads ``events``; ``build`` must be pure."""
+        if any(target.wants(event_type) for target in self.targets):
+            self.emit(build(), now)
+        else:
+            self._events.append(build)
+
     def emit(self, payload: dict[str, Any], now: float) -> None:
         """Record an event and queue it for every interested target."""
-        self.events.append(payload)
+        self._events.append(payload)
         if not self.targets:
             return
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()

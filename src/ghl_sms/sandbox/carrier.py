@@ -25,9 +25,10 @@ Rules, first match wins (documented for users in the sandbox README section):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
-from ghl_sms.rules.phones import PhoneNumberError, parse_phone
+from ghl_sms.rules.phones import PhoneInfo, PhoneNumberError, parse_phone
 
 __all__ = [
     "BLOCKED_REGIONS",
@@ -84,11 +85,18 @@ MMS_ONLY_SUFFIXES: dict[str, Outcome] = {
 DELIVERED = Outcome("delivered")
 
 
+@lru_cache(maxsize=4096)
+def _parse(number: str) -> PhoneInfo | None:
+    try:
+        return parse_phone(number)
+    except PhoneNumberError:
+        return None
+
+
 def plan(to_number: str, sender: Sender | None, *, has_media: bool) -> Outcome:
     """How a message to ``to_number`` from ``sender`` will end."""
-    try:
-        info = parse_phone(to_number)
-    except PhoneNumberError:
+    info = _parse(to_number)
+    if info is None:
         return Outcome("failed", "21211")
     if info.region in BLOCKED_REGIONS:
         return Outcome("failed", "21408")

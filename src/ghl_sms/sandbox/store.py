@@ -28,6 +28,9 @@ def connect(path: str) -> sqlite3.Connection:
     # SandboxStore serialises access with its own lock.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     if path != ":memory:":
+        # One process owns the file: exclusive locking spares WAL's shared-memory locks
+        # (a syscall or two per transaction), and a lost last commit is no tragedy here.
+        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")

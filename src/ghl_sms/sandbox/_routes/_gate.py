@@ -39,21 +39,23 @@ def ghl_route(
         async def endpoint(request: Request) -> Response:
             engine = engine_of(request)
             now = engine.clock.now()
-            engine.process_due(now)
-            try:
-                ctx = engine.authenticate(request.headers.get("authorization"))
-            except ApiError as exc:
-                return _json(exc.status, exc.body, engine.limiter.untouched_headers())
-            allowed, headers = engine.limiter.hit(ctx.token, now)
-            if not allowed:
-                return _json(429, too_many_requests(), headers)
-            try:
-                _check_version(request.headers.get("version"), version, engine.strict_version)
-                if scope not in ctx.scopes:
-                    raise unauthorized("The token is not authorized for this scope.")
-                result = await handler(request, ctx)
-            except ApiError as exc:
-                return _json(exc.status, exc.body, headers)
+            await request.body()  # read first: the work below then runs without suspending
+            with engine.transaction():  # one commit per request, carrier progress included
+                engine.process_due(now)
+                try:
+                    ctx = engine.authenticate(request.headers.get("authorization"))
+                except ApiError as exc:
+                    return _json(exc.status, exc.body, engine.limiter.untouched_headers())
+                allowed, headers = engine.limiter.hit(ctx.token, now)
+                if not allowed:
+                    return _json(429, too_many_requests(), headers)
+                try:
+                    _check_version(request.headers.get("version"), version, engine.strict_version)
+                    if scope not in ctx.scopes:
+                        raise unauthorized("The token is not authorized for this scope.")
+                    result = await handler(request, ctx)
+                except ApiError as exc:
+                    return _json(exc.status, exc.body, headers)
             if isinstance(result, Response):
                 result.headers.update(dict(headers))
                 return result

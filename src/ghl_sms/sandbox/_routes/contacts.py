@@ -150,7 +150,7 @@ async def create_contact(request: Request, ctx: AuthContext) -> tuple[int, JsonD
             },
         )
     engine = engine_of(request)
-    with engine.store.transaction():
+    with engine.transaction():
         contact = engine.insert_contact(engine.build_contact(ctx.location_id, body))
     return 201, {"contact": contact}
 
@@ -169,7 +169,7 @@ async def upsert_contact(request: Request, ctx: AuthContext) -> JsonDict:
         k: v for k, v in body.items() if k not in ("locationId", "createNewIfDuplicateAllowed")
     }
     duplicate = _duplicate_of(request, ctx.location_id, body)
-    with engine.store.transaction():
+    with engine.transaction():
         if duplicate is None:
             contact = engine.insert_contact(engine.build_contact(ctx.location_id, fields))
             is_new = True
@@ -212,7 +212,7 @@ async def update_contact(request: Request, ctx: AuthContext) -> JsonDict:
 async def delete_contact(request: Request, ctx: AuthContext) -> JsonDict:
     contact = _contact_or_400(request, ctx)
     engine = engine_of(request)
-    with engine.store.transaction():
+    with engine.transaction():
         engine.store.delete_contact(contact["id"])
     return {"succeded": True}
 

@@ -157,7 +157,7 @@ async def update_conversation(request: Request, ctx: AuthContext) -> JsonDict:
     row = _conversation_or_400(request, ctx)
     engine = engine_of(request)
     new_unread = None if unread is None else max(int(unread), 0)
-    with engine.store.transaction():
+    with engine.transaction():
         engine.store.update_conversation(
             row.id, unread_count=new_unread, starred=starred, date_updated=engine.clock.now()
         )
@@ -172,7 +172,7 @@ async def update_conversation(request: Request, ctx: AuthContext) -> JsonDict:
 async def delete_conversation(request: Request, ctx: AuthContext) -> JsonDict:
     row = _conversation_or_400(request, ctx)
     engine = engine_of(request)
-    with engine.store.transaction():
+    with engine.transaction():
         engine.store.delete_conversation(row.id)
     return {"success": True}
 
@@ -193,7 +193,7 @@ async def create_conversation(request: Request, ctx: AuthContext) -> tuple[int, 
     contact = engine.store.get_contact(body["contactId"])
     if contact is None or contact["locationId"] != ctx.location_id:
         raise bad_request(f"Contact with id {body['contactId']} not found")
-    with engine.store.transaction():
+    with engine.transaction():
         row, created = engine.conversation_for(ctx.location_id, contact["id"])
     if not created:
         raise ApiError(

@@ -272,7 +272,7 @@ async def upload_attachments(request: Request, ctx: AuthContext) -> JsonDict | t
         if total > MAX_UPLOAD_BYTES:
             return 413, {"status": 413, "message": "Failed to upload the files"}
     base = str(request.base_url).rstrip("/")
-    with engine.store.transaction():
+    with engine.transaction():
         for name, content_type, data in contents:
             media_id = engine.new_id("media")
             engine.store.insert_media(media_id, ctx.location_id, name, content_type, data)
