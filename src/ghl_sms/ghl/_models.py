@@ -30,7 +30,7 @@ __all__ = [
     "InboundMessageResult",
     "Location",
     "Message",
-    "MessageError",
+    "MessageFailure",
     "MessagePage",
     "NumberCapabilities",
     "PhoneNumber",
@@ -213,7 +213,7 @@ class Location(GhlModel):
 # --- messages -------------------------------------------------------------------------
 
 
-class MessageError(GhlModel):
+class MessageFailure(GhlModel):
     """A delivery failure. GHL's exact field is unconfirmed; we read the ErrorDto shape
     ``{code, type, message}`` and also accept a bare string."""
 
@@ -243,7 +243,7 @@ class Message(GhlModel):
     source: str | None = None
     user_id: str | None = None
     conversation_provider_id: str | None = None
-    error: MessageError | None = None
+    error: MessageFailure | None = None
 
     @field_validator("attachments", mode="before")
     @classmethod
@@ -258,7 +258,7 @@ class Message(GhlModel):
     @field_validator("error", mode="before")
     @classmethod
     def _error_shapes(cls, value: Any) -> Any:
-        if value is None or value == "" or isinstance(value, dict | MessageError):
+        if value is None or value == "" or isinstance(value, dict | MessageFailure):
             return value or None
         text = str(value)
         digits = next((w.strip("():,.") for w in text.split() if w.strip("():,.").isdigit()), None)
