@@ -34,3 +34,7 @@ cli.add_command(preview)
 from ghl_sms.cli._demo import demo  # noqa: E402
 
 cli.add_command(demo)
+
+from ghl_sms.cli._sandbox import sandbox  # noqa: E402
+
+cli.add_command(sandbox)

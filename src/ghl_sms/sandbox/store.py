@@ -17,7 +17,14 @@ from typing import Any, TypeVar
 
 from ghl_sms.sandbox.migrations import migrate
 
-__all__ = ["ConversationRow", "MessageRow", "NumberRow", "SandboxStore", "connect"]
+__all__ = [
+    "ConversationRow",
+    "MessageRow",
+    "NumberRow",
+    "SandboxInUseError",
+    "SandboxStore",
+    "connect",
+]
 
 JsonDict = dict[str, Any]
 
@@ -27,15 +34,29 @@ def connect(path: str) -> sqlite3.Connection:
     # check_same_thread=False: TestClient and schemathesis run the app on a portal thread;
     # SandboxStore serialises access with its own lock.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    if path != ":memory:":
-        # One process owns the file: exclusive locking spares WAL's shared-memory locks
-        # (a syscall or two per transaction), and a lost last commit is no tragedy here.
-        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    migrate(conn)
+    try:
+        if path != ":memory:":
+            # One sandbox owns the file (its caches assume so): exclusive locking makes a
+            # second one fail fast instead of corrupting ids, and spares WAL's shared-memory
+            # locks. synchronous=NORMAL: losing the last commit on a power cut is fine here.
+            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrate(conn)
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "locked" in str(exc):
+            raise SandboxInUseError(
+                f"{path} is in use by another sandbox (is `ghl-sms sandbox` running on it?); "
+                "stop that one or use another database file"
+            ) from exc
+        raise
     return conn
+
+
+class SandboxInUseError(RuntimeError):
+    """Another process holds the sandbox database."""
 
 
 @dataclass(frozen=True, slots=True)
