@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +39,16 @@ class Stack:
             (contact_id, direction),
         ).fetchall()
         return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    def service_factory(self) -> Callable[[], AbstractAsyncContextManager[SmsService]]:
+        """A factory handing out this stack's service (e.g. for the MCP server's lifespan);
+        the stack itself stays open until its own ``async with`` ends."""
+
+        @asynccontextmanager
+        async def open_service() -> AsyncIterator[SmsService]:
+            yield self.service
+
+        return open_service
 
 
 @asynccontextmanager

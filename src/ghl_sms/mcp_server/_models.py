@@ -1,0 +1,261 @@
+"""What the tools return: lean versions of the ops models.
+
+Every result costs context twice: its schema in every ``tools/list`` and its data in
+every answer. So these carry only what an assistant acts on, and a field that has no
+value is left out of the data (and is optional, not nullable, in the schema). Field
+names are an API: keep them stable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_serializer
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema as cs
+from pydantic_core.core_schema import SerializerFunctionWrapHandler
+
+from ghl_sms.ops.models import (
+    CheckResult,
+    Conversation,
+    InboxPage,
+    MessageStatus,
+    SenderNumber,
+    ThreadMessage,
+    ThreadPage,
+)
+
+__all__ = [
+    "CancelResult",
+    "CheckOut",
+    "InboxOut",
+    "NoteOut",
+    "NumberOut",
+    "NumbersOut",
+    "PreviewOut",
+    "SendOut",
+    "StatusOut",
+    "ThreadOut",
+    "UcsChar",
+]
+
+
+class Result(BaseModel):
+    """Leaves out fields whose value is None, and says so in its schema."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_serializer(mode="wrap")
+    def _without_nones(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        return {k: v for k, v in data.items() if v is not None}
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: cs.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(core_schema)
+        target = handler.resolve_ref_schema(json_schema)
+        required = set(target.get("required", ()))
+        for name, prop in target.get("properties", {}).items():
+            options = prop.get("anyOf")
+            if name in required or not isinstance(options, list):
+                continue
+            rest = [o for o in options if o != {"type": "null"}]
+            if len(rest) == 1 and len(options) == 2:
+                del prop["anyOf"]
+                prop.update(rest[0])
+            if "default" in prop and prop["default"] is None:
+                del prop["default"]
+        return json_schema
+
+
+class SendOut(Result):
+    outcome: Literal["sent", "scheduled", "duplicate", "dry_run"]
+    summary: str
+    message_id: str | None = None
+    contact_id: str | None = None
+    contact_name: str | None = None
+    to_number: str | None = None
+    status: str | None = None
+    scheduled_at: datetime | None = None
+    parts: int
+    cost_usd: float | None = None
+    warnings: list[str] | None = None
+
+
+class CancelResult(Result):
+    message_id: str
+    cancelled: bool
+    note: str | None = None
+
+
+class StatusOut(Result):
+    message_id: str
+    status: str | None = None
+    final: bool
+    direction: str | None = None
+    contact_id: str | None = None
+    body: str | None = None
+    date: datetime | None = None
+    error_code: str | None = None
+    explanation: str | None = None
+    advice: str | None = None
+
+    @classmethod
+    def of(cls, m: MessageStatus, body: str | None) -> StatusOut:
+        return cls(
+            message_id=m.message_id,
+            status=m.status,
+            final=m.final,
+            direction=m.direction,
+            contact_id=m.contact_id,
+            body=body,
+            date=m.date_added,
+            error_code=m.error_code,
+            explanation=m.explanation,
+            advice=m.advice,
+        )
+
+
+class MessageOut(Result):
+    id: str
+    direction: str | None = None
+    body: str | None = None
+    status: str | None = None
+    date: datetime | None = None
+    media: list[str] | None = None
+    error_code: str | None = None
+
+    @classmethod
+    def of(cls, m: ThreadMessage, body: str | None) -> MessageOut:
+        return cls(
+            id=m.id,
+            direction=m.direction,
+            body=body,
+            status=m.status,
+            date=m.date_added,
+            media=m.attachments or None,
+            error_code=m.error_code,
+        )
+
+
+class ThreadOut(Result):
+    conversation_id: str | None = None
+    contact_id: str | None = None
+    contact_name: str | None = None
+    phone: str | None = None
+    unread: int
+    messages: list[MessageOut]
+    next_cursor: str | None = None
+
+    @classmethod
+    def of(cls, page: ThreadPage, messages: list[MessageOut]) -> ThreadOut:
+        return cls(
+            conversation_id=page.conversation_id,
+            contact_id=page.contact_id,
+            contact_name=page.contact_name,
+            phone=page.phone,
+            unread=page.unread_count,
+            messages=messages,
+            next_cursor=page.next_cursor,
+        )
+
+
+class ConversationOut(Result):
+    conversation_id: str
+    contact_id: str | None = None
+    contact_name: str | None = None
+    phone: str | None = None
+    unread: int
+    last_message: str | None = None
+    last_direction: str | None = None
+    last_date: datetime | None = None
+
+    @classmethod
+    def of(cls, c: Conversation, last_message: str | None) -> ConversationOut:
+        return cls(
+            conversation_id=c.id,
+            contact_id=c.contact_id,
+            contact_name=c.contact_name,
+            phone=c.phone,
+            unread=c.unread_count,
+            last_message=last_message,
+            last_direction=c.last_message_direction,
+            last_date=c.last_message_at,
+        )
+
+
+class InboxOut(Result):
+    conversations: list[ConversationOut]
+    next_cursor: str | None = None
+
+    @classmethod
+    def of(cls, page: InboxPage, conversations: list[ConversationOut]) -> InboxOut:
+        return cls(conversations=conversations, next_cursor=page.next_cursor)
+
+
+class NoteOut(Result):
+    code: str
+    level: Literal["warn", "blocked"]
+    message: str
+
+
+class CheckOut(Result):
+    verdict: Literal["ok", "warn", "blocked"]
+    notes: list[NoteOut] | None = None
+    contact_id: str | None = None
+    contact_name: str | None = None
+    to_number: str | None = None
+    sms_dnd: bool
+    opted_out: bool
+    next_allowed_at: datetime | None = None
+
+    @classmethod
+    def of(cls, c: CheckResult) -> CheckOut:
+        return cls(
+            verdict=c.verdict,
+            notes=[NoteOut(code=n.code, level=n.level, message=n.message) for n in c.notes] or None,
+            contact_id=c.contact_id,
+            contact_name=c.contact_name,
+            to_number=c.to,
+            sms_dnd=c.sms_dnd,
+            opted_out=c.opted_out,
+            next_allowed_at=c.next_allowed_at,
+        )
+
+
+class NumberOut(Result):
+    phone_number: str
+    name: str | None = None
+    sms: bool
+    mms: bool
+    is_default: bool
+
+    @classmethod
+    def of(cls, n: SenderNumber) -> NumberOut:
+        return cls(
+            phone_number=n.phone_number, name=n.name, sms=n.sms, mms=n.mms, is_default=n.is_default
+        )
+
+
+class NumbersOut(Result):
+    numbers: list[NumberOut]
+
+
+class UcsChar(Result):
+    char: str
+    count: int
+    replacement: str | None = None
+
+
+class PreviewOut(Result):
+    encoding: Literal["GSM-7", "UCS-2"]
+    parts: int
+    characters: int = Field(description="GSM-7 septets or UTF-16 units")
+    remaining_in_last: int
+    too_long: bool = Field(description="Over 1600: GHL refuses it")
+    forcing_ucs2: list[UcsChar] | None = None
+    gsm_text: str | None = Field(None, description="Look-alikes replaced, fewer parts")
+    parts_if_replaced: int | None = None

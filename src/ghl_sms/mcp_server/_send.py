@@ -1,0 +1,184 @@
+"""``sms_send``'s planning and confirmation, run by the SDK before the tool body.
+
+``plan_send`` builds the request and, when the user must confirm or the caller asked
+for a dry run, previews it with a dry run of the very same request (blocked sends fail
+here, before anyone is asked). ``confirm_send`` then asks the user through elicitation,
+or, for clients without it, refuses with the preview and asks for ``confirmed=true``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, Elicit, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from ghl_sms._clock import Clock, utc_datetime
+from ghl_sms.mcp_server._errors import tool_errors
+from ghl_sms.mcp_server._models import SendOut
+from ghl_sms.mcp_server._state import AppState
+from ghl_sms.ops._when import parse_when
+from ghl_sms.ops.errors import UsageError
+from ghl_sms.ops.ledger import SendState
+from ghl_sms.ops.models import SendOutcome
+from ghl_sms.ops.service import SendRequest, SmsService
+
+__all__ = ["Confirm", "PlannedSend", "confirm_send", "plan_send", "send_result"]
+
+# A repeat this close to the end of the repeat window is confirmed like a new send: by
+# the time it goes out the window may have closed and it would be one.
+_WINDOW_MARGIN = 60.0
+
+
+class Confirm(BaseModel):
+    """The elicitation form: one yes/no question under the preview."""
+
+    send: bool = Field(description="Send this message?")
+
+
+@dataclass(frozen=True)
+class PlannedSend:
+    request: SendRequest
+    preview: SendOutcome | None
+    """The dry run of ``request``; None when neither a confirmation nor a dry run needs it."""
+    repeat_of_sent: bool
+    """The ledger already holds this send as sent: it will come back as a duplicate."""
+
+
+def state_of(ctx: Context[AppState, Any]) -> AppState:
+    return ctx.request_context.lifespan_context
+
+
+def schedule_time(send_at: str, clock: Clock) -> datetime:
+    """``send_at`` as an instant; a delay ("2h") is rounded up to the whole minute, so
+    a repeated call within the minute is the same send (same derived idempotency key)."""
+    now = utc_datetime(clock)
+    try:
+        when = parse_when(send_at, now)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        datetime.fromisoformat(send_at.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:  # a delay
+        seconds = when.timestamp()
+        when += timedelta(seconds=math.ceil(seconds / 60) * 60 - seconds)
+    return when
+
+
+def _repeat_of_sent(service: SmsService, preview: SendOutcome, caller_key: bool) -> bool:
+    """Mirrors the service's duplicate check, erring towards asking the user."""
+    record = service.ledger.get(preview.idempotency_key or "")
+    if record is None or record.state not in (SendState.SENT, SendState.CANCELLED):
+        return False
+    if caller_key:
+        return True
+    window = service.config.repeat_window - _WINDOW_MARGIN
+    return record.created_at > service.clock.now() - window
+
+
+async def plan_send(
+    ctx: Context[AppState, Any],
+    text: str,
+    contact_id: str | None,
+    to_number: str | None,
+    conversation_id: str | None,
+    media_urls: tuple[str, ...],
+    send_at: str | None,
+    from_number: str | None,
+    transactional: bool,
+    dry_run: bool,
+    idempotency_key: str | None,
+    allow_repeat: bool,
+) -> PlannedSend:
+    state = state_of(ctx)
+    service = state.service
+    with tool_errors():
+        if not (contact_id or to_number or conversation_id):
+            raise UsageError("Say who to text: contact_id, to_number or conversation_id.")
+        request = SendRequest(
+            text=text,
+            contact_id=contact_id,
+            to=to_number,
+            conversation_id=conversation_id,
+            attachments=media_urls,
+            from_number=from_number,
+            scheduled_at=schedule_time(send_at, service.clock) if send_at else None,
+            idempotency_key=idempotency_key,
+            allow_repeat=allow_repeat,
+            transactional=transactional,
+            dry_run=dry_run,
+        )
+        if not (dry_run or state.confirm):
+            return PlannedSend(request, None, False)
+        preview = await service.send(replace(request, dry_run=True))
+    repeat = _repeat_of_sent(service, preview, caller_key=bool(idempotency_key))
+    return PlannedSend(request, preview, repeat)
+
+
+def confirmation_text(preview: SendOutcome, text: str) -> str:
+    who = preview.contact_name or "this number"
+    number = f" ({preview.to})" if preview.to else ""
+    sender = f" from {preview.from_number}" if preview.from_number else ""
+    when = f" at {preview.scheduled_at:%Y-%m-%d %H:%M} UTC" if preview.scheduled_at else " now"
+    parts = f"{preview.segments} part{'s' if preview.segments != 1 else ''}"
+    cost = f", about ${preview.cost_estimate_usd:.4f}" if preview.cost_estimate_usd else ""
+    lines = [
+        f"Send this {preview.type} to {who}{number}{sender}{when}?",
+        f"Text: {text!r}",
+        f"{parts} ({preview.encoding}){cost}.",
+    ]
+    warnings = [n.message for n in preview.notes if n.level == "warn"]
+    if warnings:
+        lines.append("Warnings: " + " ".join(warnings))
+    return "\n".join(lines)
+
+
+async def confirm_send(
+    planned: Annotated[PlannedSend, Resolve(plan_send)],
+    confirmed: bool,
+    ctx: Context[AppState, Any],
+) -> Confirm | Elicit[Confirm]:
+    preview = planned.preview
+    if preview is None or planned.request.dry_run or planned.repeat_of_sent:
+        return Confirm(send=True)  # nothing goes out, or confirmation is off
+    question = confirmation_text(preview, planned.request.text)
+    caps = ctx.client_capabilities
+    if caps is not None and caps.elicitation is not None:
+        return Elicit(question, Confirm)
+    if confirmed:
+        return Confirm(send=True)
+    raise ToolError(
+        "Not sent yet: the user must approve it first. Show them this preview:\n"
+        f"{question}\n"
+        "Once they approve, call sms_send again with the same arguments and confirmed=true."
+    )
+
+
+_SUMMARIES = {
+    "sent": "Sent; GHL is delivering it. sms_status(message_id) follows it to delivered.",
+    "scheduled": "Scheduled; sms_cancel(message_id) cancels it before it goes out.",
+    "duplicate": "Already sent by an earlier identical call (same idempotency key): nothing "
+    "was sent again. This is that earlier message; sms_status(message_id) follows it.",
+    "dry_run": "Dry run: nothing was sent. Call again without dry_run to send it.",
+}
+
+
+def send_result(outcome: SendOutcome) -> SendOut:
+    warnings = [n.message for n in outcome.notes if n.level == "warn"]
+    return SendOut(
+        outcome=outcome.outcome,
+        summary=_SUMMARIES[outcome.outcome],
+        message_id=outcome.message_id,
+        contact_id=outcome.contact_id,
+        contact_name=outcome.contact_name,
+        to_number=outcome.to,
+        status=outcome.status,
+        scheduled_at=outcome.scheduled_at,
+        parts=outcome.segments,
+        cost_usd=outcome.cost_estimate_usd,
+        warnings=warnings or None,
+    )

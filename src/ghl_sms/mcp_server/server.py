@@ -1,0 +1,129 @@
+"""``build_server``: the ghl-sms MCP server over one ``SmsService``.
+
+The service comes from a factory the lifespan enters once, so the CLI passes real GHL
+(or the embedded sandbox) and tests pass an in-memory sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp.server import MCPServer
+from mcp.types import Tool
+
+from ghl_sms import __version__
+from ghl_sms.mcp_server._state import AppState, ServiceFactory
+from ghl_sms.mcp_server._tools import register_tools
+
+__all__ = ["INSTRUCTIONS", "AppState", "ServiceFactory", "build_server", "compact_schema"]
+
+INSTRUCTIONS = (
+    "Text people through GoHighLevel. Texts reach real phones and are billed. Find people "
+    "with sms_inbox or sms_thread (contact ids), check doubtful recipients with sms_check, "
+    "and read a thread before replying. sms_send asks the user to confirm; never set "
+    "confirmed=true without their approval. A repeated send returns outcome 'duplicate' "
+    "instead of texting twice."
+)
+
+
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same contract with less to read, for ``tools/list``.
+
+    Drops titles (the names say it) and null, false and [] defaults; an optional argument is
+    published as its plain type (null is still accepted); ``$defs`` used once are
+    inlined. Arguments are still validated against the full pydantic models.
+    """
+    defs = schema.get("$defs", {})
+    uses: dict[str, int] = {}
+    _count_refs(schema, uses)
+    inline = {name for name, count in uses.items() if count == 1}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.removeprefix("#/$defs/") in inline:
+            return walk(defs[ref.removeprefix("#/$defs/")])
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in ("title", "format") and isinstance(value, str):
+                continue
+            if key == "default" and (value is None or value is False or value == []):
+                continue  # absent means that anyway
+            if key == "$defs":
+                kept = {name: walk(sub) for name, sub in value.items() if name not in inline}
+                if kept:
+                    out[key] = kept
+            elif key == "properties":
+                required = set(node.get("required", ()))
+                out[key] = {
+                    name: _without_null(walk(sub)) if name not in required else walk(sub)
+                    for name, sub in value.items()
+                }
+            else:
+                out[key] = walk(value)
+        return out
+
+    result: dict[str, Any] = walk(schema)
+    return result
+
+
+def _count_refs(node: Any, uses: dict[str, int]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _count_refs(item, uses)
+    elif isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name = ref.removeprefix("#/$defs/")
+            uses[name] = uses.get(name, 0) + 1
+        for value in node.values():
+            _count_refs(value, uses)
+
+
+def _without_null(prop: Any) -> Any:
+    """``X | None`` (optional anyway) published as ``X``."""
+    options = prop.get("anyOf") if isinstance(prop, dict) else None
+    if not isinstance(options, list) or {"type": "null"} not in options or len(options) != 2:
+        return prop
+    other = next(o for o in options if o != {"type": "null"})
+    rest = {k: v for k, v in prop.items() if k != "anyOf"}
+    return {**other, **rest}
+
+
+class _CompactServer(MCPServer[AppState]):
+    """Publishes compacted schemas; validation still uses the full pydantic models."""
+
+    async def list_tools(self) -> list[Tool]:
+        return [
+            tool.model_copy(
+                update={
+                    "description": " ".join((tool.description or "").split()),
+                    "input_schema": compact_schema(tool.input_schema),
+                    "output_schema": compact_schema(tool.output_schema)
+                    if tool.output_schema is not None
+                    else None,
+                }
+            )
+            for tool in await super().list_tools()
+        ]
+
+
+def build_server(service_factory: ServiceFactory, *, confirm: bool = True) -> MCPServer[AppState]:
+    """The MCP server. ``confirm=False`` skips the user's confirmation of each send (for
+    trusted automation); every other safety check still applies."""
+
+    @asynccontextmanager
+    async def lifespan(server: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        async with service_factory() as service:
+            yield AppState(service=service, confirm=confirm)
+
+    server = _CompactServer(
+        "ghl-sms", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+    )
+    register_tools(server)
+    return server
