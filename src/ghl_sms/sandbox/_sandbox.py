@@ -106,6 +106,7 @@ class Sandbox:
             self.engine.seed()
         self.base_url = base_url
         self.app = create_app(self.engine, hang_seconds=hang_seconds)
+        self._server: uvicorn.Server | None = None
 
     def _signer(self) -> WebhookSigner:
         rsa_pem = self.store.get_meta("webhook_key_rsa")
@@ -342,8 +343,20 @@ class Sandbox:
                     on_ready(self.base_url)
 
             tg.start_soon(announce)
-            await server.serve()
+            self._server = server
+            try:
+                await server.serve()
+            finally:
+                self._server = None
+                if server.started and not server.should_exit:  # cancelled: close sockets
+                    with anyio.CancelScope(shield=True):
+                        await server.shutdown()
             tg.cancel_scope.cancel()
+
+    def stop(self) -> None:
+        """Ask a running ``serve()`` to shut down gracefully."""
+        if self._server is not None:
+            self._server.should_exit = True
 
     # -- closing -------------------------------------------------------------------------
 
