@@ -71,6 +71,114 @@ def m001_sends_and_opt_outs(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX opt_outs_contact ON opt_outs (location_id, contact_id)")
 
 
+@migration
+def m002_webhook_events(db: sqlite3.Connection) -> None:
+    """What the webhook receiver stores (``ghl_sms.ops.events.EventLog``)."""
+    db.execute(
+        """
+        CREATE TABLE webhook_seen (
+            dedupe_key TEXT PRIMARY KEY,       -- webhookId, or sha256 of an id-less body
+            forget_at REAL NOT NULL            -- past the replay window: safe to forget
+        )
+        """
+    )
+    db.execute("CREATE INDEX webhook_seen_forget ON webhook_seen (forget_at)")
+    db.execute(
+        """
+        CREATE TABLE webhook_inbox (
+            id INTEGER PRIMARY KEY,
+            webhook_id TEXT,
+            event_type TEXT NOT NULL,
+            location_id TEXT,
+            scheme TEXT NOT NULL,              -- ed25519 | rsa
+            event_at REAL NOT NULL,            -- the envelope's timestamp
+            body BLOB NOT NULL,                -- the verified raw bytes
+            received_at REAL NOT NULL,
+            lease_until REAL NOT NULL,         -- a receiver is processing it until then
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX webhook_inbox_lease ON webhook_inbox (lease_until)")
+    db.execute(
+        """
+        CREATE TABLE inbound_messages (
+            id INTEGER PRIMARY KEY,
+            message_id TEXT UNIQUE,
+            webhook_id TEXT,
+            location_id TEXT NOT NULL,
+            contact_id TEXT,
+            conversation_id TEXT,
+            from_number TEXT,
+            to_number TEXT,
+            message_type TEXT,                 -- SMS, Email, CALL, ... as the webhook says
+            body TEXT,
+            attachments TEXT NOT NULL DEFAULT '[]',
+            date_added REAL,
+            keyword TEXT,                      -- opt_out | opt_in | help
+            received_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX inbound_contact ON inbound_messages (location_id, contact_id, date_added)"
+    )
+    db.execute("CREATE INDEX inbound_conversation ON inbound_messages (conversation_id)")
+    db.execute(
+        """
+        CREATE TABLE message_status_events (
+            id INTEGER PRIMARY KEY,
+            message_id TEXT NOT NULL,
+            location_id TEXT,
+            status TEXT NOT NULL,
+            error_code TEXT,
+            error_message TEXT,
+            at REAL NOT NULL,                  -- when GHL reported it
+            source TEXT NOT NULL,              -- webhook | poll
+            webhook_id TEXT UNIQUE,
+            received_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX status_events_message ON message_status_events (message_id, at)")
+    db.execute(
+        """
+        CREATE TABLE contact_dnd_events (
+            id INTEGER PRIMARY KEY,
+            location_id TEXT NOT NULL,
+            contact_id TEXT NOT NULL,
+            phone TEXT,
+            dnd INTEGER,                       -- the global flag; NULL when not sent
+            sms_status TEXT,                   -- active | inactive | permanent | NULL
+            dnd_settings TEXT,                 -- JSON, as sent
+            blocks_sms INTEGER NOT NULL,
+            at REAL NOT NULL,
+            webhook_id TEXT UNIQUE,
+            received_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX dnd_events_contact ON contact_dnd_events (location_id, contact_id, at)"
+    )
+    db.execute(
+        """
+        CREATE TABLE conversation_unread (
+            conversation_id TEXT PRIMARY KEY,
+            location_id TEXT NOT NULL,
+            contact_id TEXT,
+            unread_count INTEGER NOT NULL,
+            inbox INTEGER,
+            starred INTEGER,
+            deleted INTEGER,
+            at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )
+        """
+    )
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")

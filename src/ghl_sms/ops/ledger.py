@@ -187,6 +187,11 @@ class Ledger:
         db.execute("PRAGMA busy_timeout=30000")
         return cls(db, clock)
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for stores that share the ledger's file (``ops.events``)."""
+        return self._db
+
     def close(self) -> None:
         self._db.close()
 

@@ -1,0 +1,518 @@
+"""What GHL told us through webhooks, kept next to the ledger in the same SQLite file.
+
+The receiver (``ghl_sms.webhooks``) writes here in two steps. Before it answers GHL it
+*admits* a verified delivery: its id goes into ``webhook_seen`` (replays are refused
+while the id is remembered, by every receiver process sharing the file) and its raw
+bytes into ``webhook_inbox``, in one transaction. After the answer a worker processes
+the inbox row into the tables below and deletes it; a receiver that died mid-way leaves
+the row behind, and another one takes it up once its lease has passed.
+
+    inbound_messages        texts (and other messages) contacts sent us
+    message_status_events   status changes of outbound messages; the newest wins
+    contact_dnd_events      DND changes GHL reported for a contact
+    conversation_unread     the unread count per conversation
+
+Every write is idempotent, so processing an inbox row twice does no harm.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ghl_sms._clock import Clock
+from ghl_sms.ops._migrations import migrate
+
+__all__ = [
+    "Admission",
+    "DndChange",
+    "EventLog",
+    "InboundRecord",
+    "InboxItem",
+    "StatusEvent",
+    "UnreadState",
+    "status_rank",
+]
+
+# Where a status sits in a message's life, to order two reports made at the same instant.
+_STATUS_RANK = {
+    "scheduled": 0, "pending": 0, "queued": 0,
+    "sent": 1, "connected": 1,
+    "delivered": 2, "undelivered": 2, "failed": 2, "cancelled": 2, "opt_out": 2,
+    "read": 3, "opened": 3, "clicked": 3,
+}  # fmt: skip
+
+
+def status_rank(status: str) -> int:
+    return _STATUS_RANK.get(status.lower(), 1)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The outcome of ``EventLog.admit``: a replay, or admitted (and maybe queued)."""
+
+    duplicate: bool
+    inbox_id: int | None = None
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: int
+    webhook_id: str | None
+    event_type: str
+    location_id: str | None
+    scheme: str
+    event_at: float
+    body: bytes
+    received_at: float
+    lease_until: float
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    message_id: str | None
+    webhook_id: str | None
+    location_id: str
+    contact_id: str | None
+    conversation_id: str | None
+    from_number: str | None
+    to_number: str | None
+    message_type: str | None
+    body: str | None
+    attachments: tuple[str, ...]
+    date_added: float | None
+    keyword: str | None
+    received_at: float
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    message_id: str
+    location_id: str | None
+    status: str
+    error_code: str | None
+    error_message: str | None
+    at: float
+    source: str
+    webhook_id: str | None
+    received_at: float
+
+
+@dataclass(frozen=True)
+class DndChange:
+    location_id: str
+    contact_id: str
+    phone: str | None
+    dnd: bool | None
+    sms_status: str | None
+    blocks_sms: bool
+    at: float
+    webhook_id: str | None
+    received_at: float
+
+
+@dataclass(frozen=True)
+class UnreadState:
+    conversation_id: str
+    location_id: str
+    contact_id: str | None
+    unread_count: int
+    inbox: bool | None
+    starred: bool | None
+    deleted: bool | None
+    at: float
+    updated_at: float
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+_INBOX_COLUMNS = (
+    "id, webhook_id, event_type, location_id, scheme, event_at, body, received_at, "
+    "lease_until, attempts, last_error"
+)
+_INBOUND_COLUMNS = (
+    "message_id, webhook_id, location_id, contact_id, conversation_id, from_number, to_number, "
+    "message_type, body, attachments, date_added, keyword, received_at"
+)
+_STATUS_COLUMNS = (
+    "message_id, location_id, status, error_code, error_message, at, source, webhook_id, "
+    "received_at"
+)
+_DND_COLUMNS = (
+    "location_id, contact_id, phone, dnd, sms_status, blocks_sms, at, webhook_id, received_at"
+)
+_UNREAD_COLUMNS = (
+    "conversation_id, location_id, contact_id, unread_count, inbox, starred, deleted, at, "
+    "updated_at"
+)
+
+
+def _inbox_item(row: Sequence[Any]) -> InboxItem:
+    values = list(row)
+    values[6] = bytes(values[6])
+    return InboxItem(*values)
+
+
+def _inbound(row: Sequence[Any]) -> InboundRecord:
+    values = list(row)
+    values[9] = tuple(json.loads(values[9]))
+    return InboundRecord(*values)
+
+
+def _dnd(row: Sequence[Any]) -> DndChange:
+    values = list(row)
+    values[3] = _bool(values[3])
+    values[5] = bool(values[5])
+    return DndChange(*values)
+
+
+def _unread(row: Sequence[Any]) -> UnreadState:
+    values = list(row)
+    for i in (4, 5, 6):
+        values[i] = _bool(values[i])
+    return UnreadState(*values)
+
+
+class EventLog:
+    """Webhook deliveries and what they said, over the ledger's SQLite connection.
+
+    Build it on the same connection as the ledger (``EventLog(ledger.db, clock)``) so
+    both see one file; several receiver processes may share that file.
+    """
+
+    def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        migrate(db)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- deliveries: replay protection and the inbox --------------------------------------
+
+    def admit(
+        self,
+        *,
+        dedupe_key: str,
+        forget_at: float,
+        event_type: str,
+        webhook_id: str | None,
+        location_id: str | None,
+        scheme: str,
+        event_at: float,
+        body: bytes | None,
+        lease_seconds: float = 60.0,
+    ) -> Admission:
+        """Remember a verified delivery and queue its ``body`` for processing.
+
+        ``duplicate`` when its key is still remembered (a replay); nothing is written
+        then. With ``body=None`` only the key is remembered (an event nobody handles).
+        Keys are forgotten after ``forget_at``, which must lie past the replay window.
+        """
+        now = self._clock.now()
+        with self._transaction() as db:
+            db.execute("DELETE FROM webhook_seen WHERE forget_at < ?", (now,))
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO webhook_seen (dedupe_key, forget_at) VALUES (?, ?)",
+                (dedupe_key, forget_at),
+            )
+            if cursor.rowcount == 0:
+                return Admission(duplicate=True)
+            if body is None:
+                return Admission(duplicate=False)
+            cursor = db.execute(
+                "INSERT INTO webhook_inbox (webhook_id, event_type, location_id, scheme, "
+                "event_at, body, received_at, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    webhook_id, event_type, location_id, scheme, event_at, body, now,
+                    now + lease_seconds,
+                ),
+            )  # fmt: skip
+            return Admission(duplicate=False, inbox_id=cursor.lastrowid)
+
+    def seen(self, dedupe_key: str) -> bool:
+        """Whether a delivery with this key is remembered (and a replay would be refused)."""
+        row = self._db.execute(
+            "SELECT 1 FROM webhook_seen WHERE dedupe_key = ? AND forget_at >= ?",
+            (dedupe_key, self._clock.now()),
+        ).fetchone()
+        return row is not None
+
+    def inbox_item(self, inbox_id: int) -> InboxItem | None:
+        row = self._db.execute(
+            f"SELECT {_INBOX_COLUMNS} FROM webhook_inbox WHERE id = ?", (inbox_id,)
+        ).fetchone()
+        return _inbox_item(row) if row else None
+
+    def inbox(self) -> list[InboxItem]:
+        """Every delivery not processed yet (or whose processing failed), oldest first."""
+        rows = self._db.execute(f"SELECT {_INBOX_COLUMNS} FROM webhook_inbox ORDER BY id")
+        return [_inbox_item(row) for row in rows]
+
+    def take_abandoned(
+        self, *, lease_seconds: float = 60.0, max_attempts: int = 5, limit: int = 100
+    ) -> list[int]:
+        """Lease inbox rows whose lease has passed (their receiver died or gave up)."""
+        now = self._clock.now()
+        with self._transaction() as db:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM webhook_inbox WHERE lease_until < ? AND attempts < ? "
+                    "ORDER BY id LIMIT ?",
+                    (now, max_attempts, limit),
+                )
+            ]
+            db.executemany(
+                "UPDATE webhook_inbox SET lease_until = ? WHERE id = ?",
+                [(now + lease_seconds, inbox_id) for inbox_id in ids],
+            )
+        return ids
+
+    def inbox_done(self, inbox_id: int) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM webhook_inbox WHERE id = ?", (inbox_id,))
+
+    def inbox_failed(self, inbox_id: int, error: str) -> None:
+        """Keep the row for a later attempt (after its lease) and say what went wrong."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE webhook_inbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                (error[:2000], inbox_id),
+            )
+
+    # --- inbound messages -----------------------------------------------------------------
+
+    def record_inbound(
+        self,
+        *,
+        location_id: str,
+        message_id: str | None,
+        webhook_id: str | None = None,
+        contact_id: str | None = None,
+        conversation_id: str | None = None,
+        from_number: str | None = None,
+        to_number: str | None = None,
+        message_type: str | None = None,
+        body: str | None = None,
+        attachments: Sequence[str] = (),
+        date_added: float | None = None,
+        keyword: str | None = None,
+    ) -> bool:
+        """Store an inbound message; False if one with this message id is stored already."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                f"INSERT OR IGNORE INTO inbound_messages ({_INBOUND_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    message_id, webhook_id, location_id, contact_id, conversation_id,
+                    from_number, to_number, message_type, body, json.dumps(list(attachments)),
+                    date_added, keyword, self._clock.now(),
+                ),
+            )  # fmt: skip
+            return cursor.rowcount == 1
+
+    def has_inbound(self, message_id: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM inbound_messages WHERE message_id = ?", (message_id,)
+        ).fetchone()
+        return row is not None
+
+    def inbound_messages(
+        self,
+        location_id: str,
+        *,
+        contact_id: str | None = None,
+        conversation_id: str | None = None,
+        limit: int = 50,
+    ) -> list[InboundRecord]:
+        """Inbound messages, newest first, optionally of one contact or conversation."""
+        where = ["location_id = ?"]
+        params: list[Any] = [location_id]
+        if contact_id is not None:
+            where.append("contact_id = ?")
+            params.append(contact_id)
+        if conversation_id is not None:
+            where.append("conversation_id = ?")
+            params.append(conversation_id)
+        rows = self._db.execute(
+            f"SELECT {_INBOUND_COLUMNS} FROM inbound_messages WHERE {' AND '.join(where)} "
+            "ORDER BY coalesce(date_added, received_at) DESC, id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [_inbound(row) for row in rows]
+
+    # --- message status -------------------------------------------------------------------
+
+    def record_status(
+        self,
+        message_id: str,
+        status: str,
+        *,
+        at: float,
+        source: str = "webhook",
+        error_code: str | None = None,
+        error_message: str | None = None,
+        location_id: str | None = None,
+        webhook_id: str | None = None,
+    ) -> StatusEvent:
+        """Add a status report for a message; return the message's newest status.
+
+        Reports arrive out of order, so the newest is the one GHL made last (``at``), and
+        of two made at the same instant the one further along (delivered after sent). A
+        report repeating a status already stored adds nothing.
+        """
+        with self._transaction() as db:
+            repeated = db.execute(
+                "SELECT 1 FROM message_status_events WHERE message_id = ? AND status = ? "
+                "AND error_code IS ?",
+                (message_id, status, error_code),
+            ).fetchone()
+            if repeated is None:
+                db.execute(
+                    f"INSERT OR IGNORE INTO message_status_events ({_STATUS_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        message_id, location_id, status, error_code, error_message, at, source,
+                        webhook_id, self._clock.now(),
+                    ),
+                )  # fmt: skip
+        latest = self.latest_status(message_id)
+        assert latest is not None
+        return latest
+
+    def status_events(self, message_id: str) -> list[StatusEvent]:
+        """A message's status reports, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {_STATUS_COLUMNS} FROM message_status_events WHERE message_id = ? ORDER BY id",
+            (message_id,),
+        ).fetchall()
+        events = [StatusEvent(*row) for row in rows]
+        return sorted(events, key=lambda e: (e.at, status_rank(e.status)))
+
+    def latest_status(self, message_id: str) -> StatusEvent | None:
+        """The newest status GHL reported for a message, if any (see ``record_status``)."""
+        events = self.status_events(message_id)
+        return events[-1] if events else None
+
+    # --- DND ------------------------------------------------------------------------------
+
+    def record_dnd(
+        self,
+        *,
+        location_id: str,
+        contact_id: str,
+        at: float,
+        blocks_sms: bool,
+        phone: str | None = None,
+        dnd: bool | None = None,
+        sms_status: str | None = None,
+        dnd_settings: Any = None,
+        webhook_id: str | None = None,
+    ) -> bool:
+        """Store a DND change; True if it is the newest known for the contact."""
+        with self._transaction() as db:
+            newer = db.execute(
+                "SELECT 1 FROM contact_dnd_events WHERE location_id = ? AND contact_id = ? "
+                "AND at > ?",
+                (location_id, contact_id, at),
+            ).fetchone()
+            db.execute(
+                "INSERT OR IGNORE INTO contact_dnd_events (location_id, contact_id, phone, dnd, "
+                "sms_status, dnd_settings, blocks_sms, at, webhook_id, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    location_id, contact_id, phone, _flag(dnd), sms_status,
+                    None if dnd_settings is None else json.dumps(dnd_settings),
+                    int(blocks_sms), at, webhook_id, self._clock.now(),
+                ),
+            )  # fmt: skip
+        return newer is None
+
+    def dnd_changes(self, location_id: str, contact_id: str) -> list[DndChange]:
+        """A contact's DND changes, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {_DND_COLUMNS} FROM contact_dnd_events WHERE location_id = ? "
+            "AND contact_id = ? ORDER BY at, id",
+            (location_id, contact_id),
+        )
+        return [_dnd(row) for row in rows]
+
+    def lift_opt_outs(
+        self,
+        location_id: str,
+        *,
+        source: str,
+        phone: str | None = None,
+        contact_id: str | None = None,
+    ) -> int:
+        """Lift the ledger's active opt-outs of one source for a phone or contact.
+
+        ``Ledger.lift_opt_out`` lifts every source; a DND switched off in GHL must only
+        undo what a DND switched on, never an opt-out the contact texted.
+        """
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE opt_outs SET lifted_at = ? WHERE location_id = ? AND source = ? "
+                "AND lifted_at IS NULL AND ((phone IS NOT NULL AND phone = ?) "
+                "OR (contact_id IS NOT NULL AND contact_id = ?))",
+                (self._clock.now(), location_id, source, phone, contact_id),
+            )
+            return cursor.rowcount
+
+    # --- unread counts --------------------------------------------------------------------
+
+    def set_unread(
+        self,
+        *,
+        conversation_id: str,
+        location_id: str,
+        unread_count: int,
+        at: float,
+        contact_id: str | None = None,
+        inbox: bool | None = None,
+        starred: bool | None = None,
+        deleted: bool | None = None,
+    ) -> bool:
+        """Store a conversation's unread state unless a newer one is stored; True if stored."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                f"INSERT INTO conversation_unread ({_UNREAD_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (conversation_id) DO UPDATE SET location_id = excluded.location_id, "
+                "contact_id = coalesce(excluded.contact_id, contact_id), "
+                "unread_count = excluded.unread_count, inbox = excluded.inbox, "
+                "starred = excluded.starred, deleted = excluded.deleted, at = excluded.at, "
+                "updated_at = excluded.updated_at WHERE excluded.at >= conversation_unread.at",
+                (
+                    conversation_id, location_id, contact_id, unread_count, _flag(inbox),
+                    _flag(starred), _flag(deleted), at, self._clock.now(),
+                ),
+            )  # fmt: skip
+            return cursor.rowcount == 1
+
+    def unread(self, conversation_id: str) -> UnreadState | None:
+        row = self._db.execute(
+            f"SELECT {_UNREAD_COLUMNS} FROM conversation_unread WHERE conversation_id = ?",
+            (conversation_id,),
+        ).fetchone()
+        return _unread(row) if row else None
