@@ -35,6 +35,15 @@ from ghl_sms.cli._demo import demo  # noqa: E402
 
 cli.add_command(demo)
 
+from ghl_sms.cli._webhooks import webhooks  # noqa: E402
+
+cli.add_command(webhooks)
+
 from ghl_sms.cli._sandbox import sandbox  # noqa: E402
 
 cli.add_command(sandbox)
+
+from ghl_sms.cli._mcp import doctor, mcp  # noqa: E402
+
+cli.add_command(mcp)
+cli.add_command(doctor)
