@@ -33,7 +33,7 @@ def connect(path: str) -> sqlite3.Connection:
     """Open (and migrate) the sandbox database; ``":memory:"`` for a throwaway one."""
     # check_same_thread=False: TestClient and schemathesis run the app on a portal thread;
     # SandboxStore serialises access with its own lock.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0.2)
     try:
         if path != ":memory:":
             # One sandbox owns the file (its caches assume so): exclusive locking makes a
