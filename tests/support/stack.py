@@ -58,11 +58,13 @@ async def stack(
     clock: FakeClock | None = None,
     sandbox: Sandbox | None = None,
     config: ServiceConfig | None = None,
+    token: str | None = None,
 ) -> AsyncIterator[Stack]:
+    """``token``: another token than the demo location's (e.g. one missing scopes)."""
     clock = clock or FakeClock(WEEKDAY_NOON)
     sandbox = sandbox or Sandbox(clock=clock)
     client = GhlClient(
-        token=sandbox.token,
+        token=token or sandbox.token,
         location_id=sandbox.location_id,
         base_url=sandbox.base_url,
         transport=sandbox.transport(),

@@ -54,10 +54,9 @@ def tool_error(error: BaseException) -> ToolError | None:
     if isinstance(error, PreflightBlocked):
         return ToolError(blocked_text(error))
     if isinstance(error, RepeatSendError):
-        return ToolError(
-            f"{error} Nothing was sent. Check the earlier message with sms_status "
-            f"({error.previous.message_id or 'no id yet'})."
-        )
+        earlier = error.previous.message_id
+        follow = f" sms_status('{earlier}') follows the earlier one." if earlier else ""
+        return ToolError(f"{error} Nothing was sent.{follow}")
     if isinstance(error, SendInProgressError):
         return ToolError(f"{error} Nothing new was sent.")
     if isinstance(error, RecipientNotFound):
@@ -66,14 +65,12 @@ def tool_error(error: BaseException) -> ToolError | None:
         return ToolError(str(error))
     if isinstance(error, GhlError):
         return ToolError(_ghl_text(error))
-    if isinstance(error, ValueError):  # argument misuse caught below the tool, e.g. an id
-        return ToolError(f"Invalid argument: {error}")
     return None
 
 
 def _ghl_text(error: GhlError) -> str:
     # str(error) carries GHL's own words, the request line and the trace id, never the token.
-    what = f"GHL error: {error}."
+    what = f"GHL error: {str(error).rstrip('.')}."
     if isinstance(error, SendOutcomeUnknownError):
         return (
             f"{what} The message may or may not have gone out. Call sms_send again with "
@@ -92,9 +89,11 @@ def _ghl_text(error: GhlError) -> str:
             f"{what} GHL answered in a shape ghl-sms does not understand; retry once, then "
             "report it as a ghl-sms bug."
         )
-    hint = hint_for(error)
-    text = f"{what} {hint}" if hint else what
-    if isinstance(error, AuthenticationError | PermissionDeniedError):
+    hint = hint_for(error) or (
+        "Retry once; if it happens again, tell the user (with the trace id, if any)."
+    )
+    text = f"{what} {hint}"
+    if isinstance(error, AuthenticationError | PermissionDeniedError) and "doctor" not in text:
         text += f" {_SETUP}"
     elif isinstance(error, NotFoundError):
         text += " sms_inbox and sms_thread list valid ids."

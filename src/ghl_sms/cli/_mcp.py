@@ -1,0 +1,230 @@
+"""``ghl-sms mcp`` (the MCP server) and ``ghl-sms doctor`` (is this setup ready for it?)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import click
+
+from ghl_sms._settings import Settings
+from ghl_sms.cli._app import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    AppContext,
+    CommandError,
+    common_options,
+    emit_json,
+)
+from ghl_sms.ghl import GhlError
+
+__all__ = ["doctor", "mcp"]
+
+logger = logging.getLogger("ghl_sms.mcp_server")
+
+_QUIET_LOGGERS = ("httpx2", "httpcore2", "uvicorn.error", "mcp.server.lowlevel.server")
+
+
+def _connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--sandbox and the connection overrides (``common_options`` without --json)."""
+    options = [
+        click.option(
+            "--sandbox",
+            is_flag=True,
+            help="Use the embedded GHL sandbox: no account needed (state in the data dir).",
+        ),
+        click.option("--location", "location_id", help="Location id (default: $GHL_LOCATION_ID)."),
+        click.option("--base-url", help="API base URL (default: $GHL_BASE_URL or GHL's)."),
+        click.option(
+            "--ledger",
+            "ledger_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Ledger file (default: ledger.db in the data dir).",
+        ),
+        click.option(
+            "--env-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Read settings from this .env file (default: ./.env).",
+        ),
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        app = click.get_current_context().ensure_object(AppContext)
+        settings = app.settings(
+            sandbox=kwargs.pop("sandbox") or None,
+            location_id=kwargs.pop("location_id"),
+            base_url=kwargs.pop("base_url"),
+            ledger_path=kwargs.pop("ledger_path"),
+            env_file=kwargs.pop("env_file"),
+        )
+        return fn(*args, app=app, settings=settings, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def _log_to_stderr(level: str) -> None:
+    """stdout is the protocol on stdio: every log line goes to stderr."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in _QUIET_LOGGERS:  # one line per HTTP request or session is noise here
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+
+
+def _missing_settings(settings: Settings) -> str | None:
+    if settings.sandbox:
+        return None
+    missing = [
+        name
+        for name, value in (
+            ("GHL_TOKEN", settings.token),
+            ("GHL_LOCATION_ID", settings.location_id),
+        )
+        if not value
+    ]
+    if not missing:
+        return None
+    return (
+        f"{' and '.join(missing)} not set: set {'them' if len(missing) > 1 else 'it'} in the "
+        "environment (or the MCP client's env block, or a .env file), or add --sandbox to try "
+        "it against the embedded sandbox."
+    )
+
+
+@click.command()
+@_connection_options
+@click.option("--http", "use_http", is_flag=True, help="Serve streamable HTTP instead of stdio.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="HTTP: interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="HTTP: 0 picks one.")
+@click.option(
+    "--http-token",
+    envvar="GHL_SMS_MCP_TOKEN",
+    help="HTTP: the bearer token clients must send (default: $GHL_SMS_MCP_TOKEN).",
+)
+@click.option(
+    "--no-confirm",
+    is_flag=True,
+    help="Don't ask the user to confirm each send (trusted automation only).",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+def mcp(
+    *,
+    app: AppContext,
+    settings: Settings,
+    use_http: bool,
+    host: str,
+    port: int,
+    http_token: str | None,
+    no_confirm: bool,
+    log_level: str,
+) -> None:
+    """Serve the ghl-sms tools to Claude, Cursor or any MCP client.
+
+    Speaks MCP on stdin/stdout (what desktop clients start), or streamable HTTP at
+    /mcp with --http, where every request needs `Authorization: Bearer <token>`.
+    Credentials come from GHL_TOKEN and GHL_LOCATION_ID; --sandbox needs none.
+    Run `ghl-sms doctor` first to check a real setup.
+
+    \b
+    Examples:
+      ghl-sms mcp --sandbox
+      claude mcp add ghl-sms -e GHL_TOKEN=pit-... -e GHL_LOCATION_ID=... -- ghl-sms mcp
+      GHL_SMS_MCP_TOKEN=$(openssl rand -hex 32) ghl-sms mcp --http --port 8000
+    """
+    from ghl_sms.mcp_server.http import is_loopback, serve_http
+    from ghl_sms.mcp_server.server import build_server
+
+    problem = _missing_settings(settings)
+    if problem is not None:
+        raise CommandError(problem, EXIT_USAGE)
+    if use_http and not http_token and not is_loopback(host):
+        raise CommandError(
+            f"Refusing to serve on {host} without a bearer token: set GHL_SMS_MCP_TOKEN "
+            "or pass --http-token (anyone who can reach the port could text as you).",
+            EXIT_USAGE,
+        )
+    _log_to_stderr(log_level)
+    server = build_server(lambda: app.service(settings), confirm=not no_confirm)
+    if no_confirm:
+        logger.warning("sends are not confirmed by the user (--no-confirm)")
+    try:
+        if not use_http:
+            server.run()
+            return
+        token = http_token
+        if not token:
+            token = secrets.token_urlsafe(32)
+            logger.warning(
+                "no --http-token or GHL_SMS_MCP_TOKEN; this run's bearer token is %s", token
+            )
+        anyio.run(functools.partial(serve_http, server, host=host, port=port, token=token))
+    except KeyboardInterrupt:
+        pass
+    except (GhlError, OSError) as exc:
+        raise CommandError(f"The MCP server stopped: {exc}", EXIT_FAILED) from None
+
+
+_MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "--  "}
+
+
+@click.command()
+@common_options
+def doctor(*, app: AppContext, settings: Settings, as_json: bool) -> None:
+    """Check a GHL setup before wiring it into an assistant. Sends nothing.
+
+    Checks that GHL accepts the token, that it reaches the location, that each scope
+    texting needs is granted (each missing one is named), that there is an
+    SMS-capable sending number (and which is the default), and that the local ledger
+    is writable. Each failed check says what to change in GHL. Exits 1 on a failure.
+
+    \b
+    Example:
+      GHL_TOKEN=pit-... GHL_LOCATION_ID=... ghl-sms doctor
+    """
+    from ghl_sms.mcp_server.doctor import Check, check_ledger, diagnose
+
+    async def main() -> tuple[str | None, list[Check]]:
+        problem = _missing_settings(settings)
+        if problem is not None:
+            return settings.location_id, [Check("settings", "fail", problem)]
+        async with app.client(settings) as client:
+            return client.location_id, await diagnose(client)
+
+    location_id, checks = anyio.run(main)
+    checks.append(check_ledger(app.ledger_path(settings), app.clock))
+    failed = [c for c in checks if c.status == "fail"]
+    if as_json:
+        emit_json({"ok": not failed, "checks": [c.as_json() for c in checks]})
+    else:
+        where = "the embedded sandbox" if settings.sandbox else settings.base_url
+        click.echo(f"ghl-sms doctor: location {location_id or '(not set)'} at {where}")
+        width = max(len(c.name) for c in checks)
+        for check in checks:
+            click.echo(f"  {_MARK[check.status]}  {check.name:<{width}}  {check.detail}")
+            if check.fix and check.status in ("fail", "warn"):
+                click.echo(f"        {' ' * width}  fix: {check.fix}")
+        if failed:
+            click.echo(
+                f"{len(failed)} problem{'s' if len(failed) > 1 else ''}: fix "
+                f"{'them' if len(failed) > 1 else 'it'}, then run `ghl-sms doctor` again."
+            )
+        else:
+            click.echo("Ready: add it to your assistant with `ghl-sms mcp` (see the README).")
+    if failed:
+        raise click.exceptions.Exit(EXIT_FAILED)

@@ -1,0 +1,192 @@
+"""Every failure reaches the model as a ToolError it can act on; bugs as one bare line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from mcp.server.mcpserver.exceptions import ToolError
+
+import ghl_sms.ghl as ghl
+from ghl_sms._clock import FakeClock
+from ghl_sms.mcp_server._errors import tool_error
+from ghl_sms.ops.errors import (
+    OpsError,
+    PreflightBlocked,
+    RecipientNotFound,
+    RepeatSendError,
+    SenderNotAvailable,
+    SendInProgressError,
+    UsageError,
+)
+from ghl_sms.ops.ledger import SendRecord, SendState
+from ghl_sms.rules.preflight import preflight
+from ghl_sms.sandbox import ALL_SCOPES, Sandbox
+from support.stack import WEEKDAY_NOON
+
+AVA = "sbxCtReachable000001"
+MODES = ["auto", "legacy"]
+
+
+def _subclasses(cls: type) -> set[type]:
+    found = set()
+    for sub in cls.__subclasses__():
+        found |= {sub, *_subclasses(sub)}
+    return found
+
+
+def _record() -> SendRecord:
+    return SendRecord(*([1, "k", "caller", "loc", "c", "+1", "t", (), None, None, SendState.SENT]
+                        + [None] * 8 + [0.0, 0.0]))  # fmt: skip
+
+
+def _instance(cls: type) -> Exception:
+    if issubclass(cls, ghl.TransportError):
+        return cls("no answer", reached_server=True, method="GET", path="/x")
+    if issubclass(cls, ghl.ApiError):
+        status = {ghl.AuthenticationError: 401, ghl.PermissionDeniedError: 403,
+                  ghl.NotFoundError: 404, ghl.ConflictError: 409, ghl.RateLimitError: 429,
+                  ghl.ServerError: 500}.get(cls, 400)  # fmt: skip
+        return cls("GHL said no", status_code=status, method="GET", path="/x", trace_id="t-1")
+    if cls is PreflightBlocked:
+        return cls(
+            preflight(contact=None, text="hi", now=datetime.fromtimestamp(WEEKDAY_NOON, UTC))
+        )
+    if cls is RepeatSendError:
+        return cls(_record(), 600.0)
+    if cls is SendInProgressError:
+        return cls(_record())
+    return cls("The sending number is invalid; pick one of sms_numbers.")
+
+
+ANTICIPATED = sorted(
+    _subclasses(ghl.GhlError)
+    | {OpsError, *_subclasses(OpsError), RepeatSendError, SendInProgressError},
+    key=lambda c: c.__name__,
+)
+
+
+@pytest.mark.parametrize("cls", ANTICIPATED, ids=lambda c: c.__name__)
+def test_every_ghl_and_ops_error_type_maps_to_an_actionable_tool_error(cls: type) -> None:
+    error = _instance(cls)
+    mapped = tool_error(error)
+    assert isinstance(mapped, ToolError)
+    text = str(mapped)
+    assert len(text) > 40 and "Traceback" not in text
+    if isinstance(error, PreflightBlocked):
+        assert all(f"[{r.code}] {r.message}" in text for r in error.reasons)
+    else:
+        assert str(error) in text  # the original words stay; the mapping adds the next step
+    if issubclass(cls, ghl.ApiError):
+        assert "trace t-1" in text  # the request id, for GHL support
+
+
+def test_the_mapping_covers_the_ops_errors_the_tools_can_raise() -> None:
+    assert {RecipientNotFound, SenderNotAvailable, UsageError, PreflightBlocked} <= set(ANTICIPATED)
+
+
+def test_a_bug_is_not_mapped() -> None:
+    assert tool_error(RuntimeError("internal detail")) is None
+    assert tool_error(KeyError("x")) is None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_crash_reaches_the_model_as_one_bare_line(
+    connect: Any, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with connect(mode=mode) as s:
+
+        async def broken() -> None:
+            raise RuntimeError("secret internals")
+
+        monkeypatch.setattr(s.stack.service, "numbers", broken)
+        assert await s.error("sms_numbers") == "Error executing tool sms_numbers"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ("429", "GHL's rate limit was hit; wait"),
+        ("500", "GHL failed on its side; try again in a minute."),
+        ("hang", "GHL could not be reached"),
+    ],
+)
+async def test_ghl_failures_on_reads_say_what_to_do(
+    connect: Any, fault: str, expected: str
+) -> None:
+    async with connect() as s:
+        s.stack.sandbox.inject_fault(fault, count=3, path="/conversations/search")  # type: ignore[arg-type]
+        text = await s.error("sms_inbox")
+        assert text.startswith("Error executing tool sms_inbox: GHL error: ")
+        assert expected in text
+
+
+@pytest.mark.anyio
+async def test_an_unknown_message_id_points_to_where_ids_come_from(connect: Any) -> None:
+    async with connect() as s:
+        text = await s.error("sms_status", message_id="noSuchMessage0000000")
+        assert "Check the id" in text and "sms_inbox" in text
+
+
+@pytest.mark.anyio
+async def test_an_unknown_contact_says_so(connect: Any) -> None:
+    async with connect() as s:
+        text = await s.error("sms_thread", contact_id="noSuchContact0000000")
+        assert "No contact 'noSuchContact0000000'" in text
+
+
+@pytest.mark.anyio
+async def test_a_rejected_token_points_to_doctor(connect: Any) -> None:
+    async with connect(token="pit-00000000-0000-4000-8000-00000000dead") as s:
+        text = await s.error("sms_numbers")
+        assert "GHL refused the token" in text and "ghl-sms doctor" in text
+        assert "pit-00000000" not in text
+
+
+@pytest.mark.anyio
+async def test_a_missing_scope_names_the_scopes_to_enable(connect: Any) -> None:
+    clock = FakeClock(WEEKDAY_NOON)
+    sb = Sandbox(clock=clock)
+    token = sb.create_token(sb.location_id, [s for s in ALL_SCOPES if s != "phonenumbers.read"])
+    async with connect(sandbox=sb, clock=clock, token=token) as s:
+        text = await s.error("sms_numbers")
+        assert "not authorized for this scope" in text and "phonenumbers.read" in text
+
+
+@pytest.mark.anyio
+async def test_a_token_of_another_location_says_to_fix_the_location(connect: Any) -> None:
+    clock = FakeClock(WEEKDAY_NOON)
+    sb = Sandbox(clock=clock)
+    other = sb.create_location(name="Other", numbers=["+14155550177"])
+    async with connect(sandbox=sb, clock=clock, token=sb.create_token(other)) as s:
+        text = await s.error("sms_inbox")
+        assert "another sub-account" in text and "GHL_LOCATION_ID" in text
+
+
+@pytest.mark.anyio
+async def test_a_lost_send_answer_never_texts_twice(connect: Any) -> None:
+    async with connect(confirm=False) as s:
+        await s.ok("sms_send", text="Earlier", contact_id=AVA)
+        conversation = (await s.ok("sms_thread", contact_id=AVA))["conversation_id"]
+        sandbox = s.stack.sandbox
+        # The send goes out but its answer is lost, and so is the lookup that would settle it.
+        sandbox.inject_fault("500_after", path="/conversations/messages", method="POST")
+        sandbox.inject_fault("500", count=3, path=f"/conversations/{conversation}/messages")
+        text = await s.error("sms_send", text="Exactly once", contact_id=AVA)
+        assert "may or may not have gone out" in text and "exactly the same arguments" in text
+        s.stack.clock.advance(300)  # the in-doubt record's lease runs out
+        again = await s.ok("sms_send", text="Exactly once", contact_id=AVA)
+        assert again["outcome"] == "sent"
+        assert [body for _, body, _ in s.sent(AVA)] == ["Earlier", "Exactly once"]
+
+
+@pytest.mark.anyio
+async def test_bad_arguments_come_back_as_errors_the_model_can_fix(connect: Any) -> None:
+    async with connect() as s:
+        text = await s.error("sms_status", message_id="")
+        assert "at least 1 character" in text
+        text = await s.error("sms_send", text="x" * 1601, contact_id=AVA)
+        assert "at most 1600 characters" in text

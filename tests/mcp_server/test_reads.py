@@ -1,0 +1,158 @@
+"""The read tools in both protocol modes: status, thread, inbox, check, numbers, preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+AVA = "sbxCtReachable000001"
+BEN = "sbxCtSmsDnd000000001"
+EVE = "sbxCtLandline0000001"  # undelivered 30006
+MODES = ["auto", "legacy"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_status_follows_a_message_to_delivered(connect: Any, mode: str) -> None:
+    async with connect(mode=mode, confirm=False) as s:
+        sent = await s.ok("sms_send", text="Hi Ava", contact_id=AVA)
+        s.stack.sandbox.advance(5)
+        status = await s.ok("sms_status", message_id=sent["message_id"])
+        assert status == {
+            "message_id": sent["message_id"],
+            "status": "delivered",
+            "final": True,
+            "direction": "outbound",
+            "contact_id": AVA,
+            "body": "Hi Ava",
+            "date": status["date"],
+        }
+
+
+@pytest.mark.anyio
+async def test_status_of_a_failed_message_explains_it_and_says_what_to_do(connect: Any) -> None:
+    async with connect(confirm=False) as s:
+        sent = await s.ok("sms_send", text="Hello", contact_id=EVE, transactional=True)
+        s.stack.sandbox.advance(10)
+        status = await s.ok("sms_status", message_id=sent["message_id"])
+        assert (status["status"], status["error_code"], status["final"]) == (
+            "undelivered",
+            "30006",
+            True,
+        )
+        assert "landline" in status["explanation"].lower() and status["advice"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_thread_pages_to_older_messages_each_seen_once(connect: Any, mode: str) -> None:
+    async with connect(mode=mode, confirm=False) as s:
+        for n in range(5):
+            await s.ok("sms_send", text=f"Message {n}", contact_id=AVA)
+        seen: list[str] = []
+        cursor = None
+        pages = 0
+        while True:
+            args: dict[str, Any] = {"contact_id": AVA, "limit": 2}
+            if cursor:
+                args["cursor"] = cursor
+            page = await s.ok("sms_thread", **args)
+            pages += 1
+            assert page["contact_name"] == "Ava Reed" and len(page["messages"]) <= 2
+            seen = [m["body"] for m in page["messages"]] + seen  # each page: oldest first
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                break
+        assert pages == 3
+        assert seen == [f"Message {n}" for n in range(5)]
+
+
+@pytest.mark.anyio
+async def test_long_bodies_are_cut_in_a_thread_and_whole_in_status(connect: Any) -> None:
+    async with connect(confirm=False) as s:
+        text = "word " * 200  # 1,000 characters
+        sent = await s.ok("sms_send", text=text, contact_id=AVA, allow_repeat=True)
+        body = (await s.ok("sms_thread", contact_id=AVA))["messages"][0]["body"]
+        assert (
+            body == text[:300] + f"... [700 more chars; sms_status('{sent['message_id']}') has all]"
+        )
+        assert (await s.ok("sms_status", message_id=sent["message_id"]))["body"] == text
+
+
+@pytest.mark.anyio
+async def test_limits_above_50_are_refused_with_the_bound(connect: Any) -> None:
+    async with connect() as s:
+        text = await s.error("sms_inbox", limit=500)
+        assert "less than or equal to 50" in text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_inbox_pages_newest_first_and_filters_unread(connect: Any, mode: str) -> None:
+    async with connect(mode=mode, confirm=False) as s:
+        for contact in (AVA, EVE, "sbxCtFlorida00000001"):
+            await s.ok("sms_send", text="Hello", contact_id=contact, transactional=True)
+            s.stack.clock.advance(60)
+        await s.stack.sandbox.reply(AVA, "Thanks! " * 40)
+        first = await s.ok("sms_inbox", limit=2)
+        assert [c["contact_id"] for c in first["conversations"]] == [AVA, "sbxCtFlorida00000001"]
+        latest = first["conversations"][0]
+        assert latest["unread"] == 1 and latest["last_direction"] == "inbound"
+        assert (
+            latest["last_message"].startswith("Thanks! ")
+            and "more chars]" in latest["last_message"]
+        )
+        rest = await s.ok("sms_inbox", limit=2, cursor=first["next_cursor"])
+        assert [c["contact_id"] for c in rest["conversations"]] == [EVE]
+        assert "next_cursor" not in rest
+        unread = await s.ok("sms_inbox", unread_only=True)
+        assert [c["contact_id"] for c in unread["conversations"]] == [AVA]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_check_says_who_can_be_texted_and_why_not(connect: Any, mode: str) -> None:
+    async with connect(mode=mode) as s:
+        ok = await s.ok("sms_check", contact_id=AVA, transactional=True)
+        assert ok["verdict"] in ("ok", "warn") and ok["sms_dnd"] is False
+        blocked = await s.ok("sms_check", contact_id=BEN)
+        assert blocked["verdict"] == "blocked" and blocked["sms_dnd"] is True
+        assert blocked["notes"][0]["code"] == "sms_dnd"
+        assert "Say who to check" in await s.error("sms_check")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_numbers_lists_the_senders_and_marks_the_default(connect: Any, mode: str) -> None:
+    async with connect(mode=mode) as s:
+        out = await s.ok("sms_numbers")
+        assert out["numbers"][0] == {
+            "phone_number": "+14155550190",
+            "name": "Front desk",
+            "sms": True,
+            "mms": True,
+            "is_default": True,
+        }
+        assert [n["is_default"] for n in out["numbers"]] == [True, False]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_preview_names_the_characters_forcing_ucs2_and_the_fix(
+    connect: Any, mode: str
+) -> None:
+    async with connect(mode=mode) as s:
+        out = await s.ok("sms_preview", text="a" * 149 + "’")
+        assert out == {
+            "encoding": "UCS-2",
+            "parts": 3,
+            "characters": 150,
+            "remaining_in_last": 51,
+            "too_long": False,
+            "forcing_ucs2": [{"char": "’", "count": 1, "replacement": "'"}],
+            "gsm_text": "a" * 149 + "'",
+            "parts_if_replaced": 1,
+        }
+        plain = await s.ok("sms_preview", text="Hi")
+        assert "forcing_ucs2" not in plain and plain["parts"] == 1
