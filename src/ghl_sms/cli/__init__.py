@@ -42,3 +42,8 @@ cli.add_command(webhooks)
 from ghl_sms.cli._sandbox import sandbox  # noqa: E402
 
 cli.add_command(sandbox)
+
+from ghl_sms.cli._mcp import doctor, mcp  # noqa: E402
+
+cli.add_command(mcp)
+cli.add_command(doctor)
