@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from ghl_sms._clock import FakeClock, utc_datetime
@@ -338,3 +339,69 @@ async def test_a_carrier_opt_out_seen_in_a_status_blocks_the_next_send() -> None
             await s.service.send(SendRequest(contact_id=gina, text="Hello again"))
         assert [str(r.code) for r in info.value.reasons] == ["opted_out"]
         assert len(s.messages(gina)) == 1
+
+
+class CountingTransport(httpx2.AsyncBaseTransport):
+    """Counts the requests that reach the sandbox."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[str] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(f"{request.method} {request.url.path}")
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_stop_seen_locally_blocks_the_next_send_before_any_api_call() -> None:
+    async with stack() as s:
+        counting = CountingTransport(s.sandbox.transport())
+        s.client._http._transport = counting  # the same client, now counting its requests
+        ava = s.ids("reachable")
+        # As the webhook receiver records a STOP: the contact and the number it came from.
+        s.ledger.record_opt_out(
+            s.client.location_id, contact_id=ava, phone="+14155550100", source="keyword"
+        )
+        with pytest.raises(PreflightBlocked) as info:
+            await s.service.send(SendRequest(contact_id=ava, text="Promo"))
+        assert [str(r.code) for r in info.value.reasons] == ["opted_out"]
+        with pytest.raises(PreflightBlocked):
+            await s.service.send(SendRequest(to="+1 (415) 555-0100", text="Promo"))
+        s.ledger.record_opt_out(s.client.location_id, phone="+14155550142", source="keyword")
+        with pytest.raises(PreflightBlocked):
+            await s.service.send(SendRequest(to="+14155550142", text="Promo"))
+        assert counting.requests == []
+
+
+async def test_a_final_status_recorded_by_webhook_is_known_without_asking_ghl() -> None:
+    async with stack() as s:
+        sent = await s.service.send(SendRequest(contact_id=s.ids("reachable"), text="Hi"))
+        message_id = sent.message_id or ""
+        s.service.events.record_status(
+            message_id, "undelivered", at=s.clock.now(), error_code="30003"
+        )
+        counting = CountingTransport(s.sandbox.transport())
+        s.client._http._transport = counting
+        known = await s.service.status(message_id)
+        assert (known.status, known.error_code, known.known_from) == (
+            "undelivered",
+            "30003",
+            "webhook",
+        )
+        assert known.advice and counting.requests == []
+        fresh = await s.service.status(message_id, refresh=True)
+        assert fresh.known_from == "ghl" and counting.requests
+
+
+async def test_a_status_webhook_that_beats_the_send_answer_is_kept() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        # The sandbox numbers messages predictably; the receiver saw "delivered" first.
+        probe = await s.client.send_message(contact_id=s.ids("email_dnd"), message="probe")
+        s.sandbox.reset()
+        s.service.events.record_status(probe.message_id, "delivered", at=s.clock.now())
+        sent = await s.service.send(SendRequest(contact_id=ava, text="Fast carrier"))
+        assert sent.message_id == probe.message_id
+        assert sent.status == "delivered"
+        record = s.ledger.by_message_id(probe.message_id)
+        assert record is not None and record.status == "delivered"

@@ -90,6 +90,8 @@ class MessageStatus(_Out):
     """What to do about it."""
     final: bool
     """No further status change is expected."""
+    known_from: str = "ghl"
+    """Where the status comes from: ghl (asked now), webhook or poll (recorded earlier)."""
 
 
 class ThreadMessage(_Out):

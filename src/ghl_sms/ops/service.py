@@ -33,6 +33,7 @@ from ghl_sms.ops.errors import (
     SenderNotAvailable,
     UsageError,
 )
+from ghl_sms.ops.events import EventLog
 from ghl_sms.ops.ledger import Ledger, SendRecord, SendState, derive_idempotency_key
 from ghl_sms.ops.models import (
     CancelOutcome,
@@ -48,7 +49,7 @@ from ghl_sms.ops.models import (
 )
 from ghl_sms.rules.carrier_errors import lookup as lookup_error_code
 from ghl_sms.rules.phones import PhoneNumberError, parse_phone
-from ghl_sms.rules.preflight import ReasonCode, Verdict, preflight
+from ghl_sms.rules.preflight import Reason, ReasonCode, Verdict, preflight
 from ghl_sms.rules.segments import count_segments
 
 __all__ = ["FINAL_STATUSES", "SendRequest", "ServiceConfig", "SmsService"]
@@ -119,6 +120,21 @@ class _Plan:
     key_origin: Literal["caller", "derived"]
 
 
+def _explain(
+    status: str | None, code: str | None, detail: str | None
+) -> tuple[str | None, str | None]:
+    """What a failed delivery means and what to do, from the carrier error table."""
+    if status not in ("failed", "undelivered"):
+        return None, None
+    entry = lookup_error_code(code)
+    if entry is not None:
+        return f"{entry.title} ({entry.code}): {entry.meaning}.", entry.advice
+    explanation = (
+        f"Delivery failed{f' with error {code}' if code else ''}{f': {detail}' if detail else ''}."
+    )
+    return explanation, "Check the number and the sending number in GHL, then try again."
+
+
 def _is_not_found(error: GhlError) -> bool:
     """GHL answers some unknown ids with 400 "... not found" rather than a 404."""
     return isinstance(error, NotFoundError) or "not found" in " ".join(error.messages).lower()
@@ -140,6 +156,7 @@ class SmsService:
         self.clock = clock
         self.config = config or ServiceConfig()
         self.location_id = client.location_id
+        self.events = EventLog(ledger.db, clock)
         self._numbers: list[PhoneNumber] | None = None
         self._location_timezone: str | None | bool = False  # False: not looked up yet
 
@@ -235,6 +252,7 @@ class SmsService:
                 e164 = parse_phone(request.to, self.config.default_region).e164
             except PhoneNumberError:
                 e164 = None  # the preflight reports it as invalid
+        self._refuse_if_opted_out(request, contact_id, e164)
         key, origin = self._key(request, contact_id, e164)
         if not request.dry_run:
             earlier = self._earlier_duplicate(key, origin)
@@ -247,6 +265,32 @@ class SmsService:
         if request.dry_run:
             return self._outcome(plan, "dry_run")
         return await self._execute(plan)
+
+    def _refuse_if_opted_out(
+        self, request: SendRequest, contact_id: str | None, e164: str | None
+    ) -> None:
+        """A recipient who opted out here is refused before any API call: a STOP seen by
+        the webhook receiver blocks the next send even before GHL has flipped DND."""
+        opt_out = self.ledger.opt_out_for(self.location_id, phone=e164, contact_id=contact_id)
+        if opt_out is None:
+            return
+        reason = Reason(
+            ReasonCode.OPTED_OUT,
+            "blocked",
+            "The contact opted out of texts; they must text START before you text them again.",
+            {"source": opt_out.source},
+        )
+        raise PreflightBlocked(
+            Verdict(
+                level="blocked",
+                reasons=(reason,),
+                to=e164,
+                segments=count_segments(request.text),
+                segments_with_footer=None,
+                quiet_hours=None,
+                next_allowed_at=None,
+            )
+        )
 
     def _key(
         self, request: SendRequest, contact_id: str | None, e164: str | None
@@ -395,6 +439,15 @@ class SmsService:
             conversation_id=result.conversation_id,
             status=status,
         )
+        early = self.events.latest_status(result.message_id)
+        if early is not None:  # a status webhook can beat GHL's answer to the send
+            status = early.status
+            self.ledger.update_status(
+                result.message_id,
+                early.status,
+                error_code=early.error_code,
+                error_message=early.error_message,
+            )
         outcome: Literal["sent", "scheduled"] = "scheduled" if request.scheduled_at else "sent"
         return self._outcome(
             plan,
@@ -550,23 +603,44 @@ class SmsService:
     def scheduled(self) -> list[SendRecord]:
         return self.ledger.scheduled(self.location_id)
 
-    async def status(self, message_id: str) -> MessageStatus:
-        """A message's status, with a failure explained and what to do about it."""
+    def known_status(self, message_id: str) -> MessageStatus | None:
+        """A final status the webhook receiver or the watcher already recorded, if any:
+        known without asking GHL again."""
+        latest = self.events.latest_status(message_id)
+        if latest is None or latest.status not in FINAL_STATUSES:
+            return None
+        record = self.ledger.by_message_id(message_id)
+        explanation, advice = _explain(latest.status, latest.error_code, latest.error_message)
+        return MessageStatus(
+            message_id=message_id,
+            status=latest.status,
+            direction="outbound",
+            contact_id=record.contact_id if record else None,
+            conversation_id=record.conversation_id if record else None,
+            body=record.text if record else None,
+            date_added=datetime.fromtimestamp(record.created_at, UTC) if record else None,
+            error_code=latest.error_code,
+            explanation=explanation,
+            advice=advice,
+            final=True,
+            known_from=latest.source,
+        )
+
+    async def status(self, message_id: str, *, refresh: bool = False) -> MessageStatus:
+        """A message's status, with a failure explained and what to do about it.
+
+        A final status already received by webhook (or the watcher) is answered from the
+        ledger; ``refresh`` asks GHL regardless.
+        """
+        if not refresh:
+            known = self.known_status(message_id)
+            if known is not None:
+                return known
         message = await self.client.get_message(message_id)
         code = message.error.code if message.error else None
-        explanation = advice = None
-        if message.status in ("failed", "undelivered"):
-            entry = lookup_error_code(code)
-            if entry is not None:
-                explanation = f"{entry.title} ({entry.code}): {entry.meaning}."
-                advice = entry.advice
-            else:
-                detail = message.error.message if message.error else None
-                explanation = (
-                    f"Delivery failed{f' with error {code}' if code else ''}"
-                    f"{f': {detail}' if detail else ''}."
-                )
-                advice = "Check the number and the sending number in GHL, then try again."
+        explanation, advice = _explain(
+            message.status, code, message.error.message if message.error else None
+        )
         if message.status:
             self.ledger.update_status(
                 message_id,

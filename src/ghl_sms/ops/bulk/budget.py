@@ -1,0 +1,407 @@
+"""Budgets: how many requests and messages may go, and when.
+
+Everything a campaign spends is claimed from a budget *before* it is spent, under a key:
+
+- ``req:{location}``: every GHL request a location's pump makes (lookups, sends,
+  reconciliation), under GHL's limits (100 per 10 s, 200,000 per day, or what the
+  ``X-RateLimit-*`` headers say);
+- ``msg:{location}`` and ``msg:{location}:{number}``: messages, under the campaign's
+  carrier caps (per minute and per day, for the location and for the sending number).
+
+``reserve`` is decided by one pure function, ``plan_reservation``, over the key's
+recent claims (sliding windows, via ``ghl.next_slot``) and its count for the current
+day. ``MemoryBudget`` keeps the claims in this process; ``SqliteBudget`` keeps them in
+shared tables so that several processes (and restarts) spend one budget. A PostgreSQL
+budget is the same two statements in one transaction, locking the key's day row.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ghl_sms._clock import Clock
+from ghl_sms.ghl import RateLimits
+from ghl_sms.ghl._pacing import DailyLimitExhausted, next_slot
+
+__all__ = [
+    "Budget",
+    "BudgetPacer",
+    "CapReached",
+    "DayState",
+    "Limit",
+    "MemoryBudget",
+    "Rule",
+    "SqliteBudget",
+    "day_bounds",
+    "message_limit",
+    "plan_reservation",
+    "request_limit",
+]
+
+_KEEP_SECONDS = 3600.0
+"""Claims older than this are forgotten (the longest sliding window is a minute)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """At most ``count`` claims in any ``seconds`` (a sliding window)."""
+
+    count: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Limit:
+    rules: tuple[Rule, ...] = ()
+    per_day: int | None = None
+    day_zone: str | None = None
+    """The zone whose midnight starts a new day (None: UTC)."""
+
+    @property
+    def longest(self) -> float:
+        return max((r.seconds for r in self.rules), default=0.0)
+
+
+def request_limit(
+    limits: RateLimits, *, burst: int | None = None, window: float | None = None
+) -> Limit:
+    """GHL's request limits as a ``Limit``, with the pacer's safety margin on the window."""
+    seconds = (window if window is not None else limits.window) * (1 + limits.margin)
+    count = burst if burst is not None else limits.burst
+    return Limit(rules=(Rule(count, seconds),), per_day=limits.daily)
+
+
+def message_limit(per_minute: int | None, per_day: int | None, zone: str | None) -> Limit | None:
+    """A carrier cap: ``per_minute`` spread evenly through the minute (no burst of a whole
+    minute's worth in one second, which per-second carrier limits would refuse), and
+    never more than ``per_minute`` in any 60 s or ``per_day`` in a calendar day."""
+    if per_minute is None and per_day is None:
+        return None
+    rules: tuple[Rule, ...] = ()
+    if per_minute is not None:
+        if per_minute < 1:
+            raise ValueError("a per-minute cap must be at least 1")
+        step = math.ceil(per_minute / 60)
+        rules = (Rule(step, 60.0 * step / per_minute), Rule(per_minute, 60.0))
+    if per_day is not None and per_day < 1:
+        raise ValueError("a per-day cap must be at least 1")
+    return Limit(rules=rules, per_day=per_day, day_zone=zone)
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def day_bounds(instant: float, zone: str | None) -> tuple[float, float]:
+    """The calendar day holding ``instant``, as (midnight, next midnight) in ``zone``."""
+    tz = _zone(zone) or UTC
+    local = datetime.fromtimestamp(instant, tz)
+    start = datetime(local.year, local.month, local.day, tzinfo=tz)
+    end = datetime.combine(start.date() + timedelta(days=1), start.time(), tzinfo=tz)
+    return start.timestamp(), end.timestamp()
+
+
+class CapReached(Exception):
+    """Nothing more under this key until ``until`` (a daily cap, or GHL's daily limit)."""
+
+    def __init__(self, key: str, until: float, reason: str) -> None:
+        when = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        super().__init__(f"{reason}; nothing more until {when}")
+        self.key = key
+        self.until = until
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class DayState:
+    """A key's count for one day, and a block set from outside (GHL said: no more)."""
+
+    day_start: float
+    used: int
+    blocked_until: float | None = None
+
+
+def _cap_reason(key: str) -> str:
+    if key.startswith("req:"):
+        return "GHL's daily request limit for this location is used up"
+    return "the daily message cap is reached"
+
+
+def plan_reservation(
+    key: str, history: Sequence[float], now: float, limit: Limit, day: DayState | None
+) -> tuple[float, DayState]:
+    """Where one more claim goes: its instant and the key's day count after it.
+
+    Pure. ``history`` holds the key's claims (sorted) back to ``limit.longest`` before
+    ``now``, future reservations included. Raises ``CapReached`` when the day (of the
+    instant the rules allow) has no room, or the key is blocked past ``now``.
+    """
+    if day is not None and day.blocked_until is not None and day.blocked_until > now:
+        raise CapReached(key, day.blocked_until, _cap_reason(key))
+    slot = now
+    for rule in limit.rules:
+        slot = max(slot, next_slot(history, now, rule.count, rule.seconds))
+    start, end = day_bounds(slot, limit.day_zone)
+    used = day.used if day is not None and day.day_start >= start else 0
+    if limit.per_day is not None and used >= limit.per_day:
+        raise CapReached(key, end, _cap_reason(key))
+    return slot, DayState(max(start, day.day_start) if day else start, used + 1, None)
+
+
+class Budget(Protocol):
+    """Claims under keys, decided by ``plan_reservation``; shared by whoever shares it."""
+
+    def reserve(self, key: str, limit: Limit, now: float) -> float:
+        """Take the earliest slot at or after ``now``; return its instant (maybe later).
+
+        Raises ``CapReached`` when ``key`` has nothing left today.
+        """
+        ...
+
+    def refund(self, key: str, at: float) -> None:
+        """Give back a slot taken with ``reserve`` and not used."""
+        ...
+
+    def blocked_until(self, key: str, limit: Limit, now: float) -> float | None:
+        """When ``key`` has nothing left now, the instant it will again; else None."""
+        ...
+
+    def book(self, key: str, at: float, count: int) -> None:
+        """Count ``count`` claims made elsewhere (GHL counted requests we didn't make)."""
+        ...
+
+    def block(self, key: str, until: float) -> None:
+        """Nothing under ``key`` before ``until`` (GHL said the day is used up)."""
+        ...
+
+    def count(self, key: str, since: float, until: float) -> int:
+        """Claims with ``since < at <= until``."""
+        ...
+
+
+def _peek(day: DayState | None, limit: Limit, now: float) -> float | None:
+    if day is not None and day.blocked_until is not None and day.blocked_until > now:
+        return day.blocked_until
+    if limit.per_day is None:
+        return None
+    start, end = day_bounds(now, limit.day_zone)
+    if day is not None and day.day_start >= start and day.used >= limit.per_day:
+        return end
+    return None
+
+
+class MemoryBudget:
+    """A budget in this process only (forgotten on exit)."""
+
+    def __init__(self) -> None:
+        self._history: dict[str, list[float]] = {}
+        self._days: dict[str, DayState] = {}
+
+    def _recent(self, key: str, now: float, keep: float) -> list[float]:
+        history = self._history.setdefault(key, [])
+        cut = bisect.bisect_right(history, now - max(keep, 1.0))
+        if cut:
+            del history[:cut]
+        return history
+
+    def reserve(self, key: str, limit: Limit, now: float) -> float:
+        history = self._recent(key, now, limit.longest)
+        slot, day = plan_reservation(key, history, now, limit, self._days.get(key))
+        bisect.insort(history, slot)
+        self._days[key] = day
+        return slot
+
+    def refund(self, key: str, at: float) -> None:
+        history = self._history.get(key, [])
+        index = bisect.bisect_left(history, at)
+        if index < len(history) and history[index] == at:
+            del history[index]
+            day = self._days.get(key)
+            if day is not None and day.used > 0:
+                self._days[key] = DayState(day.day_start, day.used - 1, day.blocked_until)
+
+    def blocked_until(self, key: str, limit: Limit, now: float) -> float | None:
+        return _peek(self._days.get(key), limit, now)
+
+    def book(self, key: str, at: float, count: int) -> None:
+        history = self._history.setdefault(key, [])
+        for _ in range(count):
+            bisect.insort(history, at)
+        day = self._days.get(key)
+        if day is not None:
+            self._days[key] = DayState(day.day_start, day.used + count, day.blocked_until)
+
+    def block(self, key: str, until: float) -> None:
+        day = self._days.get(key) or DayState(0.0, 0)
+        self._days[key] = DayState(day.day_start, day.used, until)
+
+    def count(self, key: str, since: float, until: float) -> int:
+        history = self._history.get(key, [])
+        return bisect.bisect_right(history, until) - bisect.bisect_right(history, since)
+
+
+class SqliteBudget:
+    """A budget in the ledger's SQLite file, shared by every process that opens it."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._reserved = 0
+
+    def _day(self, key: str) -> DayState | None:
+        row = self._db.execute(
+            "SELECT day_start, used, blocked_until FROM bulk_budget_days WHERE key = ?", (key,)
+        ).fetchone()
+        return DayState(row[0], row[1], row[2]) if row else None
+
+    def _save_day(self, key: str, day: DayState) -> None:
+        self._db.execute(
+            "INSERT INTO bulk_budget_days (key, day_start, used, blocked_until) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET day_start = excluded.day_start, "
+            "used = excluded.used, blocked_until = excluded.blocked_until",
+            (key, day.day_start, day.used, day.blocked_until),
+        )
+
+    def reserve(self, key: str, limit: Limit, now: float) -> float:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            history = [
+                row[0]
+                for row in db.execute(
+                    "SELECT at FROM bulk_budget_claims WHERE key = ? AND at > ? ORDER BY at",
+                    (key, now - limit.longest),
+                )
+            ]
+            slot, day = plan_reservation(key, history, now, limit, self._day(key))
+            db.execute("INSERT INTO bulk_budget_claims (key, at) VALUES (?, ?)", (key, slot))
+            self._save_day(key, day)
+            self._reserved += 1
+            if self._reserved % 500 == 0:
+                db.execute("DELETE FROM bulk_budget_claims WHERE at < ?", (now - _KEEP_SECONDS,))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return slot
+
+    def refund(self, key: str, at: float) -> None:
+        with self._db:
+            deleted = self._db.execute(
+                "DELETE FROM bulk_budget_claims WHERE rowid = (SELECT rowid FROM "
+                "bulk_budget_claims WHERE key = ? AND at = ? LIMIT 1)",
+                (key, at),
+            ).rowcount
+            if deleted:
+                self._db.execute(
+                    "UPDATE bulk_budget_days SET used = max(used - 1, 0) WHERE key = ?", (key,)
+                )
+
+    def blocked_until(self, key: str, limit: Limit, now: float) -> float | None:
+        return _peek(self._day(key), limit, now)
+
+    def book(self, key: str, at: float, count: int) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO bulk_budget_claims (key, at) VALUES (?, ?)", [(key, at)] * count
+            )
+            self._db.execute(
+                "UPDATE bulk_budget_days SET used = used + ? WHERE key = ?", (count, key)
+            )
+
+    def block(self, key: str, until: float) -> None:
+        with self._db:
+            day = self._day(key) or DayState(0.0, 0)
+            self._save_day(key, DayState(day.day_start, day.used, until))
+
+    def count(self, key: str, since: float, until: float) -> int:
+        row = self._db.execute(
+            "SELECT count(*) FROM bulk_budget_claims WHERE key = ? AND at > ? AND at <= ?",
+            (key, since, until),
+        ).fetchone()
+        return int(row[0])
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+class BudgetPacer:
+    """The ``RequestPacer`` a location's ``GhlClient`` uses: every request claims a slot
+    from the location's request budget first.
+
+    It learns from the ``X-RateLimit-*`` headers like ``SlidingWindowPacer`` does: a
+    smaller burst or a longer window than configured is believed, requests GHL counted
+    that this budget did not (another app on the token) are booked, so a 429 (which
+    says no requests are left) backs off the whole location at once, and a daily
+    remaining of 0 blocks the key until the next UTC midnight.
+    """
+
+    def __init__(
+        self, budget: Budget, key: str, clock: Clock, limits: RateLimits | None = None
+    ) -> None:
+        self.budget = budget
+        self.key = key
+        self._clock = clock
+        self.limits = limits or RateLimits()
+        self._burst = self.limits.burst
+        self._window = self.limits.window
+        self.requests = 0
+        self.waited = 0.0
+        self.blocked_until: float | None = None
+
+    @property
+    def limit(self) -> Limit:
+        return request_limit(self.limits, burst=self._burst, window=self._window)
+
+    async def acquire(self) -> None:
+        now = self._clock.now()
+        try:
+            slot = self.budget.reserve(self.key, self.limit, now)
+        except CapReached as exc:
+            self.blocked_until = exc.until
+            raise DailyLimitExhausted(str(exc)) from None
+        self.requests += 1
+        if slot > now:
+            self.waited += slot - now
+            await self._clock.sleep(slot - now)
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        if "x-ratelimit-remaining" not in headers and "x-ratelimit-daily-remaining" not in headers:
+            return
+        burst = _header_int(headers, "x-ratelimit-max")
+        remaining = _header_int(headers, "x-ratelimit-remaining")
+        interval_ms = _header_int(headers, "x-ratelimit-interval-milliseconds")
+        daily_remaining = _header_int(headers, "x-ratelimit-daily-remaining")
+        if burst is not None and burst > 0:
+            self._burst = min(burst, self.limits.burst)
+        if interval_ms is not None and interval_ms > 0:
+            self._window = max(interval_ms / 1000, self.limits.window)
+        now = self._clock.now()
+        if daily_remaining is not None and daily_remaining <= 0:
+            self.blocked_until = day_bounds(now, None)[1]
+            self.budget.block(self.key, self.blocked_until)
+        if remaining is None or burst is None:
+            return
+        window = self._window * (1 + self.limits.margin)
+        ours = self.budget.count(self.key, now - window, now)
+        extra = (burst - remaining) - ours
+        if extra > 0:
+            self.budget.book(self.key, now, extra)

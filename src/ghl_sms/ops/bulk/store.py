@@ -1,0 +1,500 @@
+"""Where campaigns and their recipients live: ``CampaignStore`` and its SQLite version.
+
+Recipients are rows with a state and a ``not_before``; a pump claims the due ones of its
+location (``pending``/``deferred`` -> ``sending``) and writes each outcome back. The
+store never talks to GHL and never decides anything but the bookkeeping; exactly-once
+lives in the ledger, under each recipient's idempotency key.
+
+A PostgreSQL store implements the same protocol: ``claim_due`` becomes one
+``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)``, the rest is plain SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from ghl_sms._clock import Clock
+from ghl_sms.ops.bulk.models import (
+    Campaign,
+    CampaignState,
+    NewRecipient,
+    Recipient,
+    RecipientState,
+    SkipReason,
+)
+
+__all__ = ["CampaignStore", "ImportCounts", "SqliteCampaignStore", "recipient_key"]
+
+
+def recipient_key(campaign_id: str, seq: int) -> str:
+    """The recipient's idempotency key in the ledger: stable across every resume."""
+    return f"bulk:{campaign_id}:{seq}"
+
+
+ImportCounts = dict[str, int]
+"""Rows imported by outcome: ``pending`` plus one entry per skip reason code."""
+
+
+class CampaignStore(Protocol):
+    """The campaign bookkeeping a pump, the engine and ``bulk status`` need."""
+
+    # campaigns
+    def create_campaign(self, campaign: Campaign) -> None: ...
+    def get_campaign(self, campaign_id: str) -> Campaign | None: ...
+    def list_campaigns(self, location_id: str | None = None) -> list[Campaign]: ...
+    def running_campaigns(self, location_id: str) -> list[Campaign]: ...
+    def locations_with_running(self) -> list[str]: ...
+    def set_state(
+        self,
+        campaign_id: str,
+        state: CampaignState,
+        *,
+        reason: str | None = None,
+        only_from: Sequence[CampaignState] | None = None,
+    ) -> Campaign | None:
+        """Move to ``state`` (if now in one of ``only_from``); None when it didn't move."""
+        ...
+
+    def set_waiting(self, campaign_id: str, reason: str | None, until: float | None) -> None: ...
+    def set_total(self, campaign_id: str, total: int) -> None: ...
+    def delete_campaign(self, campaign_id: str) -> None: ...
+
+    # recipients
+    def add_recipients(
+        self, campaign_id: str, first_seq: int, rows: Sequence[NewRecipient]
+    ) -> ImportCounts:
+        """Store a batch; a phone or contact already in the campaign is a duplicate."""
+        ...
+
+    def claim_due(
+        self, campaign_ids: Sequence[str], now: float, limit: int
+    ) -> list[Recipient]:
+        """Take up to ``limit`` due recipients (``not_before <= now``) as ``sending``."""
+        ...
+
+    def sending(self, campaign_ids: Sequence[str]) -> list[Recipient]:
+        """Recipients left ``sending`` (by a pump that died), to settle from the ledger."""
+        ...
+
+    def finish(
+        self,
+        recipient_id: int,
+        state: RecipientState,
+        *,
+        reason_code: str | None = None,
+        reason: str | None = None,
+        message_id: str | None = None,
+        not_before: float | None = None,
+        attempt: bool = False,
+    ) -> None:
+        """Record an outcome (or send it back to ``pending``/``deferred``)."""
+        ...
+
+    def defer_due(
+        self, campaign_id: str, until: float, reason_code: str, reason: str, now: float
+    ) -> int:
+        """Move every open recipient due before ``until`` to ``until`` (a daily cap)."""
+        ...
+
+    def cancel_open(self, campaign_id: str, reason: str) -> int: ...
+    def next_due(self, campaign_ids: Sequence[str]) -> float | None: ...
+    def has_open(self, campaign_id: str) -> bool: ...
+    def counts(self, campaign_id: str) -> dict[tuple[str, str | None], int]: ...
+    def reason_example(self, campaign_id: str, state: str, code: str) -> str | None: ...
+    def sent_since(self, campaign_id: str, since: float) -> int: ...
+    def iter_recipients(
+        self, campaign_id: str, *, states: Sequence[str] | None = None, batch: int = 1000
+    ) -> Iterator[Recipient]: ...
+
+
+_CAMPAIGN_COLUMNS = (
+    "id, location_id, name, template, attachments, from_number, transactional, quiet_hours, "
+    "caps, max_attempts, source, state, state_reason, waiting_reason, waiting_until, total, "
+    "created_at, started_at, finished_at, updated_at"
+)
+_RECIPIENT_COLUMNS = (
+    "id, campaign_id, seq, contact_id, phone, fields, state, reason_code, reason, not_before, "
+    "idempotency_key, message_id, attempts, updated_at"
+)
+_OPEN = "('pending', 'deferred')"
+_UNFINISHED = "('pending', 'deferred', 'sending')"
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _campaign(row: Sequence[Any]) -> Campaign:
+    return Campaign(
+        id=row[0],
+        location_id=row[1],
+        name=row[2],
+        template=row[3],
+        attachments=json.loads(row[4]),
+        from_number=row[5],
+        transactional=bool(row[6]),
+        quiet_hours=row[7],
+        caps=json.loads(row[8]),
+        max_attempts=row[9],
+        source=row[10],
+        state=CampaignState(row[11]),
+        state_reason=row[12],
+        waiting_reason=row[13],
+        waiting_until=_dt(row[14]),
+        total=row[15],
+        created_at=_dt(row[16]),
+        started_at=_dt(row[17]),
+        finished_at=_dt(row[18]),
+        updated_at=_dt(row[19]),
+    )
+
+
+def _recipient(row: Sequence[Any]) -> Recipient:
+    return Recipient(
+        id=row[0],
+        campaign_id=row[1],
+        seq=row[2],
+        contact_id=row[3],
+        phone=row[4],
+        fields=json.loads(row[5]),
+        state=RecipientState(row[6]),
+        reason_code=row[7],
+        reason=row[8],
+        not_before=row[9],
+        idempotency_key=row[10],
+        message_id=row[11],
+        attempts=row[12],
+        updated_at=row[13],
+    )
+
+
+def _ts(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+class SqliteCampaignStore:
+    """Campaigns in the ledger's SQLite file (tables from migration ``m003_bulk``)."""
+
+    def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def _begin(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def _commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        self._db.execute("ROLLBACK")
+
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        db = self._begin()
+        try:
+            rowcount = db.execute(sql, params).rowcount
+        except BaseException:
+            self._rollback()
+            raise
+        self._commit()
+        return rowcount
+
+    # --- campaigns ------------------------------------------------------------------------
+
+    def create_campaign(self, campaign: Campaign) -> None:
+        self._write(
+            f"INSERT INTO bulk_campaigns ({_CAMPAIGN_COLUMNS}) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                campaign.id, campaign.location_id, campaign.name, campaign.template,
+                json.dumps(campaign.attachments), campaign.from_number,
+                int(campaign.transactional), campaign.quiet_hours, json.dumps(campaign.caps),
+                campaign.max_attempts, campaign.source, str(campaign.state),
+                campaign.state_reason, campaign.waiting_reason, _ts(campaign.waiting_until),
+                campaign.total, _ts(campaign.created_at), _ts(campaign.started_at),
+                _ts(campaign.finished_at), _ts(campaign.updated_at),
+            ),
+        )  # fmt: skip
+
+    def get_campaign(self, campaign_id: str) -> Campaign | None:
+        row = self._db.execute(
+            f"SELECT {_CAMPAIGN_COLUMNS} FROM bulk_campaigns WHERE id = ?", (campaign_id,)
+        ).fetchone()
+        return _campaign(row) if row else None
+
+    def list_campaigns(self, location_id: str | None = None) -> list[Campaign]:
+        if location_id is None:
+            rows = self._db.execute(
+                f"SELECT {_CAMPAIGN_COLUMNS} FROM bulk_campaigns ORDER BY created_at DESC"
+            )
+        else:
+            rows = self._db.execute(
+                f"SELECT {_CAMPAIGN_COLUMNS} FROM bulk_campaigns WHERE location_id = ? "
+                "ORDER BY created_at DESC",
+                (location_id,),
+            )
+        return [_campaign(r) for r in rows]
+
+    def running_campaigns(self, location_id: str) -> list[Campaign]:
+        rows = self._db.execute(
+            f"SELECT {_CAMPAIGN_COLUMNS} FROM bulk_campaigns WHERE location_id = ? "
+            "AND state = 'running' ORDER BY created_at",
+            (location_id,),
+        )
+        return [_campaign(r) for r in rows]
+
+    def locations_with_running(self) -> list[str]:
+        rows = self._db.execute(
+            "SELECT DISTINCT location_id FROM bulk_campaigns WHERE state = 'running' "
+            "ORDER BY location_id"
+        )
+        return [r[0] for r in rows]
+
+    def set_state(
+        self,
+        campaign_id: str,
+        state: CampaignState,
+        *,
+        reason: str | None = None,
+        only_from: Sequence[CampaignState] | None = None,
+    ) -> Campaign | None:
+        now = self._clock.now()
+        extra = ""
+        if state == CampaignState.RUNNING:
+            extra = ", started_at = coalesce(started_at, :now), finished_at = NULL"
+        elif state in (CampaignState.COMPLETED, CampaignState.CANCELLED):
+            extra = ", finished_at = :now, waiting_reason = NULL, waiting_until = NULL"
+        guard = ""
+        params: dict[str, Any] = {"id": campaign_id, "state": str(state), "reason": reason}
+        params["now"] = now
+        if only_from is not None:
+            names = [str(s) for s in only_from]
+            guard = " AND state IN (" + ", ".join(f":s{i}" for i in range(len(names))) + ")"
+            params.update({f"s{i}": name for i, name in enumerate(names)})
+        moved = self._write(
+            f"UPDATE bulk_campaigns SET state = :state, state_reason = :reason, "
+            f"updated_at = :now{extra} WHERE id = :id{guard}",
+            params,
+        )
+        return self.get_campaign(campaign_id) if moved else None
+
+    def set_waiting(self, campaign_id: str, reason: str | None, until: float | None) -> None:
+        self._write(
+            "UPDATE bulk_campaigns SET waiting_reason = ?, waiting_until = ?, updated_at = ? "
+            "WHERE id = ? AND (waiting_reason IS NOT ? OR waiting_until IS NOT ?)",
+            (reason, until, self._clock.now(), campaign_id, reason, until),
+        )
+
+    def set_total(self, campaign_id: str, total: int) -> None:
+        self._write(
+            "UPDATE bulk_campaigns SET total = ?, updated_at = ? WHERE id = ?",
+            (total, self._clock.now(), campaign_id),
+        )
+
+    def delete_campaign(self, campaign_id: str) -> None:
+        db = self._begin()
+        try:
+            db.execute("DELETE FROM bulk_recipients WHERE campaign_id = ?", (campaign_id,))
+            db.execute("DELETE FROM bulk_campaigns WHERE id = ?", (campaign_id,))
+        except BaseException:
+            self._rollback()
+            raise
+        self._commit()
+
+    # --- recipients -----------------------------------------------------------------------
+
+    def add_recipients(
+        self, campaign_id: str, first_seq: int, rows: Sequence[NewRecipient]
+    ) -> ImportCounts:
+        now = self._clock.now()
+        counts: ImportCounts = {}
+        db = self._begin()
+        try:
+            for offset, row in enumerate(rows):
+                seq = first_seq + offset
+                skip = row.skip
+                if skip is None and self._already_in(campaign_id, row):
+                    skip = (
+                        str(SkipReason.DUPLICATE),
+                        "The same phone number or contact appears earlier in the list; "
+                        "it is texted once.",
+                    )
+                state = RecipientState.SKIPPED if skip else RecipientState.PENDING
+                code = skip[0] if skip else None
+                db.execute(
+                    "INSERT INTO bulk_recipients (campaign_id, seq, contact_id, phone, fields, "
+                    "state, reason_code, reason, not_before, idempotency_key, attempts, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ?)",
+                    (
+                        campaign_id, seq, row.contact_id, row.phone,
+                        json.dumps(dict(row.fields), ensure_ascii=False, separators=(",", ":")),
+                        str(state), code, skip[1] if skip else None,
+                        recipient_key(campaign_id, seq), now,
+                    ),
+                )  # fmt: skip
+                counts[code or "pending"] = counts.get(code or "pending", 0) + 1
+        except BaseException:
+            self._rollback()
+            raise
+        self._commit()
+        return counts
+
+    def _already_in(self, campaign_id: str, row: NewRecipient) -> bool:
+        if row.contact_id and self._db.execute(
+            "SELECT 1 FROM bulk_recipients WHERE campaign_id = ? AND contact_id = ? LIMIT 1",
+            (campaign_id, row.contact_id),
+        ).fetchone():
+            return True
+        return bool(
+            row.phone
+            and self._db.execute(
+                "SELECT 1 FROM bulk_recipients WHERE campaign_id = ? AND phone = ? LIMIT 1",
+                (campaign_id, row.phone),
+            ).fetchone()
+        )
+
+    def claim_due(self, campaign_ids: Sequence[str], now: float, limit: int) -> list[Recipient]:
+        if limit <= 0 or not campaign_ids:
+            return []
+        claimed: list[Recipient] = []
+        db = self._begin()
+        try:
+            share = max(1, -(-limit // len(campaign_ids)))
+            for campaign_id in campaign_ids:
+                want = min(share, limit - len(claimed))
+                if want <= 0:
+                    break
+                rows = db.execute(
+                    f"SELECT {_RECIPIENT_COLUMNS} FROM bulk_recipients WHERE campaign_id = ? "
+                    f"AND state IN {_OPEN} AND not_before <= ? ORDER BY not_before LIMIT ?",
+                    (campaign_id, now, want),
+                ).fetchall()
+                claimed.extend(_recipient(r) for r in rows)
+            if claimed:
+                db.executemany(
+                    "UPDATE bulk_recipients SET state = 'sending', updated_at = ? WHERE id = ?",
+                    [(now, r.id) for r in claimed],
+                )
+        except BaseException:
+            self._rollback()
+            raise
+        self._commit()
+        return claimed
+
+    def sending(self, campaign_ids: Sequence[str]) -> list[Recipient]:
+        found: list[Recipient] = []
+        for campaign_id in campaign_ids:
+            rows = self._db.execute(
+                f"SELECT {_RECIPIENT_COLUMNS} FROM bulk_recipients WHERE campaign_id = ? "
+                "AND state = 'sending' ORDER BY seq",
+                (campaign_id,),
+            )
+            found.extend(_recipient(r) for r in rows)
+        return found
+
+    def finish(
+        self,
+        recipient_id: int,
+        state: RecipientState,
+        *,
+        reason_code: str | None = None,
+        reason: str | None = None,
+        message_id: str | None = None,
+        not_before: float | None = None,
+        attempt: bool = False,
+    ) -> None:
+        self._write(
+            "UPDATE bulk_recipients SET state = ?, reason_code = ?, reason = ?, "
+            "message_id = coalesce(?, message_id), not_before = coalesce(?, not_before), "
+            "attempts = attempts + ?, updated_at = ? WHERE id = ?",
+            (
+                str(state), reason_code, reason, message_id, not_before, int(attempt),
+                self._clock.now(), recipient_id,
+            ),
+        )  # fmt: skip
+
+    def defer_due(
+        self, campaign_id: str, until: float, reason_code: str, reason: str, now: float
+    ) -> int:
+        return self._write(
+            f"UPDATE bulk_recipients SET state = 'deferred', not_before = ?, reason_code = ?, "
+            f"reason = ?, updated_at = ? WHERE campaign_id = ? AND state IN {_OPEN} "
+            "AND not_before < ?",
+            (until, reason_code, reason, now, campaign_id, until),
+        )
+
+    def cancel_open(self, campaign_id: str, reason: str) -> int:
+        return self._write(
+            f"UPDATE bulk_recipients SET state = 'skipped', reason_code = ?, reason = ?, "
+            f"updated_at = ? WHERE campaign_id = ? AND state IN {_OPEN}",
+            (str(SkipReason.CANCELLED), reason, self._clock.now(), campaign_id),
+        )
+
+    def next_due(self, campaign_ids: Sequence[str]) -> float | None:
+        earliest: float | None = None
+        for campaign_id in campaign_ids:
+            row = self._db.execute(
+                f"SELECT min(not_before) FROM bulk_recipients WHERE campaign_id = ? "
+                f"AND state IN {_OPEN}",
+                (campaign_id,),
+            ).fetchone()
+            if row[0] is not None and (earliest is None or row[0] < earliest):
+                earliest = float(row[0])
+        return earliest
+
+    def has_open(self, campaign_id: str) -> bool:
+        row = self._db.execute(
+            f"SELECT 1 FROM bulk_recipients WHERE campaign_id = ? AND state IN {_UNFINISHED} "
+            "LIMIT 1",
+            (campaign_id,),
+        ).fetchone()
+        return row is not None
+
+    def counts(self, campaign_id: str) -> dict[tuple[str, str | None], int]:
+        rows = self._db.execute(
+            "SELECT state, reason_code, count(*) FROM bulk_recipients WHERE campaign_id = ? "
+            "GROUP BY state, reason_code",
+            (campaign_id,),
+        )
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    def reason_example(self, campaign_id: str, state: str, code: str) -> str | None:
+        row = self._db.execute(
+            "SELECT reason FROM bulk_recipients WHERE campaign_id = ? AND state = ? "
+            "AND reason_code = ? LIMIT 1",
+            (campaign_id, state, code),
+        ).fetchone()
+        return row[0] if row else None
+
+    def sent_since(self, campaign_id: str, since: float) -> int:
+        row = self._db.execute(
+            "SELECT count(*) FROM bulk_recipients WHERE campaign_id = ? AND state = 'sent' "
+            "AND updated_at > ?",
+            (campaign_id, since),
+        ).fetchone()
+        return int(row[0])
+
+    def iter_recipients(
+        self, campaign_id: str, *, states: Sequence[str] | None = None, batch: int = 1000
+    ) -> Iterator[Recipient]:
+        last = -1
+        state_filter = ""
+        params: list[Any] = []
+        if states is not None:
+            state_filter = " AND state IN (" + ", ".join("?" for _ in states) + ")"
+            params = list(states)
+        while True:
+            rows = self._db.execute(
+                f"SELECT {_RECIPIENT_COLUMNS} FROM bulk_recipients WHERE campaign_id = ? "
+                f"AND seq > ?{state_filter} ORDER BY seq LIMIT ?",
+                (campaign_id, last, *params, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield _recipient(row)
+            last = rows[-1][2]
