@@ -353,6 +353,16 @@ async def test_a_failure_carries_its_error_code_into_the_ledger(
     assert latest is not None and (latest.status, latest.error_code) == ("failed", "30007")
 
 
+async def test_a_carrier_opt_out_failure_records_a_local_opt_out(receiver: Receiver) -> None:
+    sent_message(receiver.ledger)
+    await receiver.deliver(
+        receiver.ghl.outbound("msg-1", "failed", error={"code": "21610", "message": "unsub"})
+    )
+    opt_out = receiver.ledger.opt_out_for(LOC, phone=AVA_PHONE)
+    assert opt_out is not None and opt_out.source == "carrier"
+    assert receiver.ledger.opt_out_for(LOC, contact_id="ct-ava") is not None
+
+
 async def test_a_late_report_of_an_earlier_status_does_not_undo_a_later_one(
     receiver: Receiver,
 ) -> None:

@@ -8,8 +8,8 @@ conversation before anything is sent again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -47,6 +47,7 @@ from ghl_sms.ops.models import (
     ThreadMessage,
     ThreadPage,
 )
+from ghl_sms.rules.carrier_errors import OPT_OUT_CODES
 from ghl_sms.rules.carrier_errors import lookup as lookup_error_code
 from ghl_sms.rules.phones import PhoneNumberError, parse_phone
 from ghl_sms.rules.preflight import Reason, ReasonCode, Verdict, preflight
@@ -55,9 +56,6 @@ from ghl_sms.rules.segments import count_segments
 __all__ = ["FINAL_STATUSES", "SendRequest", "ServiceConfig", "SmsService"]
 
 logger = logging.getLogger("ghl_sms.ops")
-
-# Carrier answers meaning "this recipient unsubscribed" (sms-rules §5.3).
-CARRIER_OPT_OUT_CODES = frozenset({"21610"})
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "undelivered", "read", "cancelled", "opt_out"})
 
@@ -107,6 +105,17 @@ class SendRequest:
     check_first_message: bool = True
     """Look up the conversation to warn about GHL's first-message footer (one request);
     bulk sends turn it off to spend their rate budget on sending."""
+    render: Callable[[Contact | None], str] | None = None
+    """Builds the text once the recipient's contact is looked up (bulk merge fields);
+    ``text`` is then only the template. It may raise to refuse the recipient. Use it
+    with an ``idempotency_key``."""
+    block_quiet_hours: bool = False
+    """Refuse (``PreflightBlocked``) instead of warning when the recipient is in their
+    quiet hours; the verdict's ``next_allowed_at`` says when they may be texted."""
+    gate: Callable[[str | None, int], Awaitable[None]] | None = None
+    """Awaited after the preflight passed and before the send is recorded, with the
+    sending number and the message's parts: it may wait (carrier caps) or raise (not
+    now), and then nothing is recorded or sent."""
 
 
 @dataclass(frozen=True)
@@ -260,7 +269,11 @@ class SmsService:
                 return self._outcome_from_record(earlier, "duplicate")
 
         plan = await self._plan(request, contact_id, e164, key, origin, now)
-        if plan.verdict.blocked:
+        if plan.verdict.blocked or (
+            request.block_quiet_hours
+            and plan.verdict.quiet_hours is not None
+            and plan.verdict.quiet_hours.allowed is False
+        ):
             raise PreflightBlocked(plan.verdict)
         if request.dry_run:
             return self._outcome(plan, "dry_run")
@@ -350,6 +363,8 @@ class SmsService:
             contact = await self._contact(contact_id)
         elif e164:
             contact = await self._contact_by_phone(e164)
+        if request.render is not None:
+            request = replace(request, text=request.render(contact))
         to = request.to if request.to else None
         is_first = False
         if contact is not None and request.check_first_message:
@@ -376,6 +391,9 @@ class SmsService:
     async def _execute(self, plan: _Plan) -> SendOutcome:
         request = plan.request
         assert plan.contact is not None  # the preflight blocks a send without a recipient
+        if request.gate is not None:
+            sender = request.from_number or (plan.sender.phone_number if plan.sender else None)
+            await request.gate(sender, plan.verdict.segments.segments)
         claim = self.ledger.claim(
             idempotency_key=plan.key,
             key_origin=plan.key_origin,
@@ -648,7 +666,7 @@ class SmsService:
                 error_code=code,
                 error_message=message.error.message if message.error else None,
             )
-        if code in CARRIER_OPT_OUT_CODES and message.contact_id:
+        if code in OPT_OUT_CODES and message.contact_id:
             # The carrier says the recipient opted out (e.g. STOP sent to another number of
             # ours) even if GHL shows no DND: never text them again until they opt back in.
             contact = await self.client.get_contact(message.contact_id)

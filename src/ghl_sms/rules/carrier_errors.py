@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["AUTO_DND_CODES", "CarrierError", "Retry", "explain_error_code", "lookup"]
+__all__ = [
+    "AUTO_DND_CODES",
+    "OPT_OUT_CODES",
+    "CarrierError",
+    "Retry",
+    "explain_error_code",
+    "lookup",
+]
 
 
 class Retry(StrEnum):
@@ -108,6 +115,10 @@ _BY_CODE = {entry.code: entry for entry in _TABLE}
 
 # Failures after which GHL switches SMS DND on for the contact by itself.
 AUTO_DND_CODES = frozenset({"30003", "30004", "30005", "30006"})
+
+# Failures that mean "this recipient unsubscribed" even when GHL shows no DND: never text
+# them again until they opt back in.
+OPT_OUT_CODES = frozenset({"21610"})
 
 
 def lookup(code: str | int | None) -> CarrierError | None:

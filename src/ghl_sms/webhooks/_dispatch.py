@@ -16,11 +16,13 @@ from typing import Any
 
 from ghl_sms.ops.events import EventLog
 from ghl_sms.ops.ledger import Ledger
+from ghl_sms.rules.carrier_errors import OPT_OUT_CODES
 from ghl_sms.rules.keywords import KeywordKind, classify_keyword
 from ghl_sms.rules.phones import to_e164
 from ghl_sms.webhooks._verify import parse_timestamp
 
 __all__ = [
+    "CARRIER_SOURCE",
     "KEYWORD_SOURCE",
     "WEBHOOK_DND_SOURCE",
     "Dispatcher",
@@ -33,6 +35,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 KEYWORD_SOURCE = "keyword"
+CARRIER_SOURCE = "carrier"
 WEBHOOK_DND_SOURCE = "webhook_dnd"
 
 FollowUp = Callable[[], Awaitable[None]]
@@ -234,6 +237,17 @@ class Dispatcher:
             error_code=latest.error_code,
             error_message=latest.error_message,
         )
+        contact_id = _str(p.get("contactId"))
+        phone = _phone(p.get("to"))
+        if error_code in OPT_OUT_CODES and event.location_id and (contact_id or phone):
+            # The carrier says they unsubscribed, though GHL may show no DND.
+            self._ledger.record_opt_out(
+                event.location_id,
+                phone=phone,
+                contact_id=contact_id,
+                source=CARRIER_SOURCE,
+                detail=f"error {error_code} on message {message_id}",
+            )
         return []
 
     # --- ContactDndUpdate -----------------------------------------------------------------
