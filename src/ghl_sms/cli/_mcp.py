@@ -109,7 +109,6 @@ def _missing_settings(settings: Settings) -> str | None:
 @click.option("--port", default=8000, show_default=True, type=int, help="HTTP: 0 picks one.")
 @click.option(
     "--http-token",
-    envvar="GHL_SMS_MCP_TOKEN",
     help="HTTP: the bearer token clients must send (default: $GHL_SMS_MCP_TOKEN).",
 )
 @click.option(
@@ -153,6 +152,7 @@ def mcp(
     problem = _missing_settings(settings)
     if problem is not None:
         raise CommandError(problem, EXIT_USAGE)
+    http_token = http_token or app.environ.get("GHL_SMS_MCP_TOKEN", "").strip() or None
     if use_http and not http_token and not is_loopback(host):
         raise CommandError(
             f"Refusing to serve on {host} without a bearer token: set GHL_SMS_MCP_TOKEN "
