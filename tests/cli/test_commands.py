@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import anyio
 import pytest
 
 from ghl_sms.cli import cli
@@ -131,3 +132,23 @@ def test_every_command_has_help_with_an_example() -> None:
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0, name
         assert command.help, name
+
+
+def test_inbox_watch_prints_a_reply_and_records_a_stop(h: CliHarness) -> None:
+    h.run("send", "--sandbox", "--contact", AVA, "See you at 7?")
+    h.clock.advance(30)
+    with h.sandbox() as sandbox:
+        anyio.run(sandbox.reply, AVA, "STOP")
+    result = h.run("inbox", "--sandbox", "--watch", "--max-polls", "2", "--interval", "5")
+    assert result.exit_code == 0, result.output
+    assert "STOP" in result.stdout and "opted out" in result.stdout
+    blocked = h.run("send", "--sandbox", "--contact", AVA, "Promo")
+    assert blocked.exit_code == 3
+
+
+def test_status_watch_follows_a_message_until_it_is_final(h: CliHarness) -> None:
+    sent = h.json("send", "--sandbox", "--contact", AVA, "Watch me")
+    result = h.run("status", "--sandbox", "--watch", "--json", sent["message_id"])
+    assert result.exit_code == 0, result.output
+    statuses = [json.loads(line)["status"] for line in result.stdout.splitlines()]
+    assert statuses[0] == "pending" and statuses[-1] == "delivered"

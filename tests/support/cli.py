@@ -35,6 +35,10 @@ class CliHarness:
 
         return AppContext(environ=env, clock=self.clock, sandbox_factory=sandbox)
 
+    def sandbox(self) -> Sandbox:
+        """The sandbox file the CLI runs use, opened for the test itself (close it)."""
+        return Sandbox(db_path=self.tmp / "sandbox.db", clock=self.clock)
+
     def run(self, *args: str, env: dict[str, str] | None = None) -> Result:
         runner = CliRunner()
         return runner.invoke(cli, list(args), obj=self.app(**(env or {})), catch_exceptions=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import Any
 
 import click
@@ -16,11 +18,13 @@ from ghl_sms.cli._app import (
     common_options,
     emit_json,
     run_async,
+    to_jsonable,
 )
 from ghl_sms.cli._render import (
     console,
     render_cancel,
     render_check,
+    render_inbound,
     render_inbox,
     render_numbers,
     render_scheduled,
@@ -30,8 +34,9 @@ from ghl_sms.cli._render import (
 )
 from ghl_sms.ops._when import parse_when
 from ghl_sms.ops.errors import PreflightBlocked, UsageError
-from ghl_sms.ops.models import Note
+from ghl_sms.ops.models import MessageStatus, Note
 from ghl_sms.ops.service import SendRequest
+from ghl_sms.webhooks.poller import InboxPoller
 
 __all__ = ["cancel", "check", "inbox", "numbers", "send", "status", "thread"]
 
@@ -164,26 +169,58 @@ def cancel(*, app: AppContext, settings: Settings, as_json: bool, message_id: st
 
 @click.command()
 @click.argument("message_id")
+@click.option("--watch", is_flag=True, help="Follow the message until its status is final.")
+@click.option("--refresh", is_flag=True, help="Ask GHL even if a final status is known.")
+@click.option(
+    "--interval", default=2.0, show_default=True, type=click.FloatRange(0.5, 600),
+    help="First wait between checks with --watch (it grows to 30 s).",
+)  # fmt: skip
+@click.option("--max-polls", type=click.IntRange(1), hidden=True)
 @common_options
-def status(*, app: AppContext, settings: Settings, as_json: bool, message_id: str) -> None:
+def status(
+    *,
+    app: AppContext,
+    settings: Settings,
+    as_json: bool,
+    message_id: str,
+    watch: bool,
+    refresh: bool,
+    interval: float,
+    max_polls: int | None,
+) -> None:
     """A message's delivery status, with a failure explained and what to do.
 
-    Exits 1 when the message failed or was undelivered.
+    A final status already received by `ghl-sms webhooks` (or `inbox --watch`) is shown
+    without asking GHL again. Exits 1 when the message failed or was undelivered.
 
     \b
-    Example:
+    Examples:
       ghl-sms status t22c6DQcTDf3MjRhwf77
+      ghl-sms status --watch t22c6DQcTDf3MjRhwf77
     """
 
     async def main() -> None:
         async with app.service(settings) as service:
-            result = await service.status(message_id)
-            if as_json:
-                emit_json(result)
-            else:
-                render_status(console(), result)
+            result = await service.status(message_id, refresh=refresh or watch)
+            show(result)
+            wait, polls = interval, 1
+            while watch and not result.final and (max_polls is None or polls < max_polls):
+                await app.clock.sleep(wait)
+                wait, polls = min(wait * 1.5, 30.0), polls + 1
+                latest = await service.status(message_id, refresh=True)
+                if latest.status != result.status:
+                    show(latest)
+                result = latest
             if result.status in ("failed", "undelivered"):
                 raise click.exceptions.Exit(EXIT_FAILED)
+
+    def show(result: MessageStatus) -> None:
+        if as_json and watch:
+            click.echo(json.dumps(to_jsonable(result)))  # one line per change
+        elif as_json:
+            emit_json(result)
+        else:
+            render_status(console(), result)
 
     run_async(main)
 
@@ -233,6 +270,15 @@ def thread(
 @click.option("--unread", "unread_only", is_flag=True, help="Only conversations with unread.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100))
 @click.option("--cursor", help="Page on (printed after a page).")
+@click.option(
+    "--watch", is_flag=True,
+    help="Keep polling and print replies and status changes as they arrive (Ctrl-C stops).",
+)  # fmt: skip
+@click.option(
+    "--interval", default=10.0, show_default=True, type=click.FloatRange(1, 3600),
+    help="Seconds between polls with --watch.",
+)  # fmt: skip
+@click.option("--max-polls", type=click.IntRange(1), hidden=True)
 @common_options
 def inbox(
     *,
@@ -242,24 +288,59 @@ def inbox(
     unread_only: bool,
     limit: int,
     cursor: str | None,
+    watch: bool,
+    interval: float,
+    max_polls: int | None,
 ) -> None:
     """Recent conversations with their unread counts, most recent first.
+
+    With --watch it keeps polling GHL (within its rate limits) for new replies and
+    delivery statuses, and records them in the ledger exactly as the webhook receiver
+    would: a STOP reply blocks the next send at once. Use it when no webhooks are set up.
 
     \b
     Examples:
       ghl-sms inbox
       ghl-sms inbox --unread --json
+      ghl-sms inbox --watch
     """
 
     async def main() -> None:
         async with app.service(settings) as service:
-            page = await service.inbox(unread_only=unread_only, limit=limit, cursor=cursor)
-            if as_json:
-                emit_json(page)
-            else:
-                render_inbox(console(), page)
+            if not watch:
+                page = await service.inbox(unread_only=unread_only, limit=limit, cursor=cursor)
+                if as_json:
+                    emit_json(page)
+                else:
+                    render_inbox(console(), page)
+                return
+            out = console()
+            poller = InboxPoller(service.client, service.ledger, service.events, clock=app.clock)
+            if not as_json:
+                out.print(f"Watching for replies every {interval:g} s (Ctrl-C stops).")
+            polls = 0
+            while max_polls is None or polls < max_polls:
+                if polls:
+                    await app.clock.sleep(interval)
+                polls += 1
+                inbound, statuses = await poller.poll_once()
+                for seen in inbound:
+                    if as_json:
+                        click.echo(json.dumps({"event": "inbound", **to_jsonable(asdict(seen))}))
+                    else:
+                        render_inbound(out, seen)
+                for change in statuses:
+                    if as_json:
+                        click.echo(json.dumps({"event": "status", **asdict(change)}))
+                    else:
+                        out.print(f"status {change.message_id}: {change.status}"
+                                  + (f" (error {change.error_code})" if change.error_code
+                                     else ""))  # fmt: skip
 
-    run_async(main)
+    try:
+        run_async(main)
+    except KeyboardInterrupt:
+        pass
 
 
 @click.command()

@@ -19,11 +19,13 @@ from ghl_sms.ops.models import (
     SendOutcome,
     ThreadPage,
 )
+from ghl_sms.webhooks.poller import InboundSeen
 
 __all__ = [
     "console",
     "render_cancel",
     "render_check",
+    "render_inbound",
     "render_inbox",
     "render_numbers",
     "render_scheduled",
@@ -149,6 +151,14 @@ def render_inbox(out: Console, page: InboxPage) -> None:
     out.print(table)
     if page.next_cursor:
         out.print(f"More: --cursor {page.next_cursor}")
+
+
+def render_inbound(out: Console, seen: InboundSeen) -> None:
+    who = seen.contact_name or seen.contact_id or "?"
+    keyword = {"opt_out": "  [red](opted out: texts to them are blocked now)[/]",
+               "opt_in": "  [green](opted back in)[/]"}.get(seen.keyword or "", "")  # fmt: skip
+    out.print(f"{_when(seen.date_added)} <- {escape(who)} ({seen.phone or '-'}): "
+              f"{escape(seen.body or '')}{keyword}")  # fmt: skip
 
 
 def render_check(out: Console, result: CheckResult) -> None:

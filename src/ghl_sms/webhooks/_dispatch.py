@@ -51,6 +51,8 @@ class WebhookEvent:
     webhook_id: str | None = None
     location_id: str | None = None
     scheme: str = "ed25519"
+    source: str = "webhook"
+    """How it was learnt: ``webhook``, or ``poll`` when the watcher found it."""
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,7 @@ class Dispatcher:
             message_id,
             status,
             at=event.timestamp,
-            source="webhook",
+            source=event.source,
             error_code=error_code,
             error_message=error_message,
             location_id=event.location_id,
