@@ -771,15 +771,20 @@ def _contact_fields(fields: JsonDict) -> JsonDict:
         if key == "email" and isinstance(value, str):
             out["emailLowerCase"] = value.lower()
         if key == "customFields" and isinstance(value, list):
-            value = [
-                {"id": f.get("id"), "value": f.get("field_value", f.get("value"))}
-                for f in value
-                if isinstance(f, dict)
-            ]
+            value = [_custom_field(f) for f in value if isinstance(f, dict)]
         if key == "dndSettings" and isinstance(value, dict):
             value = {k: dict(v) for k, v in value.items() if isinstance(v, dict)}
         out[key] = value
     # null clears a field; GHL leaves absent fields out of its answers
+    return out
+
+
+def _custom_field(field: JsonDict) -> JsonDict:
+    """``{id, field_value}`` in, ``{id, value}`` out, as GET /contacts/{id} shows them."""
+    out: JsonDict = {"id": field.get("id")}
+    value = field.get("field_value", field.get("value"))
+    if value is not None:
+        out["value"] = value
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 from starlette.requests import Request
@@ -88,10 +90,42 @@ def _validate(body: JsonDict, allowed: frozenset[str]) -> list[str]:
                         f"dndSettings.{channel}.status must be one of the following "
                         f"values: {', '.join(_DND_STATUSES)}"
                     )
+    birth = body.get("dateOfBirth")
+    if birth is not None and parse_birth_date(birth) is None:
+        errors.append("dateOfBirth must be a valid date")
     inbound = body.get("inboundDndSettings")
     if inbound is not None and not isinstance(inbound, dict):
         errors.append("inboundDndSettings must be an object")
     return errors
+
+
+_BIRTH_FORMATS = re.compile(
+    r"(?P<y1>\d{4})[/\-._](?P<m1>\d{1,2})[/\-._](?P<d1>\d{1,2})"
+    r"|(?P<m2>\d{1,2})[/\-._](?P<d2>\d{1,2})[/\-._](?P<y2>\d{4})"
+)
+
+
+def parse_birth_date(value: object) -> str | None:
+    """GHL's accepted birth-date formats (YYYY-MM-DD, MM/DD/YYYY, ...) as its ISO form."""
+    if not isinstance(value, str):
+        return None
+    match = _BIRTH_FORMATS.fullmatch(value.strip())
+    if match is None:
+        return None
+    year = match["y1"] or match["y2"]
+    month = match["m1"] or match["m2"]
+    day = match["d1"] or match["d2"]
+    try:
+        moment = date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    return f"{moment.isoformat()}T00:00:00.000Z"
+
+
+def _normalised(body: JsonDict) -> JsonDict:
+    if body.get("dateOfBirth") is not None:
+        return {**body, "dateOfBirth": parse_birth_date(body["dateOfBirth"])}
+    return body
 
 
 def _contact_or_400(request: Request, ctx: AuthContext) -> JsonDict:
@@ -151,7 +185,7 @@ async def create_contact(request: Request, ctx: AuthContext) -> tuple[int, JsonD
         )
     engine = engine_of(request)
     with engine.transaction():
-        contact = engine.insert_contact(engine.build_contact(ctx.location_id, body))
+        contact = engine.insert_contact(engine.build_contact(ctx.location_id, _normalised(body)))
     return 201, {"contact": contact}
 
 
@@ -205,7 +239,7 @@ async def update_contact(request: Request, ctx: AuthContext) -> JsonDict:
         raise unprocessable(errors)
     contact = _contact_or_400(request, ctx)
     engine = engine_of(request)
-    return {"succeded": True, "contact": engine.update_contact(contact, body)}
+    return {"succeded": True, "contact": engine.update_contact(contact, _normalised(body))}
 
 
 @ghl_route(WRITE, CONTACTS_VERSION)
