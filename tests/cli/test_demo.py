@@ -22,7 +22,11 @@ def test_the_demo_runs_every_step_successfully_and_logs_json() -> None:
                   "STOP", "failure explained"):  # fmt: skip
         assert topic in titles
     blocked = [s for s in log["steps"] if (s["result"] or {}).get("outcome") == "blocked"]
-    assert {s["result"]["notes"][0]["code"] for s in blocked} == {"sms_dnd", "invalid_phone"}
+    assert [s["result"]["notes"][0]["code"] for s in blocked] == [
+        "sms_dnd",
+        "invalid_phone",
+        "opted_out",  # the STOP arrived by signed webhook and blocked before any API call
+    ]
     failed = log["steps"][-1]["result"]["failed"]
     assert failed["error_code"] == "30006" and failed["advice"]
 

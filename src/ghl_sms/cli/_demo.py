@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
+import httpx2
 from rich.console import Console
 from rich.markup import escape
+from starlette.applications import Starlette
 
 from ghl_sms._clock import FakeClock, utc_datetime
 from ghl_sms.cli._app import AppContext, run_async, to_jsonable
@@ -28,6 +30,7 @@ from ghl_sms.ops.errors import PreflightBlocked
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.models import Note
 from ghl_sms.ops.service import SendRequest, SmsService
+from ghl_sms.webhooks import WebhookKeys, create_app
 
 __all__ = ["demo"]
 
@@ -64,8 +67,16 @@ class Step:
 
 
 class Demo:
-    def __init__(self, service: SmsService, sandbox: Any, clock: FakeClock, out: Console | None):
+    def __init__(
+        self,
+        service: SmsService,
+        sandbox: Any,
+        clock: FakeClock,
+        out: Console | None,
+        receiver: Starlette | None = None,
+    ):
         self.service = service
+        self.receiver = receiver
         self.sandbox = sandbox
         self.clock = clock
         self.out = out
@@ -73,6 +84,13 @@ class Demo:
         ids = sandbox.seed_ids
         self.ava, self.ben, self.chloe = ids["reachable"], ids["sms_dnd"], ids["email_dnd"]
         self.eve, self.finn = ids["landline"], ids["invalid"]
+
+    async def deliver_webhooks(self) -> int:
+        """Flush the sandbox's signed webhooks to the in-process receiver and apply them."""
+        attempts = int(await self.sandbox.deliver_webhooks())
+        if self.receiver is not None:
+            await self.receiver.state.processor.drain()
+        return attempts
 
     def say(self, text: str) -> None:
         if self.out is not None:
@@ -171,17 +189,25 @@ class Demo:
         async def stop(step: Step) -> None:
             await s.send(SendRequest(contact_id=self.chloe, text="Your x-rays are ready."))
             await self.sandbox.reply(self.chloe, "STOP")
-            self.say("[dim](Chloe replies STOP; GHL switches SMS DND on for her)[/]")
+            delivered = await self.deliver_webhooks()
+            self.say(
+                f"[dim](Chloe replies STOP. The sandbox posts {delivered} signed webhooks to "
+                "the receiver, which verifies them and records her opt-out in the ledger)[/]"
+            )
             await blocked(step, contact_id=self.chloe)
 
         async def statuses(step: Step) -> None:
             landline = await s.send(SendRequest(contact_id=self.eve, text="Your refill is ready."))
             self.clock.advance(30)
             self.sandbox.advance(0)
-            self.say("[dim](30 seconds later, the carrier has reported back)[/]")
+            await self.deliver_webhooks()
+            self.say(
+                "[dim](30 seconds later the carrier has reported back, and GHL's "
+                "OutboundMessage webhooks have brought the statuses to the ledger)[/]"
+            )
             delivered = await s.status(self.steps[1].result.message_id)
             failed = await s.status(landline.message_id or "")
-            step.ok = delivered.status == "delivered" and failed.status == "undelivered"
+            step.ok = (delivered.status, failed.status) == ("delivered", "undelivered")
             step.result = {"delivered": delivered, "failed": failed}
             if out:
                 self.say(f"$ ghl-sms status --sandbox {delivered.message_id}")
@@ -241,7 +267,8 @@ class Demo:
         await self.step(
             "A STOP reply blocks the next send",
             f'ghl-sms send --sandbox --contact {self.chloe} "Flash sale..."',
-            "Opt-out keywords switch SMS DND on; the next send is refused.",
+            "Opt-out keywords reach ghl-sms by verified webhook (or `inbox --watch`); the next "
+            "send is refused before any API call, even before GHL has switched DND on.",
             stop,
         )
         await self.step(
@@ -265,8 +292,19 @@ async def run_demo(out: Console | None, clock: FakeClock) -> list[Step]:
         clock=clock,
     )
     ledger = Ledger.open(":memory:", clock)
+    service = SmsService(client, ledger, clock=clock)
+    public = sandbox.webhook_public_keys()
+    receiver = create_app(
+        keys=WebhookKeys.load(ed25519=[public["ed25519"]], rsa=[public["rsa"]]),
+        ledger=ledger,
+        events=service.events,
+        clock=clock,
+    )
+    sandbox.add_webhook_target(
+        "http://receiver.demo/webhooks/ghl", transport=httpx2.ASGITransport(app=receiver)
+    )
     try:
-        return await Demo(SmsService(client, ledger, clock=clock), sandbox, clock, out).run()
+        return await Demo(service, sandbox, clock, out, receiver).run()
     finally:
         await client.aclose()
         ledger.close()

@@ -106,9 +106,10 @@ def render_status(out: Console, result: MessageStatus) -> None:
     colour = {"delivered": "green", "read": "green", "failed": "red", "undelivered": "red"}.get(
         result.status or "", "yellow"
     )
+    source = "" if result.known_from == "ghl" else f"; known from the {result.known_from}"
     out.print(
         f"Message {result.message_id}: [{colour}]{result.status}[/]"
-        f" ({result.direction or '-'}, {_when(result.date_added)})"
+        f" ({result.direction or '-'}, {_when(result.date_added)}{source})"
     )
     if result.explanation:
         out.print(f"  {result.explanation}")
