@@ -126,6 +126,8 @@ async def test_http_needs_the_bearer_token(tmp_path: Path) -> None:
                 async with httpx2.AsyncClient(headers=bearer) as http:
                     async with Client(streamable_http_client(url, http_client=http)) as client:
                         assert len((await client.list_tools()).tools) == 8
+                        numbers = await client.call_tool("sms_numbers", {})
+                        assert numbers.structured_content["numbers"][0]["is_default"] is True
                 process.terminate()
                 await process.wait()
                 tg.cancel_scope.cancel()

@@ -148,6 +148,7 @@ def mcp(
     """
     from ghl_sms.mcp_server.http import is_loopback, serve_http
     from ghl_sms.mcp_server.server import build_server
+    from ghl_sms.sandbox.store import SandboxInUseError
 
     problem = _missing_settings(settings)
     if problem is not None:
@@ -176,8 +177,23 @@ def mcp(
         anyio.run(functools.partial(serve_http, server, host=host, port=port, token=token))
     except KeyboardInterrupt:
         pass
-    except (GhlError, OSError) as exc:
-        raise CommandError(f"The MCP server stopped: {exc}", EXIT_FAILED) from None
+    except Exception as exc:  # the lifespan's failures arrive wrapped in exception groups
+        cause = _first_leaf(exc)
+        if not isinstance(cause, GhlError | OSError | SandboxInUseError | CommandError):
+            raise
+        message = cause.message if isinstance(cause, CommandError) else str(cause)
+        if isinstance(cause, SandboxInUseError):
+            message += (
+                ". Another `ghl-sms mcp --sandbox` may be running (one per MCP client): give "
+                "this one its own GHL_SMS_DATA_DIR"
+            )
+        raise CommandError(f"The MCP server stopped: {message}", EXIT_FAILED) from None
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
 
 
 _MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "--  "}
