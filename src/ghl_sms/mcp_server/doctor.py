@@ -106,10 +106,13 @@ SCOPES: tuple[ScopeProbe, ...] = (
     ),
 )
 
-_TOKEN_FIX = (
-    "In GHL, open the sub-account: Settings > Private Integrations > Create new integration, "
-    "select the scopes below, and set the token it shows (pit-...) as GHL_TOKEN."
-)
+
+def _token_fix() -> str:
+    return (
+        "In GHL, open the sub-account: Settings > Private Integrations > Create new "
+        f"integration with the scopes {', '.join(p.scope for p in SCOPES)}; set the token it "
+        "shows (pit-...) as GHL_TOKEN."
+    )
 
 
 def _scope_fix(scope: str) -> str:
@@ -174,7 +177,7 @@ def _token_check(found: _Findings) -> Check:
             "token",
             "fail",
             f"GHL refused the token: {found.errors[bad[0]].message}",
-            _TOKEN_FIX,
+            _token_fix(),
         )
     if all(a == "unknown" for a in found.answers.values()):
         first = next(iter(found.errors.values()))
