@@ -114,10 +114,11 @@ async def test_a_crash_reaches_the_model_as_one_bare_line(
         ("hang", "GHL could not be reached"),
     ],
 )
+@pytest.mark.parametrize("mode", MODES)
 async def test_ghl_failures_on_reads_say_what_to_do(
-    connect: Any, fault: str, expected: str
+    connect: Any, mode: str, fault: str, expected: str
 ) -> None:
-    async with connect() as s:
+    async with connect(mode=mode) as s:
         s.stack.sandbox.inject_fault(fault, count=3, path="/conversations/search")  # type: ignore[arg-type]
         text = await s.error("sms_inbox")
         assert text.startswith("Error executing tool sms_inbox: GHL error: ")
@@ -125,50 +126,58 @@ async def test_ghl_failures_on_reads_say_what_to_do(
 
 
 @pytest.mark.anyio
-async def test_an_unknown_message_id_points_to_where_ids_come_from(connect: Any) -> None:
-    async with connect() as s:
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_unknown_message_id_points_to_where_ids_come_from(connect: Any, mode: str) -> None:
+    async with connect(mode=mode) as s:
         text = await s.error("sms_status", message_id="noSuchMessage0000000")
         assert "Check the id" in text and "sms_inbox" in text
 
 
 @pytest.mark.anyio
-async def test_an_unknown_contact_says_so(connect: Any) -> None:
-    async with connect() as s:
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_unknown_contact_says_so(connect: Any, mode: str) -> None:
+    async with connect(mode=mode) as s:
         text = await s.error("sms_thread", contact_id="noSuchContact0000000")
         assert "No contact 'noSuchContact0000000'" in text
 
 
 @pytest.mark.anyio
-async def test_a_rejected_token_points_to_doctor(connect: Any) -> None:
-    async with connect(token="pit-00000000-0000-4000-8000-00000000dead") as s:
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_rejected_token_points_to_doctor(connect: Any, mode: str) -> None:
+    async with connect(mode=mode, token="pit-00000000-0000-4000-8000-00000000dead") as s:
         text = await s.error("sms_numbers")
         assert "GHL refused the token" in text and "ghl-sms doctor" in text
         assert "pit-00000000" not in text
 
 
 @pytest.mark.anyio
-async def test_a_missing_scope_names_the_scopes_to_enable(connect: Any) -> None:
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_missing_scope_names_the_scopes_to_enable(connect: Any, mode: str) -> None:
     clock = FakeClock(WEEKDAY_NOON)
     sb = Sandbox(clock=clock)
     token = sb.create_token(sb.location_id, [s for s in ALL_SCOPES if s != "phonenumbers.read"])
-    async with connect(sandbox=sb, clock=clock, token=token) as s:
+    async with connect(mode=mode, sandbox=sb, clock=clock, token=token) as s:
         text = await s.error("sms_numbers")
         assert "not authorized for this scope" in text and "phonenumbers.read" in text
 
 
 @pytest.mark.anyio
-async def test_a_token_of_another_location_says_to_fix_the_location(connect: Any) -> None:
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_token_of_another_location_says_to_fix_the_location(
+    connect: Any, mode: str
+) -> None:
     clock = FakeClock(WEEKDAY_NOON)
     sb = Sandbox(clock=clock)
     other = sb.create_location(name="Other", numbers=["+14155550177"])
-    async with connect(sandbox=sb, clock=clock, token=sb.create_token(other)) as s:
+    async with connect(mode=mode, sandbox=sb, clock=clock, token=sb.create_token(other)) as s:
         text = await s.error("sms_inbox")
         assert "another sub-account" in text and "GHL_LOCATION_ID" in text
 
 
 @pytest.mark.anyio
-async def test_a_lost_send_answer_never_texts_twice(connect: Any) -> None:
-    async with connect(confirm=False) as s:
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_lost_send_answer_never_texts_twice(connect: Any, mode: str) -> None:
+    async with connect(mode=mode, confirm=False) as s:
         await s.ok("sms_send", text="Earlier", contact_id=AVA)
         conversation = (await s.ok("sms_thread", contact_id=AVA))["conversation_id"]
         sandbox = s.stack.sandbox
@@ -184,8 +193,9 @@ async def test_a_lost_send_answer_never_texts_twice(connect: Any) -> None:
 
 
 @pytest.mark.anyio
-async def test_bad_arguments_come_back_as_errors_the_model_can_fix(connect: Any) -> None:
-    async with connect() as s:
+@pytest.mark.parametrize("mode", MODES)
+async def test_bad_arguments_come_back_as_errors_the_model_can_fix(connect: Any, mode: str) -> None:
+    async with connect(mode=mode) as s:
         text = await s.error("sms_status", message_id="")
         assert "at least 1 character" in text
         text = await s.error("sms_send", text="x" * 1601, contact_id=AVA)

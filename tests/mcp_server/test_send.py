@@ -151,8 +151,9 @@ async def test_confirmation_off_still_refuses_a_blocked_send(connect: Any) -> No
 
 
 @pytest.mark.anyio
-async def test_a_scheduled_send_can_be_cancelled_once(connect: Any, user: Any) -> None:
-    async with connect(user=user) as s:
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_scheduled_send_can_be_cancelled_once(connect: Any, mode: str, user: Any) -> None:
+    async with connect(mode=mode, user=user) as s:
         out = await s.ok("sms_send", text="Reminder", contact_id=AVA, send_at="2h")
         assert out["outcome"] == "scheduled" and out["status"] == "scheduled"
         assert out["scheduled_at"] == "2026-03-04T20:00:00Z"
