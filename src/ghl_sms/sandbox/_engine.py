@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from ghl_sms._clock import Clock
 from ghl_sms.rules.carrier_errors import AUTO_DND_CODES, lookup
@@ -39,6 +39,7 @@ ALL_SCOPES = (
     "numberpools.read",
     "locations.readonly",
 )
+ID_BLOCK = 1000
 ACCEPTED_VERSIONS = frozenset({"2021-04-15", "2021-07-28", "2023-02-21", "v3", "legacy"})
 
 # Marketplace app and version the sandbox's webhooks claim to come from (24-hex ObjectIds).
@@ -92,8 +93,7 @@ class SandboxEngine:
         self.outbox = WebhookOutbox(signer)
         self.strict_version = strict_version
         self._counters: dict[str, int] = {}
-        self._dirty: set[str] = set()
-        self._depth = 0
+        self._reserved: dict[str, int] = {}
         self._numbers: dict[str, list[NumberRow]] = {}
         self._tokens: dict[str, tuple[str, frozenset[str]] | None] = {}
         self._next_due: float | None = None
@@ -102,38 +102,37 @@ class SandboxEngine:
     # -- ids --------------------------------------------------------------------------
 
     def _next(self, kind: str) -> int:
+        """The next number of a kind of id. Numbers are reserved in blocks (hi/lo): the
+        database only learns the block's end, so a restart continues after it and a fresh
+        database always hands out 1, 2, 3..."""
         n = self._counters.get(kind)
         if n is None:
             stored = self.store.get_meta(f"seq:{kind}")
             n = int(stored) if stored is not None else 0
+            self._reserved[kind] = n
         n += 1
         self._counters[kind] = n
-        if self._depth:
-            self._dirty.add(kind)  # written once, when the transaction ends
-        else:
-            self.store.set_meta(f"seq:{kind}", str(n))
+        if n > self._reserved[kind]:
+            self._reserved[kind] = n + ID_BLOCK - 1
+            self.store.set_meta(f"seq:{kind}", str(self._reserved[kind]))
         return n
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """A store transaction that also persists the id counters it used."""
-        with self.store.transaction():
-            self._depth += 1
-            try:
+        """A store transaction; after a rollback, id blocks are reserved afresh."""
+        try:
+            with self.store.transaction():
                 yield
-                if self._depth == 1:
-                    for kind in self._dirty:
-                        self.store.set_meta(f"seq:{kind}", str(self._counters[kind]))
-                    self._dirty.clear()
-            finally:
-                self._depth -= 1
+        except BaseException:
+            self._reserved = dict.fromkeys(self._reserved, 0)  # re-persist on next use
+            raise
 
     def new_id(self, kind: str) -> str:
         return make_id(kind, self._next(kind))
 
     def forget_caches(self) -> None:
         self._counters.clear()
-        self._dirty.clear()
+        self._reserved.clear()
         self._numbers.clear()
         self._tokens.clear()
         self._due_known = False
@@ -532,7 +531,7 @@ class SandboxEngine:
             self._emit_outbound(updated, now=now)
             return
         outcome = carrier.Outcome(
-            message.planned_status or "delivered",  # type: ignore[arg-type]
+            cast(carrier.FinalStatus, message.planned_status or "delivered"),
             message.planned_code,
         )
         step = carrier.next_step(message.status, outcome)

@@ -12,7 +12,7 @@ Kinds:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 __all__ = ["FAULT_KINDS", "Fault", "FaultInjector", "FaultKind"]
 
@@ -54,7 +54,7 @@ class FaultInjector:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {sorted(FAULT_KINDS)}")
         if count < 1:
             raise ValueError("count must be at least 1")
-        fault = Fault(kind, count, path, method)  # type: ignore[arg-type]
+        fault = Fault(cast(FaultKind, kind), count, path, method)
         self._faults.append(fault)
         return fault
 
