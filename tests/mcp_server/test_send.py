@@ -23,7 +23,7 @@ async def test_a_send_is_confirmed_by_the_user_with_a_preview_then_goes_out(
         assert s.sent(AVA) == [(out["message_id"], "Your table is ready", "pending")]
     assert len(user.asked) == 1
     question = user.asked[0]
-    for shown in ("Ava Reed", "+14155550100", "'Your table is ready'", "1 part", "$0.0079"):
+    for shown in ("Ava Reed", "+14155550100", '"Your table is ready"', "1 part", "$0.0079"):
         assert shown in question
 
 
@@ -50,7 +50,7 @@ async def test_without_elicitation_the_send_is_refused_with_a_preview_until_conf
     async with connect(mode=mode) as s:
         text = await s.error("sms_send", text="See you at 5", contact_id=AVA)
         assert "Not sent yet" in text and "confirmed=true" in text
-        assert "Ava Reed (+14155550100)" in text and "'See you at 5'" in text
+        assert "Ava Reed (+14155550100)" in text and '"See you at 5"' in text
         assert s.sent(AVA) == []
         out = await s.ok("sms_send", text="See you at 5", contact_id=AVA, confirmed=True)
         assert out["outcome"] == "sent"

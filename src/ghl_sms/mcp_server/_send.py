@@ -128,7 +128,7 @@ def confirmation_text(preview: SendOutcome, text: str) -> str:
     cost = f", about ${preview.cost_estimate_usd:.4f}" if preview.cost_estimate_usd else ""
     lines = [
         f"Send this {preview.type} to {who}{number}{sender}{when}?",
-        f"Text: {text!r}",
+        f'Text: "{text}"',
         f"{parts} ({preview.encoding}){cost}.",
     ]
     warnings = [n.message for n in preview.notes if n.level == "warn"]

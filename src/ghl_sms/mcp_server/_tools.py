@@ -126,7 +126,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
 
     @mcp.tool(title="Cancel scheduled SMS", annotations=_CANCELS)
     async def sms_cancel(message_id: MessageId, ctx: Ctx) -> CancelResult:
-        """Cancel a scheduled message before it goes out."""
+        """Cancel a scheduled message (message_id from sms_send) before it goes out."""
         with tool_errors():
             try:
                 done = await state_of(ctx).service.cancel(message_id)
@@ -139,7 +139,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
 
     @mcp.tool(title="Message status", annotations=_READS_GHL)
     async def sms_status(message_id: MessageId, ctx: Ctx) -> StatusOut:
-        """A message's delivery status; a failure comes with its meaning and advice."""
+        """Delivery status of a message; a failure comes with its meaning and what to do."""
         with tool_errors():
             status = await state_of(ctx).service.status(message_id)
         return StatusOut.of(status, truncate(status.body, STATUS_BODY_LIMIT))
@@ -176,7 +176,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         limit: Limit = 20,
         cursor: Cursor = None,
     ) -> InboxOut:
-        """Recent conversations, newest first, with unread counts and the last message."""
+        """Who wrote in: recent conversations, newest first, unread counts, last message."""
         with tool_errors():
             page = await state_of(ctx).service.inbox(
                 unread_only=unread_only, limit=limit, cursor=cursor
@@ -207,7 +207,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
 
     @mcp.tool(title="Sending numbers", annotations=_READS_GHL)
     async def sms_numbers(ctx: Ctx) -> NumbersOut:
-        """The location's sending numbers: SMS/MMS capable, which is the default."""
+        """Sending numbers (for from_number): SMS/MMS capability, which is the default."""
         with tool_errors():
             numbers = await state_of(ctx).service.numbers()
         return NumbersOut(numbers=[NumberOut.of(n) for n in numbers])
