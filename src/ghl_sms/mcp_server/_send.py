@@ -162,7 +162,8 @@ _SUMMARIES = {
     "sent": "Sent; GHL is delivering it. sms_status(message_id) follows it to delivered.",
     "scheduled": "Scheduled; sms_cancel(message_id) cancels it before it goes out.",
     "duplicate": "Already sent by an earlier identical call (same idempotency key): nothing "
-    "was sent again. This is that earlier message; sms_status(message_id) follows it.",
+    "was sent again. This is that earlier message. To send it again on purpose, use a new "
+    "idempotency_key and allow_repeat=true.",
     "dry_run": "Dry run: nothing was sent. Call again without dry_run to send it.",
 }
 

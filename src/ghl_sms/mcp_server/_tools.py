@@ -67,7 +67,9 @@ Confirmed = Annotated[bool, Field(description="Only once the user approved the p
 IdempotencyKey = Annotated[
     str | None, Field(description="Same key, same send (default: from content)")
 ]
-AllowRepeat = Annotated[bool, Field(description="Only if the user wants the same text again")]
+AllowRepeat = Annotated[
+    bool, Field(description="Same text again on purpose (with a new idempotency_key)")
+]
 Planned = Annotated[PlannedSend, Resolve(plan_send)]
 Approval = Annotated[ElicitationResult[Confirm], Resolve(confirm_send)]
 
