@@ -60,9 +60,10 @@ def message_json(message: MessageRow) -> JsonDict:
         "status": message.status,
         "contentType": "text/plain",
         "attachments": message.attachments,
-        "source": message.source or ("api" if message.direction == "outbound" else "app"),
         "meta": {},
     }
+    if message.direction == "outbound":
+        data["source"] = message.source or "api"
     if message.from_number is not None:
         data["from"] = message.from_number
     if message.to_number is not None:

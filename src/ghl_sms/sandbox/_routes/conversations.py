@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -144,7 +146,9 @@ async def update_conversation(request: Request, ctx: AuthContext) -> JsonDict:
     if not isinstance(body.get("locationId"), str):
         errors.append("locationId must be a string")
     unread = body.get("unreadCount")
-    if unread is not None and (isinstance(unread, bool) or not isinstance(unread, int | float)):
+    if unread is not None and (
+        isinstance(unread, bool) or not isinstance(unread, int | float) or not math.isfinite(unread)
+    ):
         errors.append("unreadCount must be a number conforming to the specified constraints")
     starred = body.get("starred")
     if starred is not None and not isinstance(starred, bool):
@@ -156,7 +160,7 @@ async def update_conversation(request: Request, ctx: AuthContext) -> JsonDict:
     ctx.require_location(body["locationId"])
     row = _conversation_or_400(request, ctx)
     engine = engine_of(request)
-    new_unread = None if unread is None else max(int(unread), 0)
+    new_unread = None if unread is None else min(max(int(unread), 0), 2**31 - 1)
     with engine.transaction():
         engine.store.update_conversation(
             row.id, unread_count=new_unread, starred=starred, date_updated=engine.clock.now()
