@@ -405,3 +405,16 @@ async def test_a_status_webhook_that_beats_the_send_answer_is_kept() -> None:
         assert sent.status == "delivered"
         record = s.ledger.by_message_id(probe.message_id)
         assert record is not None and record.status == "delivered"
+
+
+async def test_allow_repeat_sends_the_same_text_again_on_purpose() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        first = await s.service.send(SendRequest(contact_id=ava, text="Doors open!"))
+        again = await s.service.send(
+            SendRequest(contact_id=ava, text="Doors open!", allow_repeat=True)
+        )
+        assert again.outcome == "sent" and again.message_id != first.message_id
+        assert len(s.messages(ava)) == 2
+        retried = await s.service.send(SendRequest(contact_id=ava, text="Doors open!"))
+        assert retried.outcome == "duplicate" and retried.message_id == again.message_id

@@ -263,7 +263,7 @@ class SmsService:
                 e164 = None  # the preflight reports it as invalid
         self._refuse_if_opted_out(request, contact_id, e164)
         key, origin = self._key(request, contact_id, e164)
-        if not request.dry_run:
+        if not request.dry_run and not (request.allow_repeat and origin == "derived"):
             earlier = self._earlier_duplicate(key, origin)
             if earlier is not None:
                 return self._outcome_from_record(earlier, "duplicate")
