@@ -72,7 +72,7 @@ async def test_a_thread_pages_to_older_messages_each_seen_once(connect: Any, mod
 async def test_long_bodies_are_cut_in_a_thread_and_whole_in_status(connect: Any) -> None:
     async with connect(confirm=False) as s:
         text = "word " * 200  # 1,000 characters
-        sent = await s.ok("sms_send", text=text, contact_id=AVA, allow_repeat=True)
+        sent = await s.ok("sms_send", text=text, contact_id=AVA)
         body = (await s.ok("sms_thread", contact_id=AVA))["messages"][0]["body"]
         assert (
             body == text[:300] + f"... [700 more chars; sms_status('{sent['message_id']}') has all]"

@@ -134,6 +134,17 @@ async def test_the_same_text_under_a_new_key_is_refused_unless_a_repeat_is_asked
 
 
 @pytest.mark.anyio
+async def test_a_repeat_without_its_own_key_is_refused_so_a_retried_call_texts_once(
+    connect: Any,
+) -> None:
+    async with connect(confirm=False) as s:
+        await s.ok("sms_send", text="Ping", contact_id=AVA)
+        text = await s.error("sms_send", text="Ping", contact_id=AVA, allow_repeat=True)
+        assert "idempotency_key" in text
+        assert len(s.sent(AVA)) == 1
+
+
+@pytest.mark.anyio
 async def test_with_confirmation_off_a_send_goes_out_without_asking(
     connect: Any, user: Any
 ) -> None:

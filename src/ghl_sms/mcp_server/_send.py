@@ -99,6 +99,12 @@ async def plan_send(
     with tool_errors():
         if not (contact_id or to_number or conversation_id):
             raise UsageError("Say who to text: contact_id, to_number or conversation_id.")
+        if allow_repeat and not idempotency_key:
+            # Without a key of its own, a retried tool call would repeat the repeat.
+            raise UsageError(
+                "allow_repeat needs a new idempotency_key (any unique string), so that a "
+                "retried call still texts only once."
+            )
         request = SendRequest(
             text=text,
             contact_id=contact_id,
