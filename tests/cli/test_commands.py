@@ -7,6 +7,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from click.testing import CliRunner
 
 from ghl_sms.cli import cli
 from support.cli import CliHarness, harness
@@ -152,3 +153,34 @@ def test_status_watch_follows_a_message_until_it_is_final(h: CliHarness) -> None
     assert result.exit_code == 0, result.output
     statuses = [json.loads(line)["status"] for line in result.stdout.splitlines()]
     assert statuses[0] == "pending" and statuses[-1] == "delivered"
+
+
+def test_a_sandbox_file_held_by_another_process_gets_a_clear_error(
+    h: CliHarness, tmp_path: Path
+) -> None:
+    from ghl_sms.sandbox import Sandbox
+
+    app = h.app()
+    app.sandbox_factory = None  # the real default: the sandbox file in the data dir
+    with Sandbox(db_path=tmp_path / "sandbox.db"):
+        result = CliRunner().invoke(cli, ["numbers", "--sandbox"], obj=app)
+    assert result.exit_code == 2
+    assert "in use by another process" in result.stderr and "Hint:" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_an_unexpected_error_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ghl_sms.cli as cli_module
+
+    def boom(**kwargs: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(cli_module, "cli", boom)
+    monkeypatch.delenv("GHL_SMS_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as info:
+        cli_module.main()
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert "unexpected RuntimeError: kaboom" in err and "Traceback" not in err

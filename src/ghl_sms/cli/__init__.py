@@ -19,7 +19,27 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli(prog_name="ghl-sms")
+    """The console script: errors are one or two lines, never a traceback."""
+    import logging
+    import os
+    import sys
+
+    debug = os.environ.get("GHL_SMS_DEBUG", "") not in ("", "0")
+    try:
+        cli(prog_name="ghl-sms")
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last resort for bugs: say so, keep the trace for --debug
+        if debug:
+            raise
+        logging.getLogger("ghl_sms").debug("unexpected error", exc_info=True)
+        print(
+            f"Error: unexpected {type(exc).__name__}: {exc}\n"
+            "Hint: this is a ghl-sms bug; run again with GHL_SMS_DEBUG=1 for the details and "
+            "report it.",
+            file=sys.stderr,
+        )
+        sys.exit(1)
 
 
 from ghl_sms.cli._ops import cancel, check, inbox, numbers, send, status, thread  # noqa: E402
@@ -47,3 +67,7 @@ from ghl_sms.cli._mcp import doctor, mcp  # noqa: E402
 
 cli.add_command(mcp)
 cli.add_command(doctor)
+
+from ghl_sms.cli._bulk import bulk  # noqa: E402
+
+cli.add_command(bulk)

@@ -85,9 +85,20 @@ class AppContext:
         if self.sandbox_factory is not None:
             return self.sandbox_factory(settings, self.clock)
         from ghl_sms.sandbox import Sandbox  # imported lazily: only --sandbox runs need it
+        from ghl_sms.sandbox.store import SandboxInUseError
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return Sandbox(db_path=settings.sandbox_file)
+        try:
+            return Sandbox(db_path=settings.sandbox_file)
+        except SandboxInUseError:
+            raise CommandError(
+                f"The embedded sandbox ({settings.sandbox_file}) is in use by another "
+                "process: a running `ghl-sms sandbox` or `ghl-sms mcp --sandbox`.",
+                EXIT_USAGE,
+                hint="Use the running sandbox over HTTP (GHL_BASE_URL, GHL_TOKEN and "
+                "GHL_LOCATION_ID as `ghl-sms sandbox` prints them, without --sandbox), stop "
+                "it, or give this command its own GHL_SMS_DATA_DIR.",
+            ) from None
 
     @asynccontextmanager
     async def client(self, settings: Settings) -> AsyncIterator[GhlClient]:
