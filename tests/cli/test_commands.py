@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import anyio
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -129,10 +130,20 @@ def test_sandbox_state_persists_between_runs(h: CliHarness) -> None:
 def test_every_command_has_help_with_an_example() -> None:
     from click.testing import CliRunner
 
-    for name, command in cli.commands.items():
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.help, name
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0, name
-        assert command.help, name
+        assert "Example" in result.output or isinstance(command, click.Group), name
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        assert f"ghl-sms {name}" in readme, name
 
 
 def test_inbox_watch_prints_a_reply_and_records_a_stop(h: CliHarness) -> None:

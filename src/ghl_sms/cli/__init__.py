@@ -1,6 +1,12 @@
-"""The ``ghl-sms`` command line. Each command lives in its own module and is added here."""
+"""The ``ghl-sms`` command line. Each command lives in its own module, listed here.
+
+Command modules are imported only when their command runs (or help lists them), so
+``ghl-sms mcp`` starts without loading the demo, the bulk engine or the web servers.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
@@ -9,7 +15,39 @@ from ghl_sms import __version__
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+# name -> (module, attribute), in the order `ghl-sms --help` shows them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("ghl_sms.cli._demo", "demo"),
+    "send": ("ghl_sms.cli._ops", "send"),
+    "cancel": ("ghl_sms.cli._ops", "cancel"),
+    "status": ("ghl_sms.cli._ops", "status"),
+    "thread": ("ghl_sms.cli._ops", "thread"),
+    "inbox": ("ghl_sms.cli._ops", "inbox"),
+    "check": ("ghl_sms.cli._ops", "check"),
+    "numbers": ("ghl_sms.cli._ops", "numbers"),
+    "preview": ("ghl_sms.cli._preview", "preview"),
+    "bulk": ("ghl_sms.cli._bulk", "bulk"),
+    "mcp": ("ghl_sms.cli._mcp", "mcp"),
+    "doctor": ("ghl_sms.cli._mcp", "doctor"),
+    "webhooks": ("ghl_sms.cli._webhooks", "webhooks"),
+    "sandbox": ("ghl_sms.cli._sandbox", "sandbox"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="ghl-sms")
 def cli() -> None:
     """Text through GoHighLevel: send, schedule and follow SMS/MMS conversations.
@@ -40,34 +78,3 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(1)
-
-
-from ghl_sms.cli._ops import cancel, check, inbox, numbers, send, status, thread  # noqa: E402
-
-for _command in (send, cancel, status, thread, inbox, check, numbers):
-    cli.add_command(_command)
-
-from ghl_sms.cli._preview import preview  # noqa: E402
-
-cli.add_command(preview)
-
-from ghl_sms.cli._demo import demo  # noqa: E402
-
-cli.add_command(demo)
-
-from ghl_sms.cli._webhooks import webhooks  # noqa: E402
-
-cli.add_command(webhooks)
-
-from ghl_sms.cli._sandbox import sandbox  # noqa: E402
-
-cli.add_command(sandbox)
-
-from ghl_sms.cli._mcp import doctor, mcp  # noqa: E402
-
-cli.add_command(mcp)
-cli.add_command(doctor)
-
-from ghl_sms.cli._bulk import bulk  # noqa: E402
-
-cli.add_command(bulk)

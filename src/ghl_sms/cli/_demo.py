@@ -320,6 +320,11 @@ def demo(obj: AppContext | None, as_json: bool) -> None:
     Checks a contact, sends an SMS and an MMS, threads a reply, schedules and cancels,
     shows the preflight blocking DND, invalid and opted-out recipients, and follows
     delivery statuses, including a failure explained. Nothing leaves this machine.
+
+    \b
+    Examples:
+      ghl-sms demo
+      ghl-sms demo --json > demo-log.json
     """
     app = obj if isinstance(obj, AppContext) else AppContext()
     started = time.perf_counter()
