@@ -425,12 +425,14 @@ class SandboxEngine:
         now = self.clock.now()
         scheduled = scheduled_at is not None and scheduled_at > now
         with self.transaction():
-            conversation, _ = self.conversation_for(ctx.location_id, contact["id"])
+            conversation_id = self.store.conversation_id_for_contact(ctx.location_id, contact["id"])
+            if conversation_id is None:
+                conversation_id = self.conversation_for(ctx.location_id, contact["id"])[0].id
             row = MessageRow(
                 0,
                 self.new_id("message"),
                 ctx.location_id,
-                conversation.id,
+                conversation_id,
                 contact["id"],
                 "outbound",
                 body,
@@ -449,7 +451,7 @@ class SandboxEngine:
             row = self.store.insert_message(row)
             if not scheduled:
                 self.store.record_last_message(
-                    conversation.id,
+                    conversation_id,
                     body=body,
                     type_=TYPE_SMS,
                     direction="outbound",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -233,7 +234,9 @@ class Sandbox:
         return self.engine.insert_contact(contact)
 
     def contact(self, contact_id: str) -> dict[str, Any] | None:
-        return self.store.get_contact(contact_id)
+        """The contact as ``GET /contacts/{id}`` has it (a copy: change it through the API)."""
+        found = self.store.get_contact(contact_id)
+        return None if found is None else copy.deepcopy(found)
 
     def message(self, message_id: str) -> dict[str, Any] | None:
         """A message as ``GET /conversations/messages/{id}`` shows it (unwrapped)."""

@@ -171,6 +171,11 @@ class SandboxStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.lock = threading.RLock()
+        # Read caches for the send path. This store is the database's only writer (the file
+        # is opened with an exclusive lock), so they cannot go stale. Cached contacts are
+        # shared: callers must copy before changing one.
+        self._contacts: dict[str, JsonDict] = {}
+        self._conversation_ids: dict[tuple[str, str], str] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -183,8 +188,14 @@ class SandboxStore:
                 yield
             except BaseException:
                 self.conn.execute("ROLLBACK")
+                self.forget()  # the caches may hold rows that were just rolled back
                 raise
             self.conn.execute("COMMIT")
+
+    def forget(self) -> None:
+        """Drop the read caches (they refill from the database)."""
+        self._contacts.clear()
+        self._conversation_ids.clear()
 
     def close(self) -> None:
         with self.lock:
@@ -205,6 +216,7 @@ class SandboxStore:
 
     def wipe(self) -> None:
         """Delete every row of every table (the schema stays)."""
+        self.forget()
         with self.transaction():
             for table in (
                 "media",
@@ -295,6 +307,7 @@ class SandboxStore:
                 json.dumps(contact),
             ),
         )
+        self._contacts[contact["id"]] = contact
 
     def update_contact(self, contact: JsonDict) -> None:
         self.conn.execute(
@@ -306,13 +319,23 @@ class SandboxStore:
                 contact["id"],
             ),
         )
+        self._contacts[contact["id"]] = contact
 
     def delete_contact(self, contact_id: str) -> None:
         self.conn.execute("DELETE FROM contacts WHERE id = ?", (contact_id,))
+        self._contacts.pop(contact_id, None)
 
     def get_contact(self, contact_id: str) -> JsonDict | None:
+        """The contact (shared with the cache: copy it before changing it)."""
+        cached = self._contacts.get(contact_id)
+        if cached is not None:
+            return cached
         row = self.conn.execute("SELECT data FROM contacts WHERE id = ?", (contact_id,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        if row is None:
+            return None
+        contact: JsonDict = json.loads(row[0])
+        self._contacts[contact_id] = contact
+        return contact
 
     def find_contacts(
         self, location_id: str, *, phone: str | None = None, email: str | None = None
@@ -371,6 +394,20 @@ class SandboxStore:
         ).fetchone()
         return None if row is None else _conversation(row)
 
+    def conversation_id_for_contact(self, location_id: str, contact_id: str) -> str | None:
+        key = (location_id, contact_id)
+        cached = self._conversation_ids.get(key)
+        if cached is not None:
+            return cached
+        row = self.conn.execute(
+            "SELECT id FROM conversations WHERE location_id = ? AND contact_id = ? AND deleted = 0",
+            key,
+        ).fetchone()
+        if row is None:
+            return None
+        self._conversation_ids[key] = str(row[0])
+        return str(row[0])
+
     def conversation_for_contact(self, location_id: str, contact_id: str) -> ConversationRow | None:
         row = self.conn.execute(
             f"SELECT {_CONVERSATION_COLUMNS} FROM conversations"
@@ -425,6 +462,9 @@ class SandboxStore:
 
     def delete_conversation(self, conversation_id: str) -> None:
         self.conn.execute("UPDATE conversations SET deleted = 1 WHERE id = ?", (conversation_id,))
+        self._conversation_ids = {
+            k: v for k, v in self._conversation_ids.items() if v != conversation_id
+        }
 
     # -- messages -----------------------------------------------------------------------
 
