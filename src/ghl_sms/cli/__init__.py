@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("ghl_sms.cli._ops", "check"),
     "numbers": ("ghl_sms.cli._ops", "numbers"),
     "preview": ("ghl_sms.cli._preview", "preview"),
+    "bulk": ("ghl_sms.cli._bulk", "bulk"),
     "mcp": ("ghl_sms.cli._mcp", "mcp"),
     "doctor": ("ghl_sms.cli._mcp", "doctor"),
     "webhooks": ("ghl_sms.cli._webhooks", "webhooks"),

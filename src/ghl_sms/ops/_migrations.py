@@ -179,6 +179,100 @@ def m002_webhook_events(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_bulk_campaigns(db: sqlite3.Connection) -> None:
+    """Bulk campaigns (``ghl_sms.ops.bulk``): campaigns, recipients, budgets, leases."""
+    db.execute(
+        """
+        CREATE TABLE bulk_campaigns (
+            id TEXT PRIMARY KEY,
+            location_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            template TEXT NOT NULL,
+            attachments TEXT NOT NULL DEFAULT '[]',
+            from_number TEXT,
+            transactional INTEGER NOT NULL DEFAULT 0,
+            quiet_hours TEXT NOT NULL,         -- defer | skip
+            caps TEXT NOT NULL DEFAULT '{}',   -- JSON: per_minute, per_day, number_*, day_timezone
+            max_attempts INTEGER NOT NULL,
+            source TEXT NOT NULL,              -- csv:file.csv | tag:vip | contacts
+            state TEXT NOT NULL,               -- importing | draft | running | paused | cancelled
+                                               -- | completed
+            state_reason TEXT,                 -- why it paused itself
+            waiting_reason TEXT,               -- daily_cap | ghl_daily_limit | quiet_hours | retry
+            waiting_until REAL,
+            total INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL,
+            updated_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX bulk_campaigns_location ON bulk_campaigns (location_id, state)")
+    db.execute(
+        """
+        CREATE TABLE bulk_recipients (
+            id INTEGER PRIMARY KEY,
+            campaign_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,              -- position in the source, from 1
+            contact_id TEXT,
+            phone TEXT,                        -- E.164 when valid
+            fields TEXT NOT NULL DEFAULT '{}', -- JSON merge fields from the source
+            state TEXT NOT NULL,               -- pending | sending | sent | skipped | failed
+                                               -- | deferred
+            reason_code TEXT,
+            reason TEXT,
+            not_before REAL NOT NULL DEFAULT 0,
+            idempotency_key TEXT NOT NULL,     -- the ledger key: bulk:{campaign}:{seq}
+            message_id TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            updated_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX bulk_recipients_seq ON bulk_recipients (campaign_id, seq)")
+    db.execute(
+        "CREATE INDEX bulk_recipients_due ON bulk_recipients (campaign_id, not_before) "
+        "WHERE state IN ('pending', 'deferred')"
+    )
+    db.execute(
+        "CREATE INDEX bulk_recipients_state ON bulk_recipients (campaign_id, state, updated_at)"
+    )
+    db.execute(
+        "CREATE INDEX bulk_recipients_phone ON bulk_recipients (campaign_id, phone) "
+        "WHERE phone IS NOT NULL"
+    )
+    db.execute(
+        "CREATE INDEX bulk_recipients_contact ON bulk_recipients (campaign_id, contact_id) "
+        "WHERE contact_id IS NOT NULL"
+    )
+    db.execute("CREATE TABLE bulk_budget_claims (key TEXT NOT NULL, at REAL NOT NULL)")
+    db.execute("CREATE INDEX bulk_budget_claims_key ON bulk_budget_claims (key, at)")
+    db.execute(
+        """
+        CREATE TABLE bulk_budget_days (
+            key TEXT PRIMARY KEY,
+            day_start REAL NOT NULL,           -- midnight that started the counted day
+            used INTEGER NOT NULL,
+            blocked_until REAL                 -- GHL said: nothing more until then
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE bulk_leases (
+            name TEXT PRIMARY KEY,             -- a location id: one pump at a time
+            owner TEXT NOT NULL,
+            host TEXT,
+            pid INTEGER,
+            expires_at REAL NOT NULL,
+            acquired_at REAL NOT NULL
+        )
+        """
+    )
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")

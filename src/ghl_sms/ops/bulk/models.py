@@ -258,7 +258,8 @@ class PreviewSample(_Out):
     to: str | None
     contact_id: str | None
     text: str | None
-    """The rendered text; None when a field can only come from the GHL contact."""
+    """The rendered text; fields only the GHL contact fills are shown as written
+    (``{first_name|there}``)."""
     segments: int | None = None
     encoding: str | None = None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -70,9 +70,7 @@ class CampaignStore(Protocol):
         """Store a batch; a phone or contact already in the campaign is a duplicate."""
         ...
 
-    def claim_due(
-        self, campaign_ids: Sequence[str], now: float, limit: int
-    ) -> list[Recipient]:
+    def claim_due(self, campaign_ids: Sequence[str], now: float, limit: int) -> list[Recipient]:
         """Take up to ``limit`` due recipients (``not_before <= now``) as ``sending``."""
         ...
 
@@ -97,11 +95,15 @@ class CampaignStore(Protocol):
     def defer_due(
         self, campaign_id: str, until: float, reason_code: str, reason: str, now: float
     ) -> int:
-        """Move every open recipient due before ``until`` to ``until`` (a daily cap)."""
+        """Move every open recipient due before ``until`` to ``until`` (a daily cap);
+        return how many of them were ``pending`` (the rest were already deferred)."""
         ...
 
     def cancel_open(self, campaign_id: str, reason: str) -> int: ...
-    def next_due(self, campaign_ids: Sequence[str]) -> float | None: ...
+    def next_due(self, campaign_id: str) -> tuple[float, str | None] | None:
+        """The earliest open recipient's ``not_before`` and why it waits, if any is open."""
+        ...
+
     def has_open(self, campaign_id: str) -> bool: ...
     def counts(self, campaign_id: str) -> dict[tuple[str, str | None], int]: ...
     def reason_example(self, campaign_id: str, state: str, code: str) -> str | None: ...
@@ -146,10 +148,10 @@ def _campaign(row: Sequence[Any]) -> Campaign:
         waiting_reason=row[13],
         waiting_until=_dt(row[14]),
         total=row[15],
-        created_at=_dt(row[16]),
+        created_at=datetime.fromtimestamp(row[16], UTC),
         started_at=_dt(row[17]),
         finished_at=_dt(row[18]),
-        updated_at=_dt(row[19]),
+        updated_at=datetime.fromtimestamp(row[19], UTC),
     )
 
 
@@ -193,7 +195,7 @@ class SqliteCampaignStore:
     def _rollback(self) -> None:
         self._db.execute("ROLLBACK")
 
-    def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+    def _write(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         db = self._begin()
         try:
             rowcount = db.execute(sql, params).rowcount
@@ -344,10 +346,13 @@ class SqliteCampaignStore:
         return counts
 
     def _already_in(self, campaign_id: str, row: NewRecipient) -> bool:
-        if row.contact_id and self._db.execute(
-            "SELECT 1 FROM bulk_recipients WHERE campaign_id = ? AND contact_id = ? LIMIT 1",
-            (campaign_id, row.contact_id),
-        ).fetchone():
+        if (
+            row.contact_id
+            and self._db.execute(
+                "SELECT 1 FROM bulk_recipients WHERE campaign_id = ? AND contact_id = ? LIMIT 1",
+                (campaign_id, row.contact_id),
+            ).fetchone()
+        ):
             return True
         return bool(
             row.phone
@@ -420,12 +425,24 @@ class SqliteCampaignStore:
     def defer_due(
         self, campaign_id: str, until: float, reason_code: str, reason: str, now: float
     ) -> int:
-        return self._write(
-            f"UPDATE bulk_recipients SET state = 'deferred', not_before = ?, reason_code = ?, "
-            f"reason = ?, updated_at = ? WHERE campaign_id = ? AND state IN {_OPEN} "
-            "AND not_before < ?",
-            (until, reason_code, reason, now, campaign_id, until),
-        )
+        db = self._begin()
+        try:
+            was_pending = db.execute(
+                "SELECT count(*) FROM bulk_recipients WHERE campaign_id = ? "
+                "AND state = 'pending' AND not_before < ?",
+                (campaign_id, until),
+            ).fetchone()[0]
+            db.execute(
+                f"UPDATE bulk_recipients SET state = 'deferred', not_before = ?, "
+                f"reason_code = ?, reason = ?, updated_at = ? WHERE campaign_id = ? "
+                f"AND state IN {_OPEN} AND not_before < ?",
+                (until, reason_code, reason, now, campaign_id, until),
+            )
+        except BaseException:
+            self._rollback()
+            raise
+        self._commit()
+        return int(was_pending)
 
     def cancel_open(self, campaign_id: str, reason: str) -> int:
         return self._write(
@@ -434,17 +451,13 @@ class SqliteCampaignStore:
             (str(SkipReason.CANCELLED), reason, self._clock.now(), campaign_id),
         )
 
-    def next_due(self, campaign_ids: Sequence[str]) -> float | None:
-        earliest: float | None = None
-        for campaign_id in campaign_ids:
-            row = self._db.execute(
-                f"SELECT min(not_before) FROM bulk_recipients WHERE campaign_id = ? "
-                f"AND state IN {_OPEN}",
-                (campaign_id,),
-            ).fetchone()
-            if row[0] is not None and (earliest is None or row[0] < earliest):
-                earliest = float(row[0])
-        return earliest
+    def next_due(self, campaign_id: str) -> tuple[float, str | None] | None:
+        row = self._db.execute(
+            f"SELECT not_before, reason_code FROM bulk_recipients WHERE campaign_id = ? "
+            f"AND state IN {_OPEN} ORDER BY not_before LIMIT 1",
+            (campaign_id,),
+        ).fetchone()
+        return (float(row[0]), row[1]) if row else None
 
     def has_open(self, campaign_id: str) -> bool:
         row = self._db.execute(

@@ -139,6 +139,23 @@ class Template:
             raise MissingFields(tuple(dict.fromkeys(missing)))
         return "".join(out)
 
+    def display(self, values: Mapping[str, str]) -> str:
+        """The text with the fields ``values`` has filled in, the others as written:
+        ``Hi {first_name|there}``, for previews of what GHL's contact will fill."""
+        out: list[str] = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part.replace("{", "{{").replace("}", "}}"))
+                continue
+            value = values.get(part.name) or values.get(f"custom.{part.name}")
+            if value:
+                out.append(value.replace("{", "{{").replace("}", "}}"))
+            elif part.fallback is None:
+                out.append(f"{{{part.name}}}")
+            else:
+                out.append(f"{{{part.name}|{part.fallback}}}")
+        return "".join(out)
+
     def missing(self, values: Mapping[str, str]) -> tuple[str, ...]:
         """Fields without value or fallback (what ``render`` would complain about)."""
         try:

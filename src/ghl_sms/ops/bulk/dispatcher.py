@@ -1,0 +1,334 @@
+"""One pump per location, never two: leases and the dispatcher that runs the pumps.
+
+A pump may only run while it holds its location's lease. ``SqliteLeases`` keeps leases
+in the ledger file, so two processes on one machine never pump the same location; a
+PostgreSQL implementation of ``Leases`` (a row per location, taken with
+``INSERT ... ON CONFLICT DO UPDATE ... WHERE expires_at < now()``) makes that hold across
+machines, and ``InProcessDispatcher`` then runs unchanged on each of them.
+
+A lease expires unless renewed: a pump renews it as it works (``HeldLease.keep``), so a
+crashed process's locations free up after ``ttl`` seconds, or at once when the holder
+was a process on this host that no longer exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import anyio
+
+from ghl_sms._clock import Clock
+
+__all__ = [
+    "Dispatcher",
+    "HeldLease",
+    "InProcessDispatcher",
+    "LeaseInfo",
+    "Leases",
+    "MemoryLeases",
+    "Owner",
+    "PumpRunner",
+    "SqliteLeases",
+]
+
+logger = logging.getLogger("ghl_sms.ops.bulk")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who holds a lease: one pump run, in one process on one host."""
+
+    id: str
+    host: str
+    pid: int
+
+    @classmethod
+    def here(cls) -> Owner:
+        return cls(uuid.uuid4().hex[:16], socket.gethostname(), os.getpid())
+
+    def describe(self) -> str:
+        return f"{self.host}:{self.pid}"
+
+
+@dataclass(frozen=True)
+class LeaseInfo:
+    name: str
+    owner: str
+    host: str | None
+    pid: int | None
+    expires_at: float
+
+    def describe(self) -> str:
+        return f"{self.host or '?'}:{self.pid or '?'}"
+
+
+class Leases(Protocol):
+    """Named, expiring, exclusive leases (one per location)."""
+
+    def acquire(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
+        """Take the lease if it is free, expired, ours, or held by a dead local process."""
+        ...
+
+    def renew(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
+        """Extend our lease; False when someone else has it now."""
+        ...
+
+    def release(self, name: str, owner: Owner) -> None: ...
+
+    def holder(self, name: str, now: float) -> LeaseInfo | None:
+        """Who holds the lease now (None when free or expired)."""
+        ...
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if pid is None or pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, but belongs to someone else
+    return True
+
+
+def _free_for(info: LeaseInfo | None, owner: Owner, now: float) -> bool:
+    if info is None or info.expires_at <= now or info.owner == owner.id:
+        return True
+    # A process on this host that is gone can't be pumping any more.
+    return info.host == owner.host and not _pid_alive(info.pid)
+
+
+class SqliteLeases:
+    """Leases in the ledger's SQLite file: exclusive among the processes that share it."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def _get(self, name: str) -> LeaseInfo | None:
+        row = self._db.execute(
+            "SELECT name, owner, host, pid, expires_at FROM bulk_leases WHERE name = ?", (name,)
+        ).fetchone()
+        return LeaseInfo(*row) if row else None
+
+    def acquire(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if not _free_for(self._get(name), owner, now):
+                self._db.execute("ROLLBACK")
+                return False
+            self._db.execute(
+                "INSERT INTO bulk_leases (name, owner, host, pid, expires_at, acquired_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "owner = excluded.owner, host = excluded.host, pid = excluded.pid, "
+                "expires_at = excluded.expires_at, acquired_at = excluded.acquired_at",
+                (name, owner.id, owner.host, owner.pid, now + ttl, now),
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return True
+
+    def renew(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
+        with self._db:
+            cursor = self._db.execute(
+                "UPDATE bulk_leases SET expires_at = ? WHERE name = ? AND owner = ?",
+                (now + ttl, name, owner.id),
+            )
+        return cursor.rowcount == 1
+
+    def release(self, name: str, owner: Owner) -> None:
+        with self._db:
+            self._db.execute(
+                "DELETE FROM bulk_leases WHERE name = ? AND owner = ?", (name, owner.id)
+            )
+
+    def holder(self, name: str, now: float) -> LeaseInfo | None:
+        info = self._get(name)
+        if info is None or info.expires_at <= now:
+            return None
+        if info.host == socket.gethostname() and not _pid_alive(info.pid):
+            return None
+        return info
+
+
+@dataclass
+class MemoryLeases:
+    """Leases within this process only (tests, or one engine that is alone anyway)."""
+
+    _held: dict[str, tuple[Owner, float]] = field(default_factory=dict)
+
+    def acquire(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
+        info = self.holder(name, now)
+        if info is not None and info.owner != owner.id:
+            return False
+        self._held[name] = (owner, now + ttl)
+        return True
+
+    def renew(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
+        held = self._held.get(name)
+        if held is None or held[0].id != owner.id:
+            return False
+        self._held[name] = (owner, now + ttl)
+        return True
+
+    def release(self, name: str, owner: Owner) -> None:
+        held = self._held.get(name)
+        if held is not None and held[0].id == owner.id:
+            del self._held[name]
+
+    def holder(self, name: str, now: float) -> LeaseInfo | None:
+        held = self._held.get(name)
+        if held is None or held[1] <= now:
+            return None
+        return LeaseInfo(name, held[0].id, held[0].host, held[0].pid, held[1])
+
+
+class HeldLease:
+    """A lease this pump holds. ``keep()`` renews it once a third of ``ttl`` has passed
+    and says whether it is still ours: a pump that lost it must stop sending."""
+
+    def __init__(self, leases: Leases, name: str, owner: Owner, clock: Clock, ttl: float) -> None:
+        self.leases = leases
+        self.name = name
+        self.owner = owner
+        self._clock = clock
+        self.ttl = ttl
+        self._renewed_at = clock.now()
+        self.lost = False
+
+    def keep(self) -> bool:
+        if self.lost:
+            return False
+        now = self._clock.now()
+        if now - self._renewed_at >= self.ttl / 3:
+            if not self.leases.renew(self.name, self.owner, now, self.ttl):
+                logger.warning("lost the lease on %s; stopping its pump", self.name)
+                self.lost = True
+                return False
+            self._renewed_at = now
+        return True
+
+    def release(self) -> None:
+        if not self.lost:
+            self.leases.release(self.name, self.owner)
+
+
+class PumpRunner(Protocol):
+    """The engine's side of a dispatch: which locations have work, and their pump."""
+
+    def locations(self) -> list[str]:
+        """Locations with campaigns to pump now."""
+        ...
+
+    def finished(self) -> bool:
+        """Nothing left to wait for once no pump runs."""
+        ...
+
+    async def pump(self, location_id: str, lease: HeldLease) -> None:
+        """Run the location's pump until it has nothing more to do (or loses the lease)."""
+        ...
+
+
+class Dispatcher(Protocol):
+    async def run(self, runner: PumpRunner) -> dict[str, LeaseInfo]:
+        """Pump every location with work, one pump each; return the locations that
+        another live process was pumping (and so were left to it)."""
+        ...
+
+
+class InProcessDispatcher:
+    """Runs the pumps as tasks of this process, each under its location's lease.
+
+    With ``wait_for_busy`` it keeps trying locations held elsewhere until they free up
+    or their campaigns finish; otherwise it leaves them to their holder. ``poll`` is
+    how often an otherwise idle dispatcher looks for new work (``until="forever"``).
+    """
+
+    def __init__(
+        self,
+        leases: Leases,
+        clock: Clock,
+        *,
+        ttl: float = 30.0,
+        poll: float = 5.0,
+        wait_for_busy: bool = False,
+        forever: bool = False,
+    ) -> None:
+        self.leases = leases
+        self._clock = clock
+        self.ttl = ttl
+        self.poll = poll
+        self.wait_for_busy = wait_for_busy
+        self.forever = forever
+        self._changed = anyio.Event()
+
+    def wake(self) -> None:
+        """Look for new work now (a campaign was started while pumps run)."""
+        self._changed.set()
+
+    async def run(self, runner: PumpRunner) -> dict[str, LeaseInfo]:
+        busy: dict[str, LeaseInfo] = {}
+        active: set[str] = set()
+
+        async def pump(location_id: str, lease: HeldLease) -> None:
+            try:
+                await runner.pump(location_id, lease)
+            finally:
+                lease.release()
+                active.discard(location_id)
+                self._changed.set()
+
+        async with anyio.create_task_group() as tg:
+            while True:
+                now = self._clock.now()
+                for location_id in runner.locations():
+                    if location_id in active:
+                        continue
+                    owner = Owner.here()
+                    if self.leases.acquire(location_id, owner, now, self.ttl):
+                        busy.pop(location_id, None)
+                        active.add(location_id)
+                        lease = HeldLease(self.leases, location_id, owner, self._clock, self.ttl)
+                        tg.start_soon(pump, location_id, lease)
+                    else:
+                        holder = self.leases.holder(location_id, now)
+                        if holder is not None:
+                            busy[location_id] = holder
+                if active:
+                    # Wait for a pump to end (or a wake-up); new locations are looked for
+                    # every ``poll`` seconds of real time meanwhile, without moving the
+                    # clock the pumps pace themselves by.
+                    with anyio.move_on_after(self.poll):
+                        await self._changed.wait()
+                    self._changed = anyio.Event()
+                    continue
+                if runner.finished() and not self.forever:
+                    break
+                if not self.forever and not (busy and self.wait_for_busy):
+                    break
+                await self._idle()
+        return busy
+
+    async def _idle(self) -> None:
+        """Sleep ``poll`` seconds on the clock, or until woken."""
+        async with anyio.create_task_group() as tg:
+
+            async def sleep() -> None:
+                await self._clock.sleep(self.poll)
+                tg.cancel_scope.cancel()
+
+            async def woken() -> None:
+                await self._changed.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(sleep)
+            tg.start_soon(woken)
+        self._changed = anyio.Event()

@@ -1,0 +1,640 @@
+"""A location's pump: works through the due recipients of its running campaigns.
+
+One coordinator claims due recipients from the store (``pending``/``deferred`` ->
+``sending``) and hands them to ``workers`` concurrent workers, enough to keep the
+location's request budget busy despite GHL's latency. Each worker sends one recipient
+through ``SmsService.send`` under the recipient's idempotency key, so the preflight,
+the ledger claim and the reconciliation of an interrupted send all come from the one
+place that does them for single sends. Every request the service makes claims a slot
+from the location's budget first (the client's pacer); every message claims the
+campaign's carrier caps first (the service's ``gate``).
+
+What happens to a recipient:
+
+- sent (or found already sent under its key): ``sent`` with GHL's message id;
+- blocked by the preflight (DND, opted out, no or invalid number...): ``skipped``;
+- in quiet hours: ``deferred`` to their next allowed moment (or ``skipped``);
+- a daily cap reached: ``deferred`` to the next day, with every other due recipient of
+  the campaign, and the campaign says it is waiting;
+- a transient failure (5xx, timeout, a lost answer the ledger could not settle): retried
+  with backoff through ``not_before``, up to the campaign's ``max_attempts``;
+- a permanent refusal: ``failed`` with GHL's reason.
+
+Pause and cancel are campaign states the coordinator reads between claims and each
+worker checks before sending. A pump that starts settles whatever a dead one left in
+``sending`` from the ledger before it claims anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ghl_sms._clock import Clock
+from ghl_sms.ghl import (
+    ApiError,
+    AuthenticationError,
+    Contact,
+    GhlError,
+    InvalidRequestError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from ghl_sms.ops.bulk.budget import (
+    Budget,
+    BudgetPacer,
+    CapReached,
+    Limit,
+    day_bounds,
+    message_limit,
+)
+from ghl_sms.ops.bulk.dispatcher import HeldLease
+from ghl_sms.ops.bulk.models import (
+    Campaign,
+    CampaignProgress,
+    CampaignState,
+    RecipientState,
+    SkipReason,
+)
+from ghl_sms.ops.bulk.models import Recipient as Row
+from ghl_sms.ops.bulk.store import CampaignStore
+from ghl_sms.ops.bulk.template import MissingFields, Template, merge_fields
+from ghl_sms.ops.errors import (
+    PreflightBlocked,
+    RecipientNotFound,
+    RepeatSendError,
+    SenderNotAvailable,
+    SendInProgressError,
+    UsageError,
+)
+from ghl_sms.ops.ledger import Ledger, SendState
+from ghl_sms.ops.service import SendRequest, SmsService
+from ghl_sms.rules.preflight import ReasonCode
+
+__all__ = ["Pump", "PumpConfig", "Tally", "Until"]
+
+logger = logging.getLogger("ghl_sms.ops.bulk")
+
+Until = Literal["done", "idle", "forever"]
+"""When a run stops: when its campaigns are no longer running (``done``), when nothing
+is due right now (``idle``), or never (``forever``: a long-lived worker)."""
+
+ProgressCallback = Callable[[CampaignProgress], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PumpConfig:
+    workers: int = 8
+    """Concurrent sends per location: enough to keep its budget busy despite latency."""
+    idle_poll: float = 5.0
+    """Longest sleep while nothing is due, so a pause or cancel is seen promptly."""
+    retry_base: float = 30.0
+    """Backoff after a transient failure: this, doubled per attempt, up to ``retry_max``."""
+    retry_max: float = 900.0
+
+
+class Tally:
+    """A campaign's counts while it runs, kept in memory from one read of the store."""
+
+    def __init__(self, counts: Iterable[tuple[str, int]], total: int) -> None:
+        self.by_state: Counter[str] = Counter()
+        for state, count in counts:
+            self.by_state[state] += count
+        self.total = total
+        self._sent_at: deque[float] = deque()
+
+    def move(self, old: str, new: str, now: float) -> None:
+        self.by_state[old] -= 1
+        self.by_state[new] += 1
+        if new == RecipientState.SENT:
+            self._sent_at.append(now)
+
+    def rate_per_minute(self, now: float) -> float:
+        while self._sent_at and self._sent_at[0] <= now - 60.0:
+            self._sent_at.popleft()
+        return float(len(self._sent_at))
+
+    def snapshot(self, campaign: Campaign, now: float) -> CampaignProgress:
+        s = self.by_state
+        pending = s["pending"] + s["sending"] + s["deferred"]
+        rate = self.rate_per_minute(now)
+        eta = pending / rate * 60.0 if rate > 0 else (0.0 if pending == 0 else None)
+        return CampaignProgress(
+            campaign_id=campaign.id,
+            state=campaign.state,
+            total=self.total,
+            sent=s["sent"],
+            skipped=s["skipped"],
+            failed=s["failed"],
+            deferred=s["deferred"],
+            pending=pending,
+            rate_per_minute=rate,
+            eta_seconds=eta,
+            waiting_reason=campaign.waiting_reason,
+            waiting_until=campaign.waiting_until,
+        )
+
+
+class Pump:
+    def __init__(
+        self,
+        *,
+        location_id: str,
+        store: CampaignStore,
+        ledger: Ledger,
+        service: SmsService,
+        budget: Budget,
+        pacer: BudgetPacer,
+        clock: Clock,
+        lease: HeldLease,
+        config: PumpConfig,
+        until: Until = "done",
+        watch: set[str] | None = None,
+        on_progress: ProgressCallback | None = None,
+        location_zone: str | None = None,
+    ) -> None:
+        self.location_id = location_id
+        self.store = store
+        self.ledger = ledger
+        self.service = service
+        self.budget = budget
+        self.pacer = pacer
+        self.clock = clock
+        self.lease = lease
+        self.config = config
+        self.until = until
+        self.watch = watch
+        self.on_progress = on_progress
+        self.location_zone = location_zone
+        self._campaigns: dict[str, Campaign] = {}
+        self._templates: dict[str, Template] = {}
+        self._tallies: dict[str, Tally] = {}
+        self._queued = 0
+        self._in_flight: Counter[str] = Counter()
+        self._wake = anyio.Event()
+        self._default_sender: str | None = None
+        self._stopping = False
+
+    # --- the coordinator ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self._recover()
+        capacity = self.config.workers * 2
+        send: MemoryObjectSendStream[Row]
+        receive: MemoryObjectReceiveStream[Row]
+        send, receive = anyio.create_memory_object_stream[Row](max_buffer_size=capacity)
+        async with anyio.create_task_group() as tg:
+            for _ in range(self.config.workers):
+                tg.start_soon(self._worker, receive.clone())
+            receive.close()
+            async with send:
+                await self._coordinate(send, capacity)
+
+    def _refresh(self) -> list[Campaign]:
+        running = self.store.running_campaigns(self.location_id)
+        seen = {c.id for c in running}
+        for campaign in running:
+            if campaign.id not in self._tallies:
+                counts = self.store.counts(campaign.id)
+                per_state = [(state, n) for (state, _), n in counts.items()]
+                self._tallies[campaign.id] = Tally(per_state, campaign.total)
+            self._templates.setdefault(campaign.id, Template.parse(campaign.template))
+        for gone in set(self._campaigns) - seen:
+            self._campaigns.pop(gone)
+            after = self.store.get_campaign(gone)
+            if after is not None:
+                self._report(after)
+        self._campaigns.update({c.id: c for c in running})
+        return running
+
+    def _done_watching(self, running: list[Campaign]) -> bool:
+        if not running:
+            return True
+        if self.watch is None or self.until == "forever":
+            return False
+        return not any(c.id in self.watch for c in running)
+
+    async def _coordinate(self, send: MemoryObjectSendStream[Row], capacity: int) -> None:
+        batch = max(1, self.config.workers // 2)
+        while True:
+            if not self.lease.keep():
+                return
+            running = self._refresh()
+            if self._done_watching(running):
+                return
+            now = self.clock.now()
+            free = capacity - self._queued - sum(self._in_flight.values())
+            claimed: list[Row] = []
+            if free >= batch:
+                claimed = self.store.claim_due([c.id for c in running], now, free)
+                for row in claimed:
+                    self._queued += 1
+                    await send.send(row)
+            if claimed:
+                continue
+            busy = self._queued or sum(self._in_flight.values())
+            self._complete_finished(running)
+            if busy:
+                await self._wake.wait()
+                self._wake = anyio.Event()
+                continue
+            # Nothing due and nothing in flight.
+            if self.until == "idle":
+                return
+            next_at: float | None = None
+            for campaign in running:
+                due = self.store.next_due(campaign.id)
+                if due is None:
+                    continue
+                if due[0] > now:
+                    self._set_waiting(campaign, due[1], due[0])
+                next_at = due[0] if next_at is None else min(next_at, due[0])
+            if next_at is None:
+                if any(self.store.has_open(c.id) for c in running):
+                    # Rows ``sending`` that no worker here holds: not ours to settle
+                    # while running; don't spin, look again later.
+                    await self.clock.sleep(self.config.idle_poll)
+                continue  # every campaign completed just now: refresh and stop
+            await self.clock.sleep(min(max(next_at - now, 0.0), self.config.idle_poll))
+
+    def _complete_finished(self, running: list[Campaign]) -> None:
+        for campaign in running:
+            if self._in_flight[campaign.id] == 0 and not self.store.has_open(campaign.id):
+                done = self.store.set_state(
+                    campaign.id, CampaignState.COMPLETED, only_from=[CampaignState.RUNNING]
+                )
+                if done is not None:
+                    logger.info("campaign %s completed", campaign.id)
+
+    def _set_waiting(self, campaign: Campaign, reason: str | None, until: float | None) -> None:
+        current = campaign.waiting_until.timestamp() if campaign.waiting_until else None
+        if campaign.waiting_reason == reason and current == until:
+            return
+        self.store.set_waiting(campaign.id, reason, until)
+        updated = self.store.get_campaign(campaign.id)
+        if updated is not None and campaign.id in self._campaigns:
+            self._campaigns[campaign.id] = updated
+            self._report(updated)
+
+    def _report(self, campaign: Campaign) -> None:
+        tally = self._tallies.get(campaign.id)
+        if self.on_progress is not None and tally is not None:
+            self.on_progress(tally.snapshot(campaign, self.clock.now()))
+
+    # --- settling what a dead pump left ---------------------------------------------------
+
+    async def _recover(self) -> None:
+        """Settle recipients a dead pump left ``sending``, from the ledger.
+
+        We hold the location's lease, so no one else is sending them: their ledger leases
+        are released, which lets the next attempt reconcile at once instead of waiting
+        for the lease to run out. Sent ones are recorded as sent; the rest go back to
+        ``pending`` and the ledger decides, under the same key, whether anything is left
+        to send (an in-doubt send is looked for in GHL before anything goes out).
+        """
+        campaigns = [
+            c
+            for c in self.store.list_campaigns(self.location_id)
+            if c.state in (CampaignState.RUNNING, CampaignState.PAUSED, CampaignState.CANCELLED)
+        ]
+        stuck = self.store.sending([c.id for c in campaigns])
+        if not stuck:
+            return
+        states = {c.id: c.state for c in campaigns}
+        in_doubt_cancelled = False
+        for row in stuck:
+            record = self.ledger.get(row.idempotency_key)
+            if record is not None and record.in_doubt:
+                self.ledger.release(record.id)
+                in_doubt_cancelled |= states[row.campaign_id] == CampaignState.CANCELLED
+        if in_doubt_cancelled:
+            # A cancelled campaign won't send again: ask GHL what became of its sends.
+            try:
+                await self.service.reconcile_in_doubt()
+            except GhlError as exc:
+                logger.warning("could not reconcile interrupted sends yet: %s", exc)
+        for row in stuck:
+            record = self.ledger.get(row.idempotency_key)
+            cancelled = states[row.campaign_id] == CampaignState.CANCELLED
+            if record is not None and record.state == SendState.SENT:
+                self.store.finish(row.id, RecipientState.SENT, message_id=record.message_id)
+            elif cancelled and record is not None and record.in_doubt:
+                continue  # still unknown; settled by the next pump
+            elif cancelled:
+                self.store.finish(
+                    row.id,
+                    RecipientState.SKIPPED,
+                    reason_code=str(SkipReason.CANCELLED),
+                    reason="The campaign was cancelled before this recipient was texted.",
+                )
+            else:
+                self.store.finish(row.id, RecipientState.PENDING)
+        logger.info("settled %d recipients an interrupted run left in flight", len(stuck))
+
+    # --- workers --------------------------------------------------------------------------
+
+    async def _worker(self, receive: MemoryObjectReceiveStream[Row]) -> None:
+        async with receive:
+            async for row in receive:
+                self._queued -= 1
+                self._in_flight[row.campaign_id] += 1
+                try:
+                    await self._process(row)
+                finally:
+                    self._in_flight[row.campaign_id] -= 1
+                    self._wake.set()
+
+    def _finish(
+        self,
+        row: Row,
+        state: RecipientState,
+        *,
+        code: str | None = None,
+        reason: str | None = None,
+        message_id: str | None = None,
+        not_before: float | None = None,
+        attempt: bool = False,
+    ) -> None:
+        self.store.finish(
+            row.id,
+            state,
+            reason_code=code,
+            reason=reason,
+            message_id=message_id,
+            not_before=not_before,
+            attempt=attempt,
+        )
+        tally = self._tallies.get(row.campaign_id)
+        campaign = self._campaigns.get(row.campaign_id)
+        if tally is not None:
+            tally.move(row.state, state, self.clock.now())
+            if campaign is not None:
+                self._report(campaign)
+
+    def _release(self, row: Row) -> None:
+        """Back to where it was before it was claimed (a pause, a lost lease)."""
+        self.store.finish(row.id, row.state, reason_code=row.reason_code, reason=row.reason)
+
+    async def _process(self, row: Row) -> None:
+        campaign = self._campaigns.get(row.campaign_id)
+        if campaign is None:
+            current = self.store.get_campaign(row.campaign_id)
+            if current is not None and current.state == CampaignState.CANCELLED:
+                self._finish(
+                    row,
+                    RecipientState.SKIPPED,
+                    code=str(SkipReason.CANCELLED),
+                    reason="The campaign was cancelled before this recipient was texted.",
+                )
+            else:
+                self._release(row)
+            return
+        if not self.lease.keep():
+            self._release(row)
+            return
+        blocked = self._blocked_until(campaign)
+        if blocked is not None:
+            until, code, why = blocked
+            self._hit_cap([campaign], until, code, why)
+            self._finish(row, RecipientState.DEFERRED, code=code, reason=why, not_before=until)
+            return
+        missing: list[tuple[str, ...]] = []
+        template = self._templates[campaign.id]
+
+        def render(contact: Contact | None) -> str:
+            values = merge_fields(row.fields, contact)
+            try:
+                return template.render(values)
+            except MissingFields as exc:
+                missing.append(exc.names)  # refused in the gate, after the preflight
+                return template.render(values, placeholder="")
+
+        async def gate(sender: str | None, parts: int) -> None:
+            if missing:
+                raise MissingFields(missing[0])
+            await self._claim_caps(campaign, sender)
+
+        request = SendRequest(
+            text=campaign.template,
+            render=render,
+            contact_id=row.contact_id,
+            to=None if row.contact_id else row.phone,
+            idempotency_key=row.idempotency_key,
+            campaign_id=campaign.id,
+            transactional=campaign.transactional,
+            check_first_message=False,
+            from_number=campaign.from_number,
+            attachments=tuple(campaign.attachments),
+            block_quiet_hours=True,
+            gate=gate,
+        )
+        try:
+            outcome = await self.service.send(request)
+        except PreflightBlocked as exc:
+            self._blocked(row, campaign, exc)
+        except MissingFields as exc:
+            self._finish(
+                row, RecipientState.SKIPPED, code=str(SkipReason.MISSING_FIELDS), reason=str(exc)
+            )
+        except RecipientNotFound as exc:
+            self._finish(
+                row, RecipientState.SKIPPED, code=str(SkipReason.CONTACT_NOT_FOUND), reason=str(exc)
+            )
+        except RepeatSendError as exc:
+            self._finish(row, RecipientState.SKIPPED, code=str(SkipReason.REPEAT), reason=str(exc))
+        except SendInProgressError as exc:
+            until = exc.record.lease_until or self.clock.now() + 60.0
+            self._finish(
+                row,
+                RecipientState.DEFERRED,
+                code=str(SkipReason.IN_PROGRESS),
+                reason=str(exc),
+                not_before=until,
+            )
+        except CapReached as exc:
+            self._hit_cap([campaign], exc.until, str(SkipReason.DAILY_CAP), str(exc))
+            self._finish(
+                row,
+                RecipientState.DEFERRED,
+                code=str(SkipReason.DAILY_CAP),
+                reason=str(exc),
+                not_before=exc.until,
+            )
+        except (SenderNotAvailable, AuthenticationError, PermissionDeniedError) as exc:
+            # Every recipient would fail the same way: stop the campaign, keep the rest.
+            self._release(row)
+            self.store.set_state(
+                campaign.id,
+                CampaignState.PAUSED,
+                reason=str(exc),
+                only_from=[CampaignState.RUNNING],
+            )
+        except RateLimitError as exc:
+            self._rate_limited(row, campaign, exc)
+        except (InvalidRequestError, UsageError) as exc:
+            self._finish(row, RecipientState.FAILED, code=str(SkipReason.REJECTED), reason=str(exc))
+        except ApiError as exc:
+            if exc.status_code < 500:
+                self._finish(
+                    row, RecipientState.FAILED, code=str(SkipReason.REJECTED), reason=str(exc)
+                )
+            else:
+                self._retry(row, campaign, exc)
+        except GhlError as exc:  # transport, a lost answer not yet settled, a bad body
+            self._retry(row, campaign, exc)
+        else:
+            self._finish(row, RecipientState.SENT, message_id=outcome.message_id)
+            if campaign.waiting_reason is not None:
+                self._set_waiting(campaign, None, None)
+
+    def _blocked(self, row: Row, campaign: Campaign, blocked: PreflightBlocked) -> None:
+        verdict = blocked.verdict
+        hard = [r for r in verdict.reasons if r.level == "blocked"]
+        if hard:
+            self._finish(
+                row, RecipientState.SKIPPED, code=str(hard[0].code), reason=hard[0].message
+            )
+            return
+        quiet = next((r for r in verdict.reasons if r.code == ReasonCode.QUIET_HOURS), None)
+        why = quiet.message if quiet else "The recipient is in their quiet hours."
+        if campaign.quiet_hours == "skip":
+            self._finish(row, RecipientState.SKIPPED, code=str(ReasonCode.QUIET_HOURS), reason=why)
+            return
+        now = self.clock.now()
+        until = verdict.next_allowed_at.timestamp() if verdict.next_allowed_at else now + 86_400.0
+        self._finish(
+            row,
+            RecipientState.DEFERRED,
+            code=str(ReasonCode.QUIET_HOURS),
+            reason=why,
+            not_before=max(until, now + 1.0),
+        )
+
+    def _retry(
+        self,
+        row: Row,
+        campaign: Campaign,
+        error: GhlError,
+        *,
+        code: str = str(SkipReason.RETRY),
+        delay: float | None = None,
+    ) -> None:
+        """A transient failure: try again later, up to the campaign's ``max_attempts``."""
+        attempts = row.attempts + 1
+        if attempts >= campaign.max_attempts:
+            self._finish(
+                row,
+                RecipientState.FAILED,
+                code=code,
+                reason=f"Gave up after {attempts} attempts: {error}",
+                attempt=True,
+            )
+            return
+        if delay is None:
+            delay = min(self.config.retry_base * 2 ** (attempts - 1), self.config.retry_max)
+        self._finish(
+            row,
+            RecipientState.DEFERRED,
+            code=code,
+            reason=f"Attempt {attempts} failed ({error}); trying again.",
+            not_before=self.clock.now() + delay,
+            attempt=True,
+        )
+
+    def _rate_limited(self, row: Row, campaign: Campaign, error: RateLimitError) -> None:
+        now = self.clock.now()
+        if error.daily_exhausted:
+            until = self.pacer.blocked_until or day_bounds(now, None)[1]
+            self.budget.block(self.pacer.key, until)
+            why = "GHL's daily request limit for this location is used up; sending resumes then."
+            code = str(SkipReason.GHL_DAILY_LIMIT)
+            self._hit_cap(list(self._campaigns.values()), until, code, why)
+            self._finish(row, RecipientState.DEFERRED, code=code, reason=why, not_before=until)
+            return
+        # The client already waited and retried; the pacer has booked the window GHL
+        # says is full, so every worker of the location backs off with this one.
+        self._retry(
+            row,
+            campaign,
+            error,
+            code=str(SkipReason.RATE_LIMITED),
+            delay=self.pacer.limits.window * 2,
+        )
+
+    # --- carrier caps ---------------------------------------------------------------------
+
+    def _zone(self, campaign: Campaign) -> str | None:
+        return campaign.caps_spec.day_timezone or self.location_zone
+
+    def _cap_limits(self, campaign: Campaign, sender: str | None) -> list[tuple[str, Limit]]:
+        caps = campaign.caps_spec
+        zone = self._zone(campaign)
+        limits: list[tuple[str, Limit]] = []
+        location = message_limit(caps.per_minute, caps.per_day, zone)
+        if location is not None:
+            limits.append((f"msg:{self.location_id}", location))
+        number = message_limit(caps.number_per_minute, caps.number_per_day, zone)
+        if number is not None:
+            limits.append((f"msg:{self.location_id}:{sender or 'default'}", number))
+        return limits
+
+    def _blocked_until(self, campaign: Campaign) -> tuple[float, str, str] | None:
+        """A daily limit already reached, found without spending a request on it."""
+        now = self.clock.now()
+        ghl = self.budget.blocked_until(self.pacer.key, self.pacer.limit, now)
+        if ghl is not None:
+            return (
+                ghl,
+                str(SkipReason.GHL_DAILY_LIMIT),
+                "GHL's daily request limit for this location is used up; sending resumes then.",
+            )
+        sender = campaign.from_number or self._default_sender
+        for key, limit in self._cap_limits(campaign, sender):
+            until = self.budget.blocked_until(key, limit, now)
+            if until is not None:
+                return until, str(SkipReason.DAILY_CAP), _cap_sentence(key, until)
+        return None
+
+    async def _claim_caps(self, campaign: Campaign, sender: str | None) -> None:
+        limits = self._cap_limits(campaign, sender)
+        if not limits:
+            return
+        self._default_sender = self._default_sender or (
+            sender if campaign.from_number is None else None
+        )
+        now = self.clock.now()
+        taken: list[tuple[str, float]] = []
+        try:
+            for key, limit in limits:
+                taken.append((key, self.budget.reserve(key, limit, now)))
+        except CapReached:
+            for key, at in taken:
+                self.budget.refund(key, at)
+            raise
+        wait = max(at for _, at in taken) - now
+        if wait > 0:
+            await self.clock.sleep(wait)
+
+    def _hit_cap(self, campaigns: list[Campaign], until: float, code: str, why: str) -> None:
+        """A daily limit: everyone due before ``until`` waits for it (not failed)."""
+        now = self.clock.now()
+        for campaign in campaigns:
+            was_pending = self.store.defer_due(campaign.id, until, code, why, now)
+            tally = self._tallies.get(campaign.id)
+            if tally is not None:
+                tally.by_state["pending"] -= was_pending
+                tally.by_state["deferred"] += was_pending
+            self._set_waiting(campaign, code, until)
+
+
+def _cap_sentence(key: str, until: float) -> str:
+    when = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    what = "the sending number's" if key.count(":") >= 2 else "the location's"
+    return f"Reached {what} daily message cap; the campaign continues at {when}."

@@ -1,0 +1,154 @@
+"""Budgets: the pure reservation decision, both implementations, and the pacer."""
+
+from __future__ import annotations
+
+import bisect
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ghl_sms._clock import FakeClock
+from ghl_sms.ghl import RateLimits
+from ghl_sms.ghl._pacing import DailyLimitExhausted
+from ghl_sms.ops._migrations import migrate
+from ghl_sms.ops.bulk.budget import (
+    Budget,
+    BudgetPacer,
+    CapReached,
+    DayState,
+    Limit,
+    MemoryBudget,
+    Rule,
+    SqliteBudget,
+    day_bounds,
+    message_limit,
+    plan_reservation,
+)
+
+NOON = datetime(2026, 3, 4, 18, 0, tzinfo=UTC).timestamp()
+
+
+def _sqlite(path: Path) -> SqliteBudget:
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(db)
+    return SqliteBudget(db)
+
+
+BUDGETS: list[Callable[[Path], Budget]] = [lambda _: MemoryBudget(), lambda p: _sqlite(p / "b.db")]
+
+
+def _max_in_window(instants: list[float], seconds: float) -> int:
+    instants = sorted(instants)
+    return max(bisect.bisect_left(instants, t + seconds) - i for i, t in enumerate(instants))
+
+
+@given(
+    count=st.integers(min_value=1, max_value=20),
+    seconds=st.floats(min_value=0.5, max_value=30),
+    gaps=st.lists(st.floats(min_value=0, max_value=5), min_size=1, max_size=80),
+)
+def test_reserved_slots_never_put_more_than_count_in_any_window(
+    count: int, seconds: float, gaps: list[float]
+) -> None:
+    limit = Limit(rules=(Rule(count, seconds),))
+    history: list[float] = []
+    now = NOON
+    day: DayState | None = None
+    for gap in gaps:
+        now += gap
+        slot, day = plan_reservation("k", history, now, limit, day)
+        assert slot >= now
+        bisect.insort(history, slot)
+    assert _max_in_window(history, seconds) <= count
+
+
+def test_a_per_minute_cap_is_spread_through_the_minute_and_never_exceeded() -> None:
+    limit = message_limit(120, None, None)
+    assert limit is not None
+    budget = MemoryBudget()
+    slots = [budget.reserve("msg", limit, NOON) for _ in range(300)]
+    assert _max_in_window(slots, 60.0) <= 120
+    assert _max_in_window(slots, 1.0) <= 2  # 2 a second, not 120 at once
+    assert slots[-1] - slots[0] == 149.0  # 300 messages at 120 a minute: 2.5 minutes
+
+
+@pytest.mark.parametrize("make", BUDGETS)
+def test_a_daily_cap_is_reached_then_refused_until_midnight_in_its_zone(
+    make: Callable[[Path], Budget], tmp_path: Path
+) -> None:
+    budget = make(tmp_path)
+    limit = message_limit(None, 3, "America/New_York")
+    assert limit is not None
+    for _ in range(3):
+        budget.reserve("msg:loc", limit, NOON)
+    with pytest.raises(CapReached) as info:
+        budget.reserve("msg:loc", limit, NOON + 60)
+    midnight_ny = datetime(2026, 3, 5, 5, 0, tzinfo=UTC).timestamp()
+    assert info.value.until == midnight_ny
+    assert budget.blocked_until("msg:loc", limit, NOON + 60) == midnight_ny
+    assert budget.reserve("msg:loc", limit, midnight_ny) == midnight_ny  # a new day
+
+
+@pytest.mark.parametrize("make", BUDGETS)
+def test_a_refunded_slot_can_be_taken_again(make: Callable[[Path], Budget], tmp_path: Path) -> None:
+    budget = make(tmp_path)
+    limit = Limit(rules=(Rule(1, 10.0),), per_day=1)
+    at = budget.reserve("k", limit, NOON)
+    budget.refund("k", at)
+    assert budget.reserve("k", limit, NOON) == NOON
+
+
+def test_two_processes_sharing_the_sqlite_budget_share_its_windows(tmp_path: Path) -> None:
+    first, second = _sqlite(tmp_path / "shared.db"), _sqlite(tmp_path / "shared.db")
+    limit = Limit(rules=(Rule(2, 10.0),))
+    slots = [first.reserve("req:loc", limit, NOON), second.reserve("req:loc", limit, NOON)]
+    slots.append(first.reserve("req:loc", limit, NOON))
+    assert slots == [NOON, NOON, NOON + 10.0]
+
+
+def test_day_bounds_follow_the_zone_across_dst() -> None:
+    # 2026-03-08 is 23 hours long in New York.
+    instant = datetime(2026, 3, 8, 12, 0, tzinfo=UTC).timestamp()
+    start, end = day_bounds(instant, "America/New_York")
+    assert end - start == 23 * 3600
+    assert day_bounds(instant, None) == (
+        datetime(2026, 3, 8, tzinfo=UTC).timestamp(),
+        datetime(2026, 3, 9, tzinfo=UTC).timestamp(),
+    )
+
+
+@pytest.mark.anyio
+async def test_the_pacer_waits_for_a_slot_on_the_clock() -> None:
+    clock = FakeClock(NOON)
+    pacer = BudgetPacer(MemoryBudget(), "req:loc", clock, RateLimits(burst=2, window=10, margin=0))
+    for _ in range(3):
+        await pacer.acquire()
+    assert clock.slept == [10.0]
+
+
+@pytest.mark.anyio
+async def test_a_429_saying_nothing_is_left_backs_off_the_whole_location() -> None:
+    clock = FakeClock(NOON)
+    budget = MemoryBudget()
+    limits = RateLimits(burst=100, window=10, margin=0)
+    pacer = BudgetPacer(budget, "req:loc", clock, limits)
+    await pacer.acquire()
+    pacer.observe({"x-ratelimit-max": "100", "x-ratelimit-remaining": "0"})
+    other_worker = BudgetPacer(budget, "req:loc", clock, limits)
+    await other_worker.acquire()
+    assert clock.slept == [10.0]
+
+
+@pytest.mark.anyio
+async def test_no_daily_requests_left_refuses_until_utc_midnight() -> None:
+    clock = FakeClock(NOON)
+    pacer = BudgetPacer(MemoryBudget(), "req:loc", clock)
+    pacer.observe({"x-ratelimit-daily-remaining": "0", "x-ratelimit-remaining": "99"})
+    with pytest.raises(DailyLimitExhausted):
+        await pacer.acquire()
+    assert pacer.blocked_until == datetime(2026, 3, 5, tzinfo=UTC).timestamp()

@@ -1,0 +1,92 @@
+"""The real thing: `ghl-sms bulk send` in a child process, killed with SIGKILL mid-run
+(twice), then `bulk resume` — against a sandbox served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx2
+
+from ghl_sms.sandbox import DEMO_LOCATION_ID, DEMO_TOKEN
+from support.bulk import write_csv
+from support.served_sandbox import served
+
+
+def _messages(url: str) -> int:
+    return int(httpx2.get(f"{url}/_sandbox/state", timeout=5).json()["counts"]["messages"])
+
+
+def _cli(tmp: Path, url: str, *args: str) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "GHL_TOKEN": DEMO_TOKEN,
+        "GHL_LOCATION_ID": DEMO_LOCATION_ID,
+        "GHL_BASE_URL": url,
+        "GHL_SMS_DATA_DIR": str(tmp),
+        "HOME": str(tmp),
+    }
+    argv = [sys.executable, "-m", "ghl_sms", "bulk", *args, "--ledger", str(tmp / "ledger.db")]
+    return subprocess.Popen(
+        argv, env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _kill_after(process: subprocess.Popen[str], url: str, messages: int) -> None:
+    deadline = time.monotonic() + 20
+    while _messages(url) < messages:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the campaign did not progress"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=10)
+
+
+def test_a_campaign_killed_twice_with_sigkill_and_resumed_texts_everyone_exactly_once(
+    tmp_path: Path,
+) -> None:
+    with served(tmp_path / "sandbox.db", contacts=12) as (server, info):
+        url = info["url"]
+        seeds = info["seed"]
+        pats = info["contacts"]
+        ineligible = [seeds["sms_dnd"], seeds["no_phone"], seeds["invalid"]]
+        csv_file = write_csv(
+            tmp_path / "list.csv", ["contact_id"], [[c] for c in [*pats, *ineligible]]
+        )
+        before = _messages(url)
+        send = _cli(
+            tmp_path, url, "send", "--csv", str(csv_file), "--transactional",
+            "--per-minute", "240", "--json", "Hello {first_name}",
+        )  # fmt: skip
+        _kill_after(send, url, before + 2)
+
+        ledger = sqlite3.connect(tmp_path / "ledger.db")
+        [(campaign_id, state)] = ledger.execute("SELECT id, state FROM bulk_campaigns")
+        ledger.close()
+        assert state == "running"
+
+        resume = _cli(tmp_path, url, "resume", campaign_id, "--json")
+        _kill_after(resume, url, _messages(url) + 2)
+
+        final = _cli(tmp_path, url, "resume", campaign_id, "--json")
+        out, err = final.communicate(timeout=60)
+        assert final.returncode == 0, err
+        status = json.loads(out)
+        assert status["campaign"]["state"] == "completed"
+        assert status["counts"]["sent"] == 12 and status["counts"]["skipped"] == 3
+        server.terminate()
+        server.wait(timeout=10)
+
+    db = sqlite3.connect(tmp_path / "sandbox.db")
+    outbound = Counter(
+        r[0] for r in db.execute("SELECT contact_id FROM messages WHERE direction = 'outbound'")
+    )
+    db.close()
+    assert outbound == Counter({p: 1 for p in pats})
