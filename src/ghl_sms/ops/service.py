@@ -17,6 +17,7 @@ from ghl_sms._clock import Clock, utc_datetime
 from ghl_sms.ghl import (
     AuthenticationError,
     Contact,
+    ConversationDetail,
     GhlClient,
     GhlError,
     InvalidRequestError,
@@ -332,15 +333,18 @@ class SmsService:
             return None
         return record
 
-    async def _contact_of_conversation(self, conversation_id: str, contact_id: str | None) -> str:
+    async def _conversation(self, conversation_id: str) -> ConversationDetail:
         try:
-            conversation = await self.client.get_conversation(conversation_id)
+            return await self.client.get_conversation(conversation_id)
         except (NotFoundError, InvalidRequestError) as exc:
             if not _is_not_found(exc):
                 raise
             raise RecipientNotFound(
                 f"No conversation {conversation_id!r} in this location."
             ) from None
+
+    async def _contact_of_conversation(self, conversation_id: str, contact_id: str | None) -> str:
+        conversation = await self._conversation(conversation_id)
         if contact_id and contact_id != conversation.contact_id:
             raise UsageError(
                 f"Conversation {conversation_id} belongs to contact {conversation.contact_id}, "
@@ -728,14 +732,7 @@ class SmsService:
                     phone=contact.phone,
                     messages=[],
                 )
-        try:
-            detail = await self.client.get_conversation(conversation_id)
-        except (NotFoundError, InvalidRequestError) as exc:
-            if not _is_not_found(exc):
-                raise
-            raise RecipientNotFound(
-                f"No conversation {conversation_id!r} in this location."
-            ) from None
+        detail = await self._conversation(conversation_id)
         if contact is None:
             contact = await self._contact(detail.contact_id)
         page = await self.client.list_messages(conversation_id, last_message_id=cursor, limit=limit)
