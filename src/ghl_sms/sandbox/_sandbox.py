@@ -78,6 +78,17 @@ class Sandbox:
                                   "message": "hi"})
     sb.advance(5)                              # pending -> sent -> delivered
     ```
+
+    Arguments:
+        db_path: SQLite file (state survives restarts; one sandbox per file at a time) or
+            ``":memory:"``.
+        clock: time source; ``FakeClock`` in tests, default ``OffsetClock()`` (real time
+            that ``advance()`` and ``/_sandbox/clock/advance`` can push forward).
+        burst_limit, burst_window, daily_limit: GHL's rate limits per token.
+        seed: create the demo location, token, numbers and contacts if they are missing.
+        strict_version: require each module's own ``Version`` value.
+        base_url: the URL in-process clients use (``serve()`` replaces it with the real one).
+        hang_seconds: how long a ``hang`` fault holds a socket the client does not close.
     """
 
     def __init__(
