@@ -86,14 +86,13 @@ def test_an_unknown_fault_kind_is_refused(sb: Sandbox) -> None:
 async def test_over_a_real_socket_a_drop_breaks_the_connection_after_storing() -> None:
     # The one test that binds a port: it checks what uvicorn does with a short body.
     async with Sandbox() as sb:
-        urls: list[str] = []
+        ready = anyio.Event()
         async with anyio.create_task_group() as tg:
-            tg.start_soon(lambda: sb.serve(port=0, on_ready=urls.append))
+            tg.start_soon(lambda: sb.serve(port=0, on_ready=lambda _url: ready.set()))
             with anyio.fail_after(10):
-                while not urls:
-                    await anyio.sleep(0.01)
+                await ready.wait()
             headers = {"Authorization": f"Bearer {sb.token}", "Version": "2021-04-15"}
-            async with httpx2.AsyncClient(base_url=urls[0], headers=headers) as http:
+            async with httpx2.AsyncClient(base_url=sb.base_url, headers=headers) as http:
                 sb.inject_fault("drop")
                 with pytest.raises(httpx2.RemoteProtocolError):
                     await http.post("/conversations/messages", json=body(sb))
