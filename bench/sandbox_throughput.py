@@ -30,7 +30,7 @@ from typing import Any
 import httpx2
 
 
-def serve(port: int, db: str) -> None:
+def serve(port: int, db: str, plain: bool) -> None:
     import anyio
 
     from ghl_sms.sandbox import Sandbox
@@ -40,7 +40,8 @@ def serve(port: int, db: str) -> None:
     def ready(url: str) -> None:
         print(f"READY {url}", flush=True)
 
-    anyio.run(lambda: sandbox.serve(host="127.0.0.1", port=port, on_ready=ready))
+    options = {"loop": "asyncio", "http": "h11"} if plain else {}
+    anyio.run(lambda: sandbox.serve(host="127.0.0.1", port=port, on_ready=ready, **options))
 
 
 def free_port() -> int:
@@ -59,10 +60,12 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-def run(coroutine: Coroutine[Any, Any, None]) -> None:
+def run(coroutine: Coroutine[Any, Any, None], plain: bool) -> None:
     try:
         import uvloop
     except ImportError:
+        plain = True
+    if plain:
         asyncio.run(coroutine)
     else:
         uvloop.run(coroutine)
@@ -110,23 +113,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000, help="total sends")
     parser.add_argument("--clients", type=int, default=2, help="client processes")
-    parser.add_argument("--concurrency", type=int, default=32, help="connections per client")
+    parser.add_argument("--concurrency", type=int, default=16, help="connections per client")
+    parser.add_argument(
+        "--plain", action="store_true", help="asyncio and h11 only, even if uvloop/httptools exist"
+    )
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--drive", nargs=4, metavar="X", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.db)
+        serve(args.serve, args.db, args.plain)
         return
     if args.drive:
         url, total, start_at, stop_at = args.drive
-        run(drive(url, int(total), args.concurrency, float(start_at), float(stop_at)))
+        run(drive(url, int(total), args.concurrency, float(start_at), float(stop_at)), args.plain)
         return
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(port), "--db", os.path.join(tmp, "b.db")],
+            [sys.executable, __file__, "--serve", str(port), "--db", os.path.join(tmp, "b.db")]
+            + (["--plain"] if args.plain else []),
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -142,7 +149,8 @@ def main() -> None:
             clients = [
                 subprocess.Popen(
                     [sys.executable, __file__, "--concurrency", str(args.concurrency), "--drive",
-                     url, str(share), str(start_at), str(stop_at)],
+                     url, str(share), str(start_at), str(stop_at)]
+                    + (["--plain"] if args.plain else []),
                     stdout=subprocess.PIPE,
                     text=True,
                 )
@@ -162,8 +170,9 @@ def main() -> None:
     errors = sum(r["errors"] for r in results)
     elapsed = max(r["finished"] for r in results) - start_at
     client_cpu = sum(r["cpu"] for r in results)
+    stack = "asyncio + h11" if args.plain else "uvloop + httptools when installed"
     print(
-        f"{sent / elapsed:,.0f} send-message requests/s over loopback HTTP "
+        f"{sent / elapsed:,.0f} send-message requests/s over loopback HTTP ({stack}) "
         f"({sent} sends in {elapsed:.2f} s; {args.clients} client processes x "
         f"{args.concurrency} connections; {errors} errors)\n"
         f"CPU per request: server {server_cpu / sent * 1e6:.0f} us "

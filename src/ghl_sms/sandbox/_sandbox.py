@@ -336,12 +336,22 @@ class Sandbox:
         tick_interval: float = 0.2,
         log_level: str = "warning",
         on_ready: Callable[[str], None] | None = None,
+        loop: str = "auto",
+        http: str = "auto",
     ) -> None:
         """Serve over HTTP with uvicorn until cancelled; ``on_ready(base_url)`` once bound.
 
-        ``port=0`` picks a free port; ``base_url`` then tells which."""
+        ``port=0`` picks a free port; ``base_url`` then tells which. ``loop`` and ``http``
+        go to uvicorn ("auto" uses uvloop and httptools when installed)."""
         config = uvicorn.Config(
-            self.app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False
+            self.app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            lifespan="off",
+            access_log=False,
+            loop=loop,
+            http=http,
         )
         server = uvicorn.Server(config)
         async with anyio.create_task_group() as tg:
