@@ -57,8 +57,12 @@ def _instance(cls: type) -> Exception:
         return cls(_record(), 600.0)
     if cls is SendInProgressError:
         return cls(_record())
+    if cls is WebhookVerificationError:
+        return cls("bad_signature", "The signature does not match the body.")
     return cls("The sending number is invalid; pick one of sms_numbers.")
 
+
+from ghl_sms.webhooks import WebhookVerificationError  # noqa: E402
 
 ANTICIPATED = sorted(
     _subclasses(ghl.GhlError)
