@@ -196,3 +196,27 @@ async def test_the_client_paces_itself_under_the_limits_it_is_told(target: Targe
         ghl._retry = RetryPolicy(max_retries=0)  # a 429 would raise instead of being retried
         for _ in range(9):  # the headers say 4 per second; no request may be refused
             await ghl.get_location()
+
+
+async def test_an_inbound_message_from_a_provider_lands_in_the_conversation(
+    target: Target,
+) -> None:
+    async with target.client() as ghl:
+        sent = await ghl.send_message(contact_id=AVA, message="Question?")
+        added = await ghl.add_inbound_message(
+            conversation_id=sent.conversation_id, contact_id=AVA, message="Answer!"
+        )
+        assert added.success and added.conversation_id == sent.conversation_id
+        message = await ghl.get_message(added.message_id)
+        assert (message.direction, message.body) == ("inbound", "Answer!")
+        assert (await ghl.get_conversation(sent.conversation_id)).unread_count == 1
+
+
+async def test_a_status_update_for_a_message_no_provider_owns_is_refused(
+    target: Target,
+) -> None:
+    async with target.client() as ghl:
+        sent = await ghl.send_message(contact_id=AVA, message="Hi")
+        with pytest.raises(PermissionDeniedError) as info:
+            await ghl.update_message_status(sent.message_id, "delivered")
+        assert info.value.messages == ["No conversation provider found for this message"]

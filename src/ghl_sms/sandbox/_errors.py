@@ -54,6 +54,10 @@ def forbidden_location() -> ApiError:
     return _error(403, "The token does not have access to this location.")
 
 
+def forbidden(message: str) -> ApiError:
+    return _error(403, message)
+
+
 def not_found(message: str) -> ApiError:
     return _error(404, message)
 

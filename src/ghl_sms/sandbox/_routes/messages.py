@@ -8,10 +8,18 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ghl_sms.sandbox._engine import AuthContext
-from ghl_sms.sandbox._errors import bad_request, not_found, unprocessable
+from ghl_sms.sandbox._errors import (
+    ApiError,
+    bad_request,
+    forbidden,
+    internal_error,
+    not_found,
+    unprocessable,
+)
 from ghl_sms.sandbox._routes._gate import (
     CONVERSATIONS_VERSION,
     JsonDict,
@@ -191,6 +199,107 @@ async def send_message(request: Request, ctx: AuthContext) -> JsonDict:
     }
 
 
+INBOUND_TYPES = (
+    "SMS", "RCS", "Email", "WhatsApp", "GMB", "IG", "FB", "Custom", "WebChat", "Live_Chat",
+    "Call", "IVR_Call", "Campaign_Call", "Campaign_VoiceMail", "TIKTOK", "ALL_IN_ONE_CHAT",
+    "FORM_SUBMISSION",
+)  # fmt: skip
+INBOUND_FIELDS = frozenset(
+    {
+        "type", "attachments", "message", "conversationId", "contactId",
+        "conversationProviderId", "html", "subject", "emailFrom", "emailTo", "emailCc",
+        "emailBcc", "emailMessageId", "altId", "direction", "date", "call",
+    }
+)  # fmt: skip
+
+
+@ghl_route(WRITE, CONVERSATIONS_VERSION)
+async def add_inbound_message(request: Request, ctx: AuthContext) -> JsonDict | Response:
+    """A conversation-provider app reports a message it received (ProcessMessageBodyDto).
+
+    The sandbox has no provider apps of its own, so it behaves as GHL does for an app
+    that replaces the default SMS channel: ``type: "SMS"`` without a provider id is
+    stored; a ``Custom`` message without one is answered 201 with an empty body and
+    dropped (ISSUE #70); an unknown provider id is a 500 (ISSUE #6).
+    """
+    body = await json_body(request)
+    errors = [f"property {key} should not exist" for key in body if key not in INBOUND_FIELDS]
+    if body.get("type") not in INBOUND_TYPES:
+        errors.append("type must be a valid enum value")
+    for key in ("conversationId", "contactId"):
+        if not isinstance(body.get(key), str) or not body.get(key):
+            errors.append(f"{key} must be a string")
+    for key in ("message", "conversationProviderId", "altId"):
+        if body.get(key) is not None and not isinstance(body.get(key), str):
+            errors.append(f"{key} must be a string")
+    attachments = body.get("attachments")
+    if attachments is not None and not (
+        isinstance(attachments, list) and all(_is_http_url(a) for a in attachments)
+    ):
+        errors.append("each value in attachments must be a URL address")
+    if errors:
+        raise unprocessable(errors)
+    provider = body.get("conversationProviderId")
+    if body["type"] == "Custom" and not provider:
+        return Response(status_code=201)  # accepted and silently not stored, as GHL does
+    if provider:
+        raise ApiError(500, internal_error())  # no provider with that id
+    if body["type"] != "SMS":
+        raise bad_request("Incorrect conversationProviderId/type")
+    engine = engine_of(request)
+    contact = engine.store.get_contact(body["contactId"])
+    if contact is None:
+        raise bad_request(f"Contact with id {body['contactId']} not found")
+    ctx.require_location(contact["locationId"])
+    conversation = engine.store.get_conversation(body["conversationId"])
+    if conversation is None or conversation.contact_id != contact["id"]:
+        raise bad_request("Conversation not found")
+    try:
+        row, _ = engine.reply(contact["id"], body.get("message") or "", list(attachments or []))
+    except ValueError as exc:
+        raise bad_request(str(exc)) from None
+    return {
+        "success": True,
+        "conversationId": row.conversation_id,
+        "messageId": row.id,
+        "message": "Message received",
+        "contactId": row.contact_id,
+        "dateAdded": message_json(row)["dateAdded"],
+    }
+
+
+@ghl_route(WRITE, CONVERSATIONS_VERSION)
+async def update_message_status(request: Request, ctx: AuthContext) -> JsonDict:
+    """Only the conversation-provider app that owns a message may report its status.
+
+    Every sandbox message goes out through the built-in phone system, which reports its
+    own statuses, so the answer is GHL's for a message no provider owns (ISSUE #4).
+    """
+    body = await json_body(request)
+    errors = [
+        f"property {key} should not exist"
+        for key in body
+        if key not in ("status", "error", "emailMessageId", "recipients")
+    ]
+    if body.get("status") not in _ENUM_FIELDS["status"]:
+        errors.append(
+            "status must be one of the following values: delivered, failed, pending, read"
+        )
+    error = body.get("error")
+    if error is not None and not (
+        isinstance(error, dict)
+        and all(isinstance(error.get(k), str) for k in ("code", "type", "message"))
+    ):
+        errors.append("error must contain code, type and message strings")
+    if errors:
+        raise unprocessable(errors)
+    row = engine_of(request).store.get_message(request.path_params["messageId"])
+    if row is None:
+        raise not_found("Message not found")
+    ctx.require_location(row.location_id)
+    raise forbidden("No conversation provider found for this message")
+
+
 @ghl_route(READ, CONVERSATIONS_VERSION)
 async def get_message(request: Request, ctx: AuthContext) -> JsonDict:
     row = engine_of(request).store.get_message(request.path_params["messageId"])
@@ -283,6 +392,8 @@ async def upload_attachments(request: Request, ctx: AuthContext) -> JsonDict | t
 routes = [
     Route("/conversations/messages", send_message, methods=["POST"]),
     Route("/conversations/messages/upload", upload_attachments, methods=["POST"]),
+    Route("/conversations/messages/inbound", add_inbound_message, methods=["POST"]),
+    Route("/conversations/messages/{messageId}/status", update_message_status, methods=["PUT"]),
     Route("/conversations/messages/{messageId}", get_message, methods=["GET"]),
     Route("/conversations/messages/{messageId}/schedule", cancel_scheduled, methods=["DELETE"]),
     Route("/conversations/{conversationId}/messages", list_messages, methods=["GET"]),
