@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
+import anyio
+
 from ghl_sms._clock import Clock, utc_datetime
 from ghl_sms.ghl import (
     AuthenticationError,
@@ -169,23 +171,26 @@ class SmsService:
         self.events = EventLog(ledger.db, clock)
         self._numbers: list[PhoneNumber] | None = None
         self._location_timezone: str | None | bool = False  # False: not looked up yet
+        self._lookups = anyio.Lock()  # concurrent sends (bulk workers) look these up once
 
     # --- lookups shared by the operations -------------------------------------------------
 
     async def sender_numbers(self, *, refresh: bool = False) -> list[PhoneNumber]:
-        if self._numbers is None or refresh:
-            try:
-                self._numbers = (await self.client.list_phone_numbers()).numbers
-            except NotFoundError:
-                self._numbers = []  # "Phone system is not connected to this account"
-        return self._numbers
+        async with self._lookups:
+            if self._numbers is None or refresh:
+                try:
+                    self._numbers = (await self.client.list_phone_numbers()).numbers
+                except NotFoundError:
+                    self._numbers = []  # "Phone system is not connected to this account"
+            return self._numbers
 
     async def _location_tz(self) -> str | None:
-        if self._location_timezone is False:
-            try:
-                self._location_timezone = (await self.client.get_location()).timezone
-            except (AuthenticationError, PermissionDeniedError, NotFoundError):
-                self._location_timezone = None  # no locations.readonly scope: no fallback zone
+        async with self._lookups:
+            if self._location_timezone is False:
+                try:
+                    self._location_timezone = (await self.client.get_location()).timezone
+                except (AuthenticationError, PermissionDeniedError, NotFoundError):
+                    self._location_timezone = None  # no locations.readonly scope: no fallback
         return self._location_timezone if isinstance(self._location_timezone, str) else None
 
     async def _sender(self, from_number: str | None) -> PhoneNumber | None:
