@@ -15,7 +15,6 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
-from rich.table import Table
 
 from ghl_sms._settings import Settings
 from ghl_sms.cli._app import (
@@ -214,10 +213,11 @@ def _render_list(out: Console, campaigns: list[Campaign]) -> None:
     if not campaigns:
         out.print("No campaigns yet; start one with `ghl-sms bulk send`.")
         return
-    table = Table("id", "name", "state", "recipients", "created")
     for c in campaigns:
-        table.add_row(c.id, escape(c.name), str(c.state), str(c.total), _when(c.created_at))
-    out.print(table)
+        out.print(
+            f"{c.id}  {str(c.state):<9}  {c.total:>7} recipients  {_when(c.created_at)}  "
+            f"{escape(c.name)}"
+        )
 
 
 class _Bar:

@@ -159,7 +159,7 @@ async def test_recipients_in_quiet_hours_wait_for_their_morning(tmp_path: Path) 
         assert len(s.sends()) == 2 and s.outbound() == Counter({florida: 1, california: 1})
         first, second = sorted(r.at for r in s.sends())
         eight_am_ny = datetime(2026, 3, 4, 13, 0, tzinfo=UTC).timestamp()
-        assert first == started  # California: at once
+        assert first < started + 60  # California: at once
         assert eight_am_ny <= second < eight_am_ny + 3600
         assert any(p.waiting_reason == "quiet_hours" for p in seen)
 
@@ -208,19 +208,20 @@ async def test_every_request_is_paced_under_the_location_limit_and_none_is_refus
             assert sum(1 for u in times[i:] if u < t + 10.0) <= 10
 
 
-async def test_a_429_backs_off_and_nobody_is_texted_twice(tmp_path: Path) -> None:
+async def test_a_429_backs_off_the_location_and_nobody_is_texted_twice(tmp_path: Path) -> None:
     async with bulk_stack(tmp_path) as s:
         pats = s.add_contacts(8)
         s.sandbox.inject_fault("429", count=2, path="/conversations/messages", method="POST")
         engine = s.engine()
         campaign = await engine.create(_spec(s), ContactIdsSource(pats))
         engine.start(campaign.id)
+        started = s.clock.now()
         await engine.run([campaign.id])
         assert s.outbound() == Counter({p: 1 for p in pats})
-        statuses = [r.status for r in s.requests]
-        assert statuses.count(429) == 2
-        first_429 = next(r.at for r in s.requests if r.status == 429)
-        assert all(r.at >= first_429 + 10.0 for r in s.requests[statuses.index(429) + 2 :])
+        assert [r.status for r in s.requests].count(429) == 2
+        # 18 requests take 2 s at 100 per 10 s; GHL said its window was full, so the
+        # location waited for it to pass.
+        assert s.clock.now() - started >= 10.0
 
 
 @pytest.mark.parametrize("fault", ["500", "500_after", "drop", "hang"])
@@ -262,10 +263,30 @@ async def test_a_per_minute_cap_is_never_exceeded(tmp_path: Path) -> None:
         engine.start(campaign.id)
         await engine.run([campaign.id])
         assert s.outbound() == Counter({p: 1 for p in pats})
+        slots = sorted(
+            at
+            for (at,) in engine.ledger.db.execute(
+                "SELECT at FROM bulk_budget_claims WHERE key = ?", (f"msg:{s.location_id}",)
+            )
+        )
+        assert len(slots) == 25
+        for i, t in enumerate(slots):
+            assert sum(1 for u in slots[i:] if u < t + 60.0) <= 10
+            assert sum(1 for u in slots[i:] if u < t + 6.0) <= 1  # spread, not in bursts
+        assert slots[-1] - slots[0] >= 120.0
+
+
+async def test_each_message_goes_out_in_its_cap_slot(tmp_path: Path) -> None:
+    async with bulk_stack(tmp_path) as s:
+        pats = s.add_contacts(12)
+        engine = s.engine(workers=1)  # one worker: the fake clock then times sends exactly
+        campaign = await engine.create(_spec(s, caps=Caps(per_minute=6)), ContactIdsSource(pats))
+        engine.start(campaign.id)
+        await engine.run([campaign.id])
         times = sorted(r.at for r in s.sends())
+        assert len(times) == 12
         for i, t in enumerate(times):
-            assert sum(1 for u in times[i:] if u < t + 60.0) <= 10
-        assert times[-1] - times[0] >= 120.0
+            assert sum(1 for u in times[i:] if u < t + 60.0) <= 6
 
 
 async def test_a_daily_cap_waits_for_the_next_day_instead_of_failing(tmp_path: Path) -> None:

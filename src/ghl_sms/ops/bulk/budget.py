@@ -20,11 +20,14 @@ from __future__ import annotations
 import bisect
 import math
 import sqlite3
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import anyio
 
 from ghl_sms._clock import Clock
 from ghl_sms.ghl import RateLimits
@@ -69,27 +72,48 @@ class Limit:
         return max((r.seconds for r in self.rules), default=0.0)
 
 
+def _spread(count: int, seconds: float, parts: int) -> Rule:
+    """A rule holding ``count`` per ``seconds`` to its rate in ``parts`` smaller steps."""
+    step = math.ceil(count / parts)
+    return Rule(step, seconds * step / count)
+
+
 def request_limit(
-    limits: RateLimits, *, burst: int | None = None, window: float | None = None
+    limits: RateLimits,
+    *,
+    burst: int | None = None,
+    window: float | None = None,
+    allowance: float = 0.0,
 ) -> Limit:
-    """GHL's request limits as a ``Limit``, with the pacer's safety margin on the window."""
-    seconds = (window if window is not None else limits.window) * (1 + limits.margin)
+    """GHL's request limits as a ``Limit``.
+
+    The window is widened by the pacer's safety margin and by ``allowance`` seconds for
+    requests that reach GHL later than planned. A burst is also spread over the window
+    in tenths: the same rate, but a client is never handed a whole burst at once, which
+    it would need longer to send than a (scaled-down) window lasts.
+    """
+    base = window if window is not None else limits.window
+    seconds = base * (1 + limits.margin) + allowance
     count = burst if burst is not None else limits.burst
-    return Limit(rules=(Rule(count, seconds),), per_day=limits.daily)
+    return Limit(rules=(Rule(count, seconds), _spread(count, seconds, count)), per_day=limits.daily)
+
+
+MESSAGE_SLACK = 0.5
+"""Seconds a message may go out after its cap slot (its request slot comes first)."""
 
 
 def message_limit(per_minute: int | None, per_day: int | None, zone: str | None) -> Limit | None:
     """A carrier cap: ``per_minute`` spread evenly through the minute (no burst of a whole
     minute's worth in one second, which per-second carrier limits would refuse), and
-    never more than ``per_minute`` in any 60 s or ``per_day`` in a calendar day."""
+    never more than ``per_minute`` in any 60 s (of sending, which may trail a slot by
+    ``MESSAGE_SLACK``) or ``per_day`` in a calendar day."""
     if per_minute is None and per_day is None:
         return None
     rules: tuple[Rule, ...] = ()
     if per_minute is not None:
         if per_minute < 1:
             raise ValueError("a per-minute cap must be at least 1")
-        step = math.ceil(per_minute / 60)
-        rules = (Rule(step, 60.0 * step / per_minute), Rule(per_minute, 60.0))
+        rules = (_spread(per_minute, 60.0, 60), Rule(per_minute, 60.0 + MESSAGE_SLACK))
     if per_day is not None and per_day < 1:
         raise ValueError("a per-day cap must be at least 1")
     return Limit(rules=rules, per_day=per_day, day_zone=zone)
@@ -352,7 +376,14 @@ class BudgetPacer:
     that this budget did not (another app on the token) are booked, so a 429 (which
     says no requests are left) backs off the whole location at once, and a daily
     remaining of 0 blocks the key until the next UTC midnight.
+
+    GHL counts a request when it handles it, which can be later than the slot it was
+    sent in (a busy event loop, queueing at GHL). Two requests one window apart by our
+    slots may then land in one of GHL's windows, so the window is widened by the
+    slowest recent round trip (slot to answer), at most a quarter of the window.
     """
+
+    _SAMPLES = 64
 
     def __init__(
         self, budget: Budget, key: str, clock: Clock, limits: RateLimits | None = None
@@ -366,24 +397,62 @@ class BudgetPacer:
         self.requests = 0
         self.waited = 0.0
         self.blocked_until: float | None = None
+        self._slots: dict[int, float] = {}
+        self._prepaid: dict[int, float] = {}
+        self._round_trips: deque[float] = deque(maxlen=self._SAMPLES)
+
+    @property
+    def allowance(self) -> float:
+        """Extra seconds on the window for requests GHL handles late."""
+        return min(max(self._round_trips, default=0.0), self._window / 4)
 
     @property
     def limit(self) -> Limit:
-        return request_limit(self.limits, burst=self._burst, window=self._window)
+        return request_limit(
+            self.limits, burst=self._burst, window=self._window, allowance=self.allowance
+        )
+
+    def prepay(self, not_before: float) -> float:
+        """Reserve the slot of this task's next request now, at or after ``not_before``,
+        and return it; that request's ``acquire()`` then takes it instead of a new one.
+
+        A send paced by carrier caps reserves its request slot and its message slots
+        together this way, so the message goes out when its cap slot says, not later.
+        Raises ``CapReached`` when GHL's daily limit is used up.
+        """
+        task = anyio.get_current_task().id
+        self.cancel_prepaid()
+        slot = self.budget.reserve(self.key, self.limit, max(not_before, self._clock.now()))
+        self._prepaid[task] = slot
+        return slot
+
+    def cancel_prepaid(self) -> None:
+        slot = self._prepaid.pop(anyio.get_current_task().id, None)
+        if slot is not None:
+            self.budget.refund(self.key, slot)
 
     async def acquire(self) -> None:
         now = self._clock.now()
-        try:
-            slot = self.budget.reserve(self.key, self.limit, now)
-        except CapReached as exc:
-            self.blocked_until = exc.until
-            raise DailyLimitExhausted(str(exc)) from None
+        # acquire() and observe() of one request run in the same task (the client's).
+        task = anyio.get_current_task().id
+        slot = self._prepaid.pop(task, None)
+        if slot is None:
+            try:
+                slot = self.budget.reserve(self.key, self.limit, now)
+            except CapReached as exc:
+                self.blocked_until = exc.until
+                raise DailyLimitExhausted(str(exc)) from None
         self.requests += 1
+        self._slots[task] = slot
         if slot > now:
             self.waited += slot - now
             await self._clock.sleep(slot - now)
 
     def observe(self, headers: Mapping[str, str]) -> None:
+        now = self._clock.now()
+        slot = self._slots.pop(anyio.get_current_task().id, None)
+        if slot is not None:
+            self._round_trips.append(max(now - slot, 0.0))
         if "x-ratelimit-remaining" not in headers and "x-ratelimit-daily-remaining" not in headers:
             return
         burst = _header_int(headers, "x-ratelimit-max")
@@ -394,13 +463,12 @@ class BudgetPacer:
             self._burst = min(burst, self.limits.burst)
         if interval_ms is not None and interval_ms > 0:
             self._window = max(interval_ms / 1000, self.limits.window)
-        now = self._clock.now()
         if daily_remaining is not None and daily_remaining <= 0:
             self.blocked_until = day_bounds(now, None)[1]
             self.budget.block(self.key, self.blocked_until)
         if remaining is None or burst is None:
             return
-        window = self._window * (1 + self.limits.margin)
+        window = self.limit.longest
         ours = self.budget.count(self.key, now - window, now)
         extra = (burst - remaining) - ours
         if extra > 0:

@@ -48,6 +48,7 @@ from ghl_sms.ghl import (
     RateLimitError,
 )
 from ghl_sms.ops.bulk.budget import (
+    MESSAGE_SLACK,
     Budget,
     BudgetPacer,
     CapReached,
@@ -459,14 +460,17 @@ class Pump:
                 not_before=until,
             )
         except CapReached as exc:
-            self._hit_cap([campaign], exc.until, str(SkipReason.DAILY_CAP), str(exc))
-            self._finish(
-                row,
-                RecipientState.DEFERRED,
-                code=str(SkipReason.DAILY_CAP),
-                reason=str(exc),
-                not_before=exc.until,
-            )
+            if exc.key == self.pacer.key:  # GHL's daily request limit, met in the gate
+                self._ghl_daily_limit(row, exc.until)
+            else:
+                self._hit_cap([campaign], exc.until, str(SkipReason.DAILY_CAP), str(exc))
+                self._finish(
+                    row,
+                    RecipientState.DEFERRED,
+                    code=str(SkipReason.DAILY_CAP),
+                    reason=str(exc),
+                    not_before=exc.until,
+                )
         except (SenderNotAvailable, AuthenticationError, PermissionDeniedError) as exc:
             # Every recipient would fail the same way: stop the campaign, keep the rest.
             self._release(row)
@@ -549,14 +553,9 @@ class Pump:
         )
 
     def _rate_limited(self, row: Row, campaign: Campaign, error: RateLimitError) -> None:
-        now = self.clock.now()
         if error.daily_exhausted:
-            until = self.pacer.blocked_until or day_bounds(now, None)[1]
-            self.budget.block(self.pacer.key, until)
-            why = "GHL's daily request limit for this location is used up; sending resumes then."
-            code = str(SkipReason.GHL_DAILY_LIMIT)
-            self._hit_cap(list(self._campaigns.values()), until, code, why)
-            self._finish(row, RecipientState.DEFERRED, code=code, reason=why, not_before=until)
+            now = self.clock.now()
+            self._ghl_daily_limit(row, self.pacer.blocked_until or day_bounds(now, None)[1])
             return
         # The client already waited and retried; the pacer has booked the window GHL
         # says is full, so every worker of the location backs off with this one.
@@ -567,6 +566,14 @@ class Pump:
             code=str(SkipReason.RATE_LIMITED),
             delay=self.pacer.limits.window * 2,
         )
+
+    def _ghl_daily_limit(self, row: Row, until: float) -> None:
+        """GHL's daily request limit: every campaign of the location waits for it."""
+        self.budget.block(self.pacer.key, until)
+        why = "GHL's daily request limit for this location is used up; sending resumes then."
+        code = str(SkipReason.GHL_DAILY_LIMIT)
+        self._hit_cap(list(self._campaigns.values()), until, code, why)
+        self._finish(row, RecipientState.DEFERRED, code=code, reason=why, not_before=until)
 
     # --- carrier caps ---------------------------------------------------------------------
 
@@ -603,24 +610,38 @@ class Pump:
         return None
 
     async def _claim_caps(self, campaign: Campaign, sender: str | None) -> None:
+        """Take the send's message slots under the carrier caps, and its request slot.
+
+        Both are reserved here, before anything is recorded, and tied together: the
+        request slot is prepaid (the client's next request takes it) and lies at most
+        ``MESSAGE_SLACK`` after the message slots, so a send never goes out early for
+        its caps and never late enough to crowd a later minute. A daily cap reached
+        raises ``CapReached`` and nothing is kept.
+        """
         limits = self._cap_limits(campaign, sender)
         if not limits:
-            return
-        self._default_sender = self._default_sender or (
-            sender if campaign.from_number is None else None
-        )
-        now = self.clock.now()
-        taken: list[tuple[str, float]] = []
-        try:
-            for key, limit in limits:
-                taken.append((key, self.budget.reserve(key, limit, now)))
-        except CapReached:
+            return  # the client's own acquire() paces the request
+        if campaign.from_number is None and sender is not None:
+            self._default_sender = sender
+        request_at = self.pacer.prepay(self.clock.now())
+        for _ in range(8):
+            taken: list[tuple[str, float]] = []
+            try:
+                for key, limit in limits:
+                    taken.append((key, self.budget.reserve(key, limit, request_at)))
+            except CapReached:
+                for key, at in taken:
+                    self.budget.refund(key, at)
+                self.pacer.cancel_prepaid()
+                raise
+            message_at = max(at for _, at in taken)
+            if message_at <= request_at <= message_at + MESSAGE_SLACK:
+                return
+            # The caps put the message later than its request slot: move the request.
             for key, at in taken:
                 self.budget.refund(key, at)
-            raise
-        wait = max(at for _, at in taken) - now
-        if wait > 0:
-            await self.clock.sleep(wait)
+            request_at = self.pacer.prepay(message_at)
+        raise AssertionError("message and request slots did not converge")  # pragma: no cover
 
     def _hit_cap(self, campaigns: list[Campaign], until: float, code: str, why: str) -> None:
         """A daily limit: everyone due before ``until`` waits for it (not failed)."""

@@ -1,0 +1,143 @@
+"""`ghl-sms bulk` through click's runner, against a sandbox file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ghl_sms.sandbox import Sandbox
+from support.bulk import write_csv
+from support.cli import CliHarness, harness
+
+AVA = "sbxCtReachable000001"
+BEN = "sbxCtSmsDnd000000001"
+HUGO = "sbxCtFlorida00000001"
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> CliHarness:
+    return harness(tmp_path)
+
+
+def _outbound(h: CliHarness) -> Counter[str]:
+    with Sandbox(db_path=h.tmp / "sandbox.db", clock=h.clock) as sandbox:
+        rows = sandbox.store.conn.execute(
+            "SELECT contact_id FROM messages WHERE direction = 'outbound'"
+        )
+        return Counter(str(r[0]) for r in rows)
+
+
+def _list(h: CliHarness) -> Path:
+    return write_csv(
+        h.tmp / "list.csv",
+        ["contact_id", "phone", "First Name", "Slot"],
+        [
+            [AVA, "", "Ava", "3pm"],
+            ["", "+14155552001", "Noor", "4pm"],
+            [BEN, "", "Ben", "5pm"],
+            ["", "555", "Bad", "6pm"],
+            ["", "+14155552001", "Noor again", "7pm"],
+        ],
+    )
+
+
+def test_a_dry_run_prints_counts_skips_and_cost_and_sends_nothing(h: CliHarness) -> None:
+    out = h.json("bulk", "send", "--sandbox", "--csv", str(_list(h)), "Hi {first_name}, {slot}",
+                 "--dry-run")  # fmt: skip
+    assert out["dry_run"] is True
+    assert out["total"] == 5 and out["would_send"] == 3
+    assert {r["code"]: r["count"] for r in out["skipped"]} == {"invalid_phone": 1, "duplicate": 1}
+    assert out["samples"][0]["text"] == "Hi Ava, 3pm"
+    assert out["cost_estimate_usd"] == pytest.approx(3 * 0.0079)
+    assert _outbound(h) == Counter()
+    assert h.json("bulk", "status", "--sandbox") == []  # the draft is gone
+
+
+def test_a_dry_run_in_words_names_the_reasons(h: CliHarness) -> None:
+    result = h.run("bulk", "send", "--sandbox", "--csv", str(_list(h)), "Hi {first_name}",
+                   "--dry-run")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "3 would be texted" in result.stdout and "invalid_phone" in result.stdout
+    assert "Nothing sent" in result.stdout
+
+
+def test_send_texts_each_eligible_recipient_once_and_reports_every_outcome(
+    h: CliHarness,
+) -> None:
+    status = h.json("bulk", "send", "--sandbox", "--csv", str(_list(h)), "Hi {first_name}")
+    assert status["campaign"]["state"] == "completed"
+    assert status["counts"]["sent"] == 2 and status["counts"]["skipped"] == 3
+    assert {(r["code"], r["count"]) for r in status["reasons"]} == {
+        ("sms_dnd", 1), ("invalid_phone", 1), ("duplicate", 1)
+    }  # fmt: skip
+    sent = _outbound(h)
+    assert sent[AVA] == 1 and sum(sent.values()) == 2
+
+    campaign_id = status["campaign"]["id"]
+    report = h.run("bulk", "report", "--sandbox", campaign_id)
+    rows = list(csv.DictReader(io.StringIO(report.stdout)))
+    assert [r["state"] for r in rows] == ["sent", "sent", "skipped", "skipped", "skipped"]
+    assert rows[0]["message_id"] and rows[2]["reason_code"] == "sms_dnd"
+    as_json = json.loads(
+        h.run("bulk", "report", "--sandbox", campaign_id, "--format", "json").stdout
+    )
+    assert [r["seq"] for r in as_json] == [1, 2, 3, 4, 5]
+
+
+def test_send_in_words_shows_the_campaign_and_how_to_resume(h: CliHarness) -> None:
+    result = h.run("bulk", "send", "--sandbox", "--contacts", f"{AVA},{BEN}", "Hello")
+    assert result.exit_code == 0, result.output
+    assert "bulk resume cmp_" in result.stderr
+    assert "completed" in result.stdout and "1 sent, 1 skipped" in result.stdout
+
+
+def test_status_lists_campaigns_and_shows_one_with_reasons(h: CliHarness) -> None:
+    status = h.json("bulk", "send", "--sandbox", "--contacts", f"{AVA},{BEN}", "Hello")
+    campaign_id = status["campaign"]["id"]
+    listed = h.run("bulk", "status", "--sandbox")
+    assert campaign_id in listed.stdout
+    shown = h.run("bulk", "status", "--sandbox", campaign_id)
+    assert "sms_dnd" in shown.stdout and "1 sent" in shown.stdout
+
+
+def test_a_campaign_waiting_for_its_daily_cap_can_be_cancelled(h: CliHarness) -> None:
+    waiting = h.json("bulk", "send", "--sandbox", "--contacts", f"{AVA},{HUGO}", "Hello",
+                     "--per-day", "1", "--no-wait")  # fmt: skip
+    assert waiting["campaign"]["state"] == "running"
+    assert waiting["campaign"]["waiting_reason"] == "daily_cap"
+    campaign_id = waiting["campaign"]["id"]
+    cancelled = h.json("bulk", "cancel", "--sandbox", campaign_id)
+    assert cancelled["campaign"]["state"] == "cancelled"
+    assert cancelled["counts"] == {**cancelled["counts"], "sent": 1, "skipped": 1}
+    resumed = h.run("bulk", "resume", "--sandbox", campaign_id)
+    assert resumed.exit_code == 2 and "nothing to resume" in resumed.stderr
+
+
+def test_pause_and_resume_from_the_command_line(h: CliHarness) -> None:
+    waiting = h.json("bulk", "send", "--sandbox", "--contacts", f"{AVA},{HUGO}", "Hello",
+                     "--per-day", "1", "--no-wait")  # fmt: skip
+    campaign_id = waiting["campaign"]["id"]
+    assert h.json("bulk", "pause", "--sandbox", campaign_id)["campaign"]["state"] == "paused"
+    done = h.json("bulk", "resume", "--sandbox", campaign_id)  # waits for the next day
+    assert done["campaign"]["state"] == "completed" and done["counts"]["sent"] == 2
+    assert _outbound(h) == Counter({AVA: 1, HUGO: 1})
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bulk", "send", "--sandbox", "Hi"], "Say who to text"),
+        (["bulk", "send", "--sandbox", "--contacts", AVA, "Hi {first_name"], "Unclosed"),
+        (["bulk", "send", "--sandbox", "--csv", "missing.csv", "Hi"], "Can't read"),
+        (["bulk", "resume", "--sandbox", "cmp_nope"], "No campaign"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(h: CliHarness, args: list[str], message: str) -> None:
+    result = h.run(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
