@@ -21,7 +21,7 @@ import bisect
 import math
 import sqlite3
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -38,6 +38,7 @@ __all__ = [
     "BudgetPacer",
     "CapReached",
     "DayState",
+    "LeaseLost",
     "Limit",
     "MemoryBudget",
     "Rule",
@@ -135,6 +136,10 @@ def day_bounds(instant: float, zone: str | None) -> tuple[float, float]:
     start = datetime(local.year, local.month, local.day, tzinfo=tz)
     end = datetime.combine(start.date() + timedelta(days=1), start.time(), tzinfo=tz)
     return start.timestamp(), end.timestamp()
+
+
+class LeaseLost(Exception):
+    """The pump lost its location's lease while a request waited for its slot."""
 
 
 class CapReached(Exception):
@@ -400,6 +405,9 @@ class BudgetPacer:
         self._slots: dict[int, float] = {}
         self._prepaid: dict[int, float] = {}
         self._round_trips: deque[float] = deque(maxlen=self._SAMPLES)
+        self.guard: Callable[[], bool] | None = None
+        """Asked after every wait for a slot: False (the pump lost its lease) stops the
+        request with ``LeaseLost`` instead of sending it."""
 
     @property
     def allowance(self) -> float:
@@ -447,6 +455,8 @@ class BudgetPacer:
         if slot > now:
             self.waited += slot - now
             await self._clock.sleep(slot - now)
+        if self.guard is not None and not self.guard():
+            raise LeaseLost(f"{self.key}: the location's lease was lost while waiting")
 
     def observe(self, headers: Mapping[str, str]) -> None:
         now = self._clock.now()

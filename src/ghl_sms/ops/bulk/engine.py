@@ -196,6 +196,7 @@ class BulkEngine:
         spec: CampaignSpec,
         source: RecipientSource,
         *,
+        campaign_id: str | None = None,
         on_import: ImportCallback | None = None,
     ) -> Campaign:
         """A draft campaign with its recipients stored (streamed, in batches).
@@ -203,7 +204,21 @@ class BulkEngine:
         Checked here, without GHL: the template, the sending number, the caps; per
         recipient the number's validity, local opt-outs and duplicates (skipped with
         their reasons). Raises ``UsageError``/``ValueError`` for a bad spec or source.
+
+        ``campaign_id`` makes it idempotent (a retried MCP call): a campaign that
+        already has this id is returned as it is, if it is the same location and text.
         """
+        if campaign_id is not None:
+            existing = self.store.get_campaign(campaign_id)
+            if existing is not None and existing.state != CampaignState.IMPORTING:
+                if (existing.location_id, existing.template) != (spec.location_id, spec.template):
+                    raise CampaignStateError(
+                        f"Campaign {campaign_id} exists with another location or text; "
+                        "use a new id."
+                    )
+                return existing
+            if existing is not None:
+                self.store.delete_campaign(campaign_id)  # an import that died: start over
         template = self._check_spec(spec)
         from_number = None
         if spec.from_number:
@@ -212,7 +227,7 @@ class BulkEngine:
                 raise UsageError(f"The sending number {spec.from_number!r} is not valid.")
         now = utc_datetime(self.clock)
         campaign = Campaign(
-            id=self._new_id(),
+            id=campaign_id or self._new_id(),
             location_id=spec.location_id,
             name=spec.name or f"{source.description} {now:%Y-%m-%d %H:%M}",
             template=template.source,

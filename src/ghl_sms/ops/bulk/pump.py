@@ -52,6 +52,7 @@ from ghl_sms.ops.bulk.budget import (
     Budget,
     BudgetPacer,
     CapReached,
+    LeaseLost,
     Limit,
     day_bounds,
     message_limit,
@@ -186,6 +187,7 @@ class Pump:
     # --- the coordinator ------------------------------------------------------------------
 
     async def run(self) -> None:
+        self.pacer.guard = self.lease.keep
         await self._recover()
         capacity = self.config.workers * 2
         send: MemoryObjectSendStream[Row]
@@ -243,7 +245,10 @@ class Pump:
             busy = self._queued or sum(self._in_flight.values())
             self._complete_finished(running)
             if busy:
-                await self._wake.wait()
+                # Workers may wait long for a slot (a per-minute cap): wake up to renew
+                # the lease meanwhile, so no other process takes the location over.
+                with anyio.move_on_after(self.lease.ttl / 3):
+                    await self._wake.wait()
                 self._wake = anyio.Event()
                 continue
             # Nothing due and nothing in flight.
@@ -438,6 +443,10 @@ class Pump:
         )
         try:
             outcome = await self.service.send(request)
+        except LeaseLost:
+            # Another process holds the location now and settles this recipient.
+            self._release(row)
+            return
         except PreflightBlocked as exc:
             self._blocked(row, campaign, exc)
         except MissingFields as exc:
