@@ -39,6 +39,7 @@ __all__ = [
     "AppContext",
     "CommandError",
     "common_options",
+    "connection_options",
     "run_async",
 ]
 
@@ -217,10 +218,9 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--json, --sandbox and the connection overrides, on every command that talks to GHL."""
+def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--sandbox and the connection overrides; the command gets ``app`` and ``settings``."""
     options = [
-        click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
         click.option(
             "--sandbox",
             is_flag=True,
@@ -232,7 +232,7 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--ledger",
             "ledger_path",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Ledger file (default: ~/.local/share/ghl-sms/ledger.db).",
+            help="Ledger file (default: ledger.db in the data dir, ~/.local/share/ghl-sms).",
         ),
         click.option(
             "--env-file",
@@ -256,3 +256,10 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--json plus the connection options, on every command that talks to GHL."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(
+        connection_options(fn)
+    )

@@ -6,9 +6,6 @@ import functools
 import logging
 import secrets
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import anyio
 import click
@@ -20,6 +17,7 @@ from ghl_sms.cli._app import (
     AppContext,
     CommandError,
     common_options,
+    connection_options,
     emit_json,
 )
 from ghl_sms.ghl import GhlError
@@ -29,46 +27,6 @@ __all__ = ["doctor", "mcp"]
 logger = logging.getLogger("ghl_sms.mcp_server")
 
 _QUIET_LOGGERS = ("httpx2", "httpcore2", "uvicorn.error", "mcp.server.lowlevel.server")
-
-
-def _connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--sandbox and the connection overrides (``common_options`` without --json)."""
-    options = [
-        click.option(
-            "--sandbox",
-            is_flag=True,
-            help="Use the embedded GHL sandbox: no account needed (state in the data dir).",
-        ),
-        click.option("--location", "location_id", help="Location id (default: $GHL_LOCATION_ID)."),
-        click.option("--base-url", help="API base URL (default: $GHL_BASE_URL or GHL's)."),
-        click.option(
-            "--ledger",
-            "ledger_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Ledger file (default: ledger.db in the data dir).",
-        ),
-        click.option(
-            "--env-file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Read settings from this .env file (default: ./.env).",
-        ),
-    ]
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        app = click.get_current_context().ensure_object(AppContext)
-        settings = app.settings(
-            sandbox=kwargs.pop("sandbox") or None,
-            location_id=kwargs.pop("location_id"),
-            base_url=kwargs.pop("base_url"),
-            ledger_path=kwargs.pop("ledger_path"),
-            env_file=kwargs.pop("env_file"),
-        )
-        return fn(*args, app=app, settings=settings, **kwargs)
-
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper
 
 
 def _log_to_stderr(level: str) -> None:
@@ -103,7 +61,7 @@ def _missing_settings(settings: Settings) -> str | None:
 
 
 @click.command()
-@_connection_options
+@connection_options
 @click.option("--http", "use_http", is_flag=True, help="Serve streamable HTTP instead of stdio.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP: interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="HTTP: 0 picks one.")
