@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from ghl_sms._clock import Clock
 from ghl_sms.ops._migrations import migrate
+from ghl_sms.ops._sqlite import write_transaction
 
 __all__ = [
     "Admission",
@@ -197,15 +198,8 @@ class EventLog:
         self._clock = clock
         migrate(db)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._db)
 
     # --- deliveries: replay protection and the inbox --------------------------------------
 
