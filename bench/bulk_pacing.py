@@ -11,13 +11,13 @@ budget, the real clock), and prints for each scenario:
   the window caps it near 98%;
 - the number of 429s the sandbox answered.
 
-    python bench/bulk_pacing.py                       # 1:100/1 then 10:100/4
+    python bench/bulk_pacing.py                       # 1:100/1 then 10:100/5
     python bench/bulk_pacing.py --scenario 10:100/1 --seconds 10
 
 A scenario is LOCATIONS:BURST/WINDOW. One client process drives every location, and on
-two cores it saturates one core near 350 requests per second (mostly httpx2), so ten
-locations at 100/s each measure the client's CPU, not its pacing: the default runs ten
-at 100 per 4 s (25/s each, 250/s in all).
+two cores (the sandbox has the other) it saturates its core near 250 requests per
+second, mostly in httpx2; ten locations at 100/s each would measure that, not the
+pacing. The default runs ten at 100 per 5 s (20/s each, 200/s in all).
 
 Bounded: each scenario sizes its campaigns for about ``--seconds`` at the allowed rate.
 """
@@ -219,7 +219,7 @@ def main() -> None:
     if args.serve:
         serve(args)
         return
-    for scenario_text in args.scenario or ["1:100/1", "10:100/4"]:
+    for scenario_text in args.scenario or ["1:100/1", "10:100/5"]:
         run_scenario(args, scenario_text)
 
 
