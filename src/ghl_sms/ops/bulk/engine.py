@@ -25,11 +25,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, cast
 
 from ghl_sms._clock import Clock, utc_datetime
 from ghl_sms.ghl import GhlClient, GhlError, RateLimits, RequestPacer
@@ -177,7 +177,7 @@ class BulkEngine:
         return BudgetPacer(self.budget, f"req:{location_id}", self.clock, self.config.rate_limits)
 
     @asynccontextmanager
-    async def _service(self, location_id: str, pacer: BudgetPacer) -> Any:
+    async def _service(self, location_id: str, pacer: BudgetPacer) -> AsyncIterator[SmsService]:
         async with self.connect(location_id, pacer) as client:
             yield SmsService(client, self.ledger, clock=self.clock, config=self.service_config)
 
@@ -516,7 +516,7 @@ class BulkEngine:
             if state in ("skipped", "failed", "deferred") and code:
                 reasons.append(
                     ReasonCount(
-                        state=state,  # type: ignore[arg-type]
+                        state=cast(Literal["skipped", "failed", "deferred"], state),
                         code=code,
                         count=n,
                         example=self.store.reason_example(campaign_id, state, code),

@@ -51,7 +51,6 @@ class RecipientState(StrEnum):
 
 
 OPEN_STATES = (RecipientState.PENDING, RecipientState.DEFERRED)
-FINAL_STATES = (RecipientState.SENT, RecipientState.SKIPPED, RecipientState.FAILED)
 
 
 class SkipReason(StrEnum):

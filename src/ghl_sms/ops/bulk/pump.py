@@ -182,7 +182,6 @@ class Pump:
         self._in_flight: Counter[str] = Counter()
         self._wake = anyio.Event()
         self._default_sender: str | None = None
-        self._stopping = False
 
     # --- the coordinator ------------------------------------------------------------------
 
@@ -251,9 +250,7 @@ class Pump:
                     await self._wake.wait()
                 self._wake = anyio.Event()
                 continue
-            # Nothing due and nothing in flight.
-            if self.until == "idle":
-                return
+            # Nothing due and nothing in flight: say what each campaign waits for.
             next_at: float | None = None
             for campaign in running:
                 due = self.store.next_due(campaign.id)
@@ -262,6 +259,8 @@ class Pump:
                 if due[0] > now:
                     self._set_waiting(campaign, due[1], due[0])
                 next_at = due[0] if next_at is None else min(next_at, due[0])
+            if self.until == "idle":
+                return
             if next_at is None:
                 if any(self.store.has_open(c.id) for c in running):
                     # Rows ``sending`` that no worker here holds: not ours to settle
