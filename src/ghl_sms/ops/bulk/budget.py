@@ -32,6 +32,7 @@ import anyio
 from ghl_sms._clock import Clock
 from ghl_sms.ghl import RateLimits
 from ghl_sms.ghl._pacing import DailyLimitExhausted, next_slot
+from ghl_sms.ops._sqlite import write_transaction
 
 __all__ = [
     "Budget",
@@ -303,9 +304,7 @@ class SqliteBudget:
         )
 
     def reserve(self, key: str, limit: Limit, now: float) -> float:
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(self._db) as db:
             history = [
                 row[0]
                 for row in db.execute(
@@ -319,21 +318,17 @@ class SqliteBudget:
             self._reserved += 1
             if self._reserved % 500 == 0:
                 db.execute("DELETE FROM bulk_budget_claims WHERE at < ?", (now - _KEEP_SECONDS,))
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
         return slot
 
     def refund(self, key: str, at: float) -> None:
-        with self._db:
-            deleted = self._db.execute(
+        with write_transaction(self._db) as db:
+            deleted = db.execute(
                 "DELETE FROM bulk_budget_claims WHERE rowid = (SELECT rowid FROM "
                 "bulk_budget_claims WHERE key = ? AND at = ? LIMIT 1)",
                 (key, at),
             ).rowcount
             if deleted:
-                self._db.execute(
+                db.execute(
                     "UPDATE bulk_budget_days SET used = max(used - 1, 0) WHERE key = ?", (key,)
                 )
 
@@ -341,16 +336,14 @@ class SqliteBudget:
         return _peek(self._day(key), limit, now)
 
     def book(self, key: str, at: float, count: int) -> None:
-        with self._db:
-            self._db.executemany(
+        with write_transaction(self._db) as db:
+            db.executemany(
                 "INSERT INTO bulk_budget_claims (key, at) VALUES (?, ?)", [(key, at)] * count
             )
-            self._db.execute(
-                "UPDATE bulk_budget_days SET used = used + ? WHERE key = ?", (count, key)
-            )
+            db.execute("UPDATE bulk_budget_days SET used = used + ? WHERE key = ?", (count, key))
 
     def block(self, key: str, until: float) -> None:
-        with self._db:
+        with write_transaction(self._db):
             day = self._day(key) or DayState(0.0, 0)
             self._save_day(key, DayState(day.day_start, day.used, until))
 

@@ -24,6 +24,7 @@ from typing import Protocol
 import anyio
 
 from ghl_sms._clock import Clock
+from ghl_sms.ops._sqlite import write_transaction
 
 __all__ = [
     "Dispatcher",
@@ -118,37 +119,29 @@ class SqliteLeases:
         return LeaseInfo(*row) if row else None
 
     def acquire(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(self._db) as db:
             if not _free_for(self._get(name), owner, now):
-                self._db.execute("ROLLBACK")
                 return False
-            self._db.execute(
+            db.execute(
                 "INSERT INTO bulk_leases (name, owner, host, pid, expires_at, acquired_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
                 "owner = excluded.owner, host = excluded.host, pid = excluded.pid, "
                 "expires_at = excluded.expires_at, acquired_at = excluded.acquired_at",
                 (name, owner.id, owner.host, owner.pid, now + ttl, now),
             )
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
         return True
 
     def renew(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
-        with self._db:
-            cursor = self._db.execute(
+        with write_transaction(self._db) as db:
+            cursor = db.execute(
                 "UPDATE bulk_leases SET expires_at = ? WHERE name = ? AND owner = ?",
                 (now + ttl, name, owner.id),
             )
         return cursor.rowcount == 1
 
     def release(self, name: str, owner: Owner) -> None:
-        with self._db:
-            self._db.execute(
-                "DELETE FROM bulk_leases WHERE name = ? AND owner = ?", (name, owner.id)
-            )
+        with write_transaction(self._db) as db:
+            db.execute("DELETE FROM bulk_leases WHERE name = ? AND owner = ?", (name, owner.id))
 
     def holder(self, name: str, now: float) -> LeaseInfo | None:
         info = self._get(name)

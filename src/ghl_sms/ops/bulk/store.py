@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ghl_sms._clock import Clock
+from ghl_sms.ops._sqlite import write_transaction
 from ghl_sms.ops.bulk.models import (
     Campaign,
     CampaignState,
@@ -185,25 +186,9 @@ class SqliteCampaignStore:
         self._db = db
         self._clock = clock
 
-    def _begin(self) -> sqlite3.Connection:
-        self._db.execute("BEGIN IMMEDIATE")
-        return self._db
-
-    def _commit(self) -> None:
-        self._db.execute("COMMIT")
-
-    def _rollback(self) -> None:
-        self._db.execute("ROLLBACK")
-
     def _write(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
-        db = self._begin()
-        try:
-            rowcount = db.execute(sql, params).rowcount
-        except BaseException:
-            self._rollback()
-            raise
-        self._commit()
-        return rowcount
+        with write_transaction(self._db) as db:
+            return db.execute(sql, params).rowcount
 
     # --- campaigns ------------------------------------------------------------------------
 
@@ -298,14 +283,9 @@ class SqliteCampaignStore:
         )
 
     def delete_campaign(self, campaign_id: str) -> None:
-        db = self._begin()
-        try:
+        with write_transaction(self._db) as db:
             db.execute("DELETE FROM bulk_recipients WHERE campaign_id = ?", (campaign_id,))
             db.execute("DELETE FROM bulk_campaigns WHERE id = ?", (campaign_id,))
-        except BaseException:
-            self._rollback()
-            raise
-        self._commit()
 
     # --- recipients -----------------------------------------------------------------------
 
@@ -314,8 +294,7 @@ class SqliteCampaignStore:
     ) -> ImportCounts:
         now = self._clock.now()
         counts: ImportCounts = {}
-        db = self._begin()
-        try:
+        with write_transaction(self._db) as db:
             for offset, row in enumerate(rows):
                 seq = first_seq + offset
                 skip = row.skip
@@ -339,10 +318,6 @@ class SqliteCampaignStore:
                     ),
                 )  # fmt: skip
                 counts[code or "pending"] = counts.get(code or "pending", 0) + 1
-        except BaseException:
-            self._rollback()
-            raise
-        self._commit()
         return counts
 
     def _already_in(self, campaign_id: str, row: NewRecipient) -> bool:
@@ -366,8 +341,7 @@ class SqliteCampaignStore:
         if limit <= 0 or not campaign_ids:
             return []
         claimed: list[Recipient] = []
-        db = self._begin()
-        try:
+        with write_transaction(self._db) as db:
             share = max(1, -(-limit // len(campaign_ids)))
             for campaign_id in campaign_ids:
                 want = min(share, limit - len(claimed))
@@ -384,10 +358,6 @@ class SqliteCampaignStore:
                     "UPDATE bulk_recipients SET state = 'sending', updated_at = ? WHERE id = ?",
                     [(now, r.id) for r in claimed],
                 )
-        except BaseException:
-            self._rollback()
-            raise
-        self._commit()
         return claimed
 
     def sending(self, campaign_ids: Sequence[str]) -> list[Recipient]:
@@ -425,8 +395,7 @@ class SqliteCampaignStore:
     def defer_due(
         self, campaign_id: str, until: float, reason_code: str, reason: str, now: float
     ) -> int:
-        db = self._begin()
-        try:
+        with write_transaction(self._db) as db:
             was_pending = db.execute(
                 "SELECT count(*) FROM bulk_recipients WHERE campaign_id = ? "
                 "AND state = 'pending' AND not_before < ?",
@@ -438,10 +407,6 @@ class SqliteCampaignStore:
                 f"AND state IN {_OPEN} AND not_before < ?",
                 (until, reason_code, reason, now, campaign_id, until),
             )
-        except BaseException:
-            self._rollback()
-            raise
-        self._commit()
         return int(was_pending)
 
     def cancel_open(self, campaign_id: str, reason: str) -> int:
