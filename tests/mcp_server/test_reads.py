@@ -148,7 +148,6 @@ async def test_preview_names_the_characters_forcing_ucs2_and_the_fix(
             "encoding": "UCS-2",
             "parts": 3,
             "characters": 150,
-            "remaining_in_last": 51,
             "too_long": False,
             "forcing_ucs2": [{"char": "’", "count": 1, "replacement": "'"}],
             "gsm_text": "a" * 149 + "'",

@@ -45,7 +45,7 @@ async def test_ghl_sms_mcp_sandbox_serves_the_tools_over_stdio(tmp_path: Path) -
     with anyio.fail_after(30):
         async with Client(params) as client:
             names = {t.name for t in (await client.list_tools()).tools}
-            assert len(names) == 8 and "sms_send" in names
+            assert len(names) == 10 and "sms_send" in names
             numbers = await client.call_tool("sms_numbers", {})
             assert numbers.structured_content["numbers"][0]["is_default"] is True
             arguments: dict[str, Any] = {"text": "Hello from stdio", "contact_id": AVA}
@@ -125,7 +125,7 @@ async def test_http_needs_the_bearer_token(tmp_path: Path) -> None:
                 bearer = {"Authorization": f"Bearer {TOKEN}"}
                 async with httpx2.AsyncClient(headers=bearer) as http:
                     async with Client(streamable_http_client(url, http_client=http)) as client:
-                        assert len((await client.list_tools()).tools) == 8
+                        assert len((await client.list_tools()).tools) == 10
                         numbers = await client.call_tool("sms_numbers", {})
                         assert numbers.structured_content["numbers"][0]["is_default"] is True
                 process.terminate()

@@ -27,6 +27,8 @@ from ghl_sms.ops.models import (
 )
 
 __all__ = [
+    "BulkOut",
+    "BulkStatusOut",
     "CancelResult",
     "CheckOut",
     "InboxOut",
@@ -86,9 +88,36 @@ class SendOut(Result):
 
 
 class CancelResult(Result):
-    message_id: str
+    message_id: str | None = None
+    campaign_id: str | None = None
     cancelled: bool
     note: str | None = None
+
+
+class BulkOut(Result):
+    campaign_id: str
+    outcome: Literal["dry_run", "started", "already_started", "nothing_to_send"]
+    summary: str
+    recipients: int
+    will_send: int | None = None
+    skipped: dict[str, int] | None = None
+    parts: int | None = None
+    cost_usd: float | None = None
+    samples: list[str] | None = None
+
+
+class BulkStatusOut(Result):
+    campaign_id: str
+    state: str
+    recipients: int
+    sent: int
+    skipped: int
+    failed: int
+    left: int
+    per_minute: float
+    eta_minutes: float | None = None
+    waiting: str | None = None
+    reasons: dict[str, int] | None = None
 
 
 class StatusOut(Result):
@@ -254,7 +283,6 @@ class PreviewOut(Result):
     encoding: Literal["GSM-7", "UCS-2"]
     parts: int
     characters: int = Field(description="GSM-7 septets or UTF-16 units")
-    remaining_in_last: int
     too_long: bool = Field(description="Over 1600: GHL refuses it")
     forcing_ucs2: list[UcsChar] | None = None
     gsm_text: str | None = Field(None, description="Look-alikes replaced, fewer parts")

@@ -1,8 +1,8 @@
-"""The eight ``sms_*`` tools. Docstrings and ``Field`` descriptions are the prompts the
+"""The ten ``sms_*`` tools. Docstrings and ``Field`` descriptions are the prompts the
 model reads on every turn: keep them short, say when to use the tool and what it returns.
 
-Two more (bulk send, bulk status) will join them; the whole ``tools/list`` must stay
-under 10,000 characters, so measure (tests/mcp_server/test_schema.py) before adding words.
+The whole ``tools/list`` (ten tools, the most an assistant should weigh) must stay under
+10,000 characters, so measure (tests/mcp_server/test_schema.py) before adding words.
 """
 
 from __future__ import annotations
@@ -16,8 +16,17 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from ghl_sms.ghl import NotFoundError
+from ghl_sms.mcp_server._bulk import (
+    PlannedBulk,
+    bulk_result,
+    confirm_bulk,
+    plan_bulk,
+    status_result,
+)
 from ghl_sms.mcp_server._errors import tool_errors
 from ghl_sms.mcp_server._models import (
+    BulkOut,
+    BulkStatusOut,
     CancelResult,
     CheckOut,
     ConversationOut,
@@ -60,17 +69,18 @@ Cursor = Annotated[str | None, Field(description="next_cursor of the last page")
 MediaUrls = Annotated[
     tuple[str, ...], Field(max_length=10, description="Public URLs; makes an MMS")
 ]
-SendAt = Annotated[str | None, Field(description="ISO time with offset, or a delay: 30m, 2h, 1d")]
+SendAt = Annotated[str | None, Field(description="ISO time with offset, or 30m/2h/1d")]
 Transactional = Annotated[bool, Field(description="Not marketing: no quiet hours")]
 DryRun = Annotated[bool, Field(description="Preview only")]
-Confirmed = Annotated[bool, Field(description="Only once the user approved the preview")]
-IdempotencyKey = Annotated[
-    str | None, Field(description="Same key, same send (default: from content)")
-]
-AllowRepeat = Annotated[
-    bool, Field(description="Same text again on purpose (with a new idempotency_key)")
-]
+Confirmed = Annotated[bool, Field(description="Only after the user approved")]
+IdempotencyKey = Annotated[str | None, Field(description="Same key, same send")]
+AllowRepeat = Annotated[bool, Field(description="Repeat on purpose (with a new idempotency_key)")]
 Planned = Annotated[PlannedSend, Resolve(plan_send)]
+PlannedCampaign = Annotated[PlannedBulk, Resolve(plan_bulk)]
+CampaignApproval = Annotated[ElicitationResult[Confirm], Resolve(confirm_bulk)]
+Template = Annotated[
+    str, Field(max_length=MAX_SMS_LENGTH, description="Merge fields: {first_name|there}")
+]
 Approval = Annotated[ElicitationResult[Confirm], Resolve(confirm_send)]
 
 _SENDS = ToolAnnotations(
@@ -110,10 +120,9 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         idempotency_key: IdempotencyKey = None,
         allow_repeat: AllowRepeat = False,
     ) -> SendOut:
-        """Text one contact, number or conversation, now or at send_at. Runs the preflight
-        (DND, opt-out, number, quiet hours) and refuses a blocked send with the reasons. The
-        user confirms each real send. A repeated call never texts twice (outcome duplicate).
-        """
+        """Text a contact, number or conversation, now or at send_at. Preflight first (DND,
+        opt-out, number, quiet hours: blocked sends are refused with reasons); the user
+        confirms; a repeated call never texts twice."""
         if not isinstance(approval, AcceptedElicitation) or not approval.data.send:
             raise ToolError(
                 "The user did not approve: nothing was sent. Don't send it unless they ask."
@@ -126,12 +135,24 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
                 outcome = await state.service.send(planned.request)
         return send_result(outcome)
 
-    @mcp.tool(title="Cancel scheduled SMS", annotations=_CANCELS)
-    async def sms_cancel(message_id: MessageId, ctx: Ctx) -> CancelResult:
-        """Cancel a scheduled message (message_id from sms_send) before it goes out."""
+    @mcp.tool(title="Cancel scheduled SMS or campaign", annotations=_CANCELS)
+    async def sms_cancel(
+        ctx: Ctx, message_id: str | None = None, campaign_id: str | None = None
+    ) -> CancelResult:
+        """Cancel a scheduled message before it goes out, or stop a campaign (its unsent
+        recipients are skipped)."""
+        state = state_of(ctx)
+        if bool(message_id) == bool(campaign_id):
+            raise ToolError("Give message_id (a scheduled message) or campaign_id, not both.")
+        if campaign_id:
+            assert state.bulk is not None
+            with tool_errors():
+                state.bulk.cancel(campaign_id)
+            return CancelResult(campaign_id=campaign_id, cancelled=True)
+        assert message_id is not None
         with tool_errors():
             try:
-                done = await state_of(ctx).service.cancel(message_id)
+                done = await state.service.cancel(message_id)
             except NotFoundError as exc:
                 raise ToolError(
                     f"Message {message_id} is not scheduled (already sent, already cancelled, "
@@ -198,7 +219,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         transactional: Transactional = False,
     ) -> CheckOut:
         """Can this contact or number be texted now (DND, opt-out, number, quiet hours)?
-        Sends nothing; notes say why and what to do."""
+        Sends nothing; notes say why."""
         if not (contact_id or to_number):
             raise ToolError("Say who to check: contact_id or to_number.")
         with tool_errors():
@@ -214,6 +235,52 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
             numbers = await state_of(ctx).service.numbers()
         return NumbersOut(numbers=[NumberOut.of(n) for n in numbers])
 
+    @mcp.tool(title="Send to a list", annotations=_SENDS)
+    async def sms_bulk_send(
+        template: Template,
+        ctx: Ctx,
+        planned: PlannedCampaign,
+        approval: CampaignApproval,
+        contact_ids: list[str] | None = None,
+        tag: str | None = None,
+        csv_path: Annotated[str | None, Field(description="phone or contact_id column")] = None,
+        from_number: str | None = None,
+        transactional: Transactional = False,
+        per_minute: Annotated[int | None, Field(ge=1, description="Carrier cap")] = None,
+        dry_run: DryRun = False,
+        confirmed: Confirmed = False,
+        campaign_key: Annotated[str | None, Field(description="Same key, same campaign")] = None,
+    ) -> BulkOut:
+        """Text a list one template (contact ids, a tag or a CSV). Previews counts, skips,
+        samples; once the user confirms it sends in the background, paced, once each."""
+        state = state_of(ctx)
+        engine, runner = state.bulk, state.runner
+        assert engine is not None and runner is not None
+        if planned.preview is None:
+            return bulk_result(engine, planned.campaign_id, "already_started", None)
+        if planned.dry_run:
+            result = bulk_result(engine, planned.campaign_id, "dry_run", planned.preview)
+            engine.discard(planned.campaign_id)
+            return result
+        if not isinstance(approval, AcceptedElicitation) or not approval.data.send:
+            engine.discard(planned.campaign_id)
+            raise ToolError("The user did not approve: nothing was sent or started.")
+        if planned.preview.would_send == 0:
+            engine.discard(planned.campaign_id)
+            return bulk_result(engine, planned.campaign_id, "nothing_to_send", planned.preview)
+        with tool_errors():
+            engine.start(planned.campaign_id)
+        runner.kick()
+        return bulk_result(engine, planned.campaign_id, "started", planned.preview)
+
+    @mcp.tool(title="Campaign progress", annotations=_LOCAL)
+    async def sms_bulk_status(campaign_id: str, ctx: Ctx) -> BulkStatusOut:
+        """Campaign progress: sent, skipped, failed, left, rate, ETA, what it waits for."""
+        engine = state_of(ctx).bulk
+        assert engine is not None
+        with tool_errors():
+            return status_result(engine, campaign_id)
+
     @mcp.tool(title="Preview segments", annotations=_LOCAL)
     async def sms_preview(text: Annotated[str, Field(max_length=5000)]) -> PreviewOut:
         """Encoding and billed parts of a text; characters forcing UCS-2 (70 a part, not
@@ -225,7 +292,6 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
             encoding=report.encoding,
             parts=report.segments,
             characters=report.units,
-            remaining_in_last=report.remaining_in_last,
             too_long=message_length(text) > MAX_SMS_LENGTH,
             forcing_ucs2=[
                 UcsChar(char=c.char, count=c.count, replacement=c.replacement)

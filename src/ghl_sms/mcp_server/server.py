@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from mcp.server import MCPServer
 from mcp.types import Tool
 
 from ghl_sms import __version__
+from ghl_sms.mcp_server._bulk import BulkRunner, bulk_engine
 from ghl_sms.mcp_server._state import AppState, ServiceFactory
 from ghl_sms.mcp_server._tools import register_tools
 
@@ -22,9 +24,9 @@ __all__ = ["INSTRUCTIONS", "AppState", "ServiceFactory", "build_server", "compac
 INSTRUCTIONS = (
     "Text people through GoHighLevel. Texts reach real phones and are billed. Find people "
     "with sms_inbox or sms_thread (contact ids), check doubtful recipients with sms_check, "
-    "and read a thread before replying. sms_send asks the user to confirm; never set "
-    "confirmed=true without their approval. A repeated send returns outcome 'duplicate' "
-    "instead of texting twice."
+    "and read a thread before replying. sms_send and sms_bulk_send ask the user to confirm; "
+    "never set confirmed=true without their approval. A repeated send returns outcome "
+    "'duplicate' instead of texting twice."
 )
 
 
@@ -119,8 +121,17 @@ def build_server(service_factory: ServiceFactory, *, confirm: bool = True) -> MC
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with service_factory() as service:
-            yield AppState(service=service, confirm=confirm)
+        async with (
+            service_factory() as service,
+            bulk_engine(service) as engine,
+            anyio.create_task_group() as tasks,
+        ):
+            runner = BulkRunner(engine, service.location_id, tasks)
+            runner.kick()  # campaigns a previous server left running carry on
+            try:
+                yield AppState(service=service, confirm=confirm, bulk=engine, runner=runner)
+            finally:
+                tasks.cancel_scope.cancel()
 
     server = _CompactServer(
         "ghl-sms", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan

@@ -1,0 +1,112 @@
+"""sms_bulk_send and sms_bulk_status: a campaign from an assistant, confirmed first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+pytestmark = pytest.mark.anyio
+
+MODES = ["auto", "legacy"]
+AVA, BEN, CHLOE = "sbxCtReachable000001", "sbxCtSmsDnd000000001", "sbxCtEmailDnd0000001"
+DAN = "sbxCtNoPhone00000001"
+RECIPIENTS = [AVA, BEN, CHLOE, DAN]
+
+
+async def finished(s: Any, campaign_id: str) -> dict[str, Any]:
+    """The campaign's status once its background run has nothing left to do."""
+    with anyio.fail_after(10):
+        while True:
+            status = await s.ok("sms_bulk_status", campaign_id=campaign_id)
+            if status["left"] == 0 and status["state"] != "running":
+                return status
+            await anyio.sleep(0)  # let the background run go on; no timing involved
+
+
+async def test_a_dry_run_previews_counts_skips_and_samples_and_sends_nothing(
+    connect: Any,
+) -> None:
+    async with connect() as s:
+        out = await s.ok(
+            "sms_bulk_send",
+            template="Hi {first_name|there}, your cleaning is due.",
+            contact_ids=[*RECIPIENTS, AVA],
+            dry_run=True,
+        )
+        assert out["outcome"] == "dry_run" and out["recipients"] == 5
+        assert out["skipped"] == {"duplicate": 1}
+        assert out["will_send"] == 4
+        assert out["samples"] and all("cleaning is due" in t for t in out["samples"])
+        assert all(s.sent(c) == [] for c in RECIPIENTS)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_confirmed_campaign_texts_each_eligible_contact_exactly_once(
+    connect: Any, user: Any, mode: str
+) -> None:
+    async with connect(mode=mode, user=user) as s:
+        out = await s.ok("sms_bulk_send", template="Hi {first_name|there}!", contact_ids=RECIPIENTS)
+        assert out["outcome"] == "started"
+        assert "4 recipients" in user.asked[0] or "of 4" in user.asked[0]
+        status = await finished(s, out["campaign_id"])
+        assert (status["sent"], status["skipped"]) == (2, 2)
+        assert status["reasons"] == {"skipped:sms_dnd": 1, "skipped:no_phone": 1}
+        assert [m[1] for m in s.sent(AVA)] == ["Hi Ava!"]
+        assert [m[1] for m in s.sent(CHLOE)] == ["Hi Chloe!"]
+        assert s.sent(BEN) == [] and s.sent(DAN) == []
+        again = await s.ok(
+            "sms_bulk_send", template="Hi {first_name|there}!", contact_ids=RECIPIENTS
+        )
+        assert (again["outcome"], again["campaign_id"]) == ("already_started", out["campaign_id"])
+        assert len(s.sent(AVA)) == 1
+
+
+async def test_without_elicitation_the_preview_comes_back_until_confirmed(connect: Any) -> None:
+    async with connect() as s:
+        text = await s.error("sms_bulk_send", template="Sale!", contact_ids=[AVA, CHLOE])
+        assert "Not started yet" in text and "Send this campaign to 2 of 2" in text
+        assert "confirmed=true" in text
+        assert s.sent(AVA) == []
+        out = await s.ok("sms_bulk_send", template="Sale!", contact_ids=[AVA, CHLOE],
+                         confirmed=True)  # fmt: skip
+        assert out["outcome"] == "started"
+        await finished(s, out["campaign_id"])
+        assert len(s.sent(AVA)) == 1 and len(s.sent(CHLOE)) == 1
+
+
+async def test_a_declined_campaign_starts_nothing(connect: Any, user: Any) -> None:
+    user.action = "decline"
+    async with connect(user=user) as s:
+        text = await s.error("sms_bulk_send", template="Sale!", contact_ids=[AVA])
+        assert "did not approve" in text
+        user.action = "accept"
+        out = await s.ok("sms_bulk_send", template="Sale!", contact_ids=[AVA], dry_run=True)
+        assert out["outcome"] == "dry_run"  # the declined draft was discarded, not kept
+        assert s.sent(AVA) == []
+
+
+async def test_a_campaign_can_be_cancelled_and_says_so(connect: Any) -> None:
+    async with connect(confirm=False) as s:
+        s.stack.ledger.record_opt_out(
+            s.stack.client.location_id, contact_id=CHLOE, source="keyword"
+        )
+        out = await s.ok("sms_bulk_send", template="Hi", contact_ids=[AVA, CHLOE])
+        done = await s.ok("sms_cancel", campaign_id=out["campaign_id"])
+        assert done == {"campaign_id": out["campaign_id"], "cancelled": True}
+        status = await s.ok("sms_bulk_status", campaign_id=out["campaign_id"])
+        assert status["state"] == "cancelled"
+        assert s.sent(CHLOE) == []
+
+
+async def test_bad_requests_become_tool_errors(connect: Any) -> None:
+    async with connect(confirm=False) as s:
+        both = await s.error("sms_bulk_send", template="x", contact_ids=[AVA], tag="vip")
+        assert "exactly one recipient source" in both
+        missing = await s.error("sms_bulk_send", template="x", csv_path="/nope/list.csv")
+        assert "No CSV file" in missing
+        unknown = await s.error("sms_bulk_status", campaign_id="cmp_nope")
+        assert "cmp_nope" in unknown
+        neither = await s.error("sms_cancel")
+        assert "message_id" in neither and "campaign_id" in neither
