@@ -103,3 +103,33 @@ async def test_over_a_real_socket_a_drop_breaks_the_connection_after_storing() -
             sb.stop()
         assert after.status_code == 200
         assert sb.state()["counts"]["messages"] == 2
+
+
+@pytest.mark.anyio
+async def test_a_caller_that_disconnects_mid_request_changes_nothing_and_logs_no_trace(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from ghl_sms._clock import FakeClock
+    from ghl_sms.sandbox import Sandbox
+
+    sb = Sandbox(clock=FakeClock())
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "POST", "path": "/conversations/messages",
+        "raw_path": b"/conversations/messages", "query_string": b"", "root_path": "",
+        "headers": [(b"authorization", f"Bearer {sb.token}".encode()),
+                    (b"version", b"2021-04-15"), (b"content-type", b"application/json")],
+        "scheme": "http", "server": ("test", 80), "client": ("test", 1234),
+        "http_version": "1.1", "asgi": {"version": "3.0"},
+    }  # fmt: skip
+    await sb.app(scope, receive, send)
+    assert sent[0]["status"] == 499
+    assert sb.store.count_messages() == 0
+    assert not [r for r in caplog.records if r.exc_info]

@@ -11,7 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from ghl_sms.sandbox._engine import ACCEPTED_VERSIONS, AuthContext, SandboxEngine
@@ -39,7 +39,11 @@ def ghl_route(
         async def endpoint(request: Request) -> Response:
             engine = engine_of(request)
             now = engine.clock.now()
-            await request.body()  # read first: the work below then runs without suspending
+            try:
+                await request.body()  # read first: the work below then runs without suspending
+            except ClientDisconnect:
+                # The caller went away mid-request (a killed process): nothing was done.
+                return Response(status_code=499)
             with engine.transaction():  # one commit per request, carrier progress included
                 engine.process_due(now)
                 try:
