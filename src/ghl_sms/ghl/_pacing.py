@@ -22,6 +22,7 @@ from ghl_sms._clock import Clock
 
 __all__ = [
     "DailyLimitExhausted",
+    "RateLimitHeaders",
     "RateLimits",
     "RequestPacer",
     "SlidingWindowPacer",
@@ -73,6 +74,39 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
+@dataclass(frozen=True)
+class RateLimitHeaders:
+    """What one response's ``X-RateLimit-*`` headers say (each None when absent)."""
+
+    burst: int | None
+    remaining: int | None
+    window: float | None
+    """Seconds."""
+    daily_remaining: int | None
+
+    @classmethod
+    def parse(cls, headers: Mapping[str, str]) -> RateLimitHeaders | None:
+        """None when the response carries no budget at all (cheap: the common test case)."""
+        if "x-ratelimit-remaining" not in headers and "x-ratelimit-daily-remaining" not in headers:
+            return None
+        interval_ms = _header_int(headers, "x-ratelimit-interval-milliseconds")
+        return cls(
+            burst=_header_int(headers, "x-ratelimit-max"),
+            remaining=_header_int(headers, "x-ratelimit-remaining"),
+            window=interval_ms / 1000 if interval_ms is not None and interval_ms > 0 else None,
+            daily_remaining=_header_int(headers, "x-ratelimit-daily-remaining"),
+        )
+
+    def tighten(self, burst: int, window: float, limits: RateLimits) -> tuple[int, float]:
+        """(burst, window) after these headers: a smaller burst or a longer window than
+        configured is believed; GHL's word can only make the limits stricter."""
+        if self.burst is not None and self.burst > 0:
+            burst = min(self.burst, limits.burst)
+        if self.window is not None:
+            window = max(self.window, limits.window)
+        return burst, window
+
+
 class SlidingWindowPacer:
     """Paces one location's requests; share one instance among its clients and tasks."""
 
@@ -115,18 +149,13 @@ class SlidingWindowPacer:
             await self._clock.sleep(delay)
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        if "x-ratelimit-remaining" not in headers and "x-ratelimit-daily-remaining" not in headers:
+        said = RateLimitHeaders.parse(headers)
+        if said is None:
             return
-        burst = _header_int(headers, "x-ratelimit-max")
-        remaining = _header_int(headers, "x-ratelimit-remaining")
-        interval_ms = _header_int(headers, "x-ratelimit-interval-milliseconds")
-        daily_remaining = _header_int(headers, "x-ratelimit-daily-remaining")
-        if burst is not None and burst > 0:
-            self._burst = min(burst, self.limits.burst)
-        if interval_ms is not None and interval_ms > 0:
-            self._window = max(interval_ms / 1000, self.limits.window)
-        if daily_remaining is not None:
-            self.daily_remaining = daily_remaining
+        self._burst, self._window = said.tighten(self._burst, self._window, self.limits)
+        if said.daily_remaining is not None:
+            self.daily_remaining = said.daily_remaining
+        burst, remaining = said.burst, said.remaining
         if remaining is None or burst is None:
             return
         # Someone else (another process, another tool on the same token) may be spending

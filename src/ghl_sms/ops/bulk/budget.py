@@ -31,7 +31,7 @@ import anyio
 
 from ghl_sms._clock import Clock
 from ghl_sms.ghl import RateLimits
-from ghl_sms.ghl._pacing import DailyLimitExhausted, next_slot
+from ghl_sms.ghl._pacing import DailyLimitExhausted, RateLimitHeaders, next_slot
 from ghl_sms.ops._sqlite import write_transaction
 
 __all__ = [
@@ -355,16 +355,6 @@ class SqliteBudget:
         return int(row[0])
 
 
-def _header_int(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return int(float(value))
-    except ValueError:
-        return None
-
-
 class BudgetPacer:
     """The ``RequestPacer`` a location's ``GhlClient`` uses: every request claims a slot
     from the location's request budget first.
@@ -463,16 +453,11 @@ class BudgetPacer:
         slot = self._slots.pop(anyio.get_current_task().id, None)
         if slot is not None:
             self._round_trips.append(max(now - slot, 0.0))
-        if "x-ratelimit-remaining" not in headers and "x-ratelimit-daily-remaining" not in headers:
+        said = RateLimitHeaders.parse(headers)
+        if said is None:
             return
-        burst = _header_int(headers, "x-ratelimit-max")
-        remaining = _header_int(headers, "x-ratelimit-remaining")
-        interval_ms = _header_int(headers, "x-ratelimit-interval-milliseconds")
-        daily_remaining = _header_int(headers, "x-ratelimit-daily-remaining")
-        if burst is not None and burst > 0:
-            self._burst = min(burst, self.limits.burst)
-        if interval_ms is not None and interval_ms > 0:
-            self._window = max(interval_ms / 1000, self.limits.window)
+        self._burst, self._window = said.tighten(self._burst, self._window, self.limits)
+        burst, remaining, daily_remaining = said.burst, said.remaining, said.daily_remaining
         if daily_remaining is not None and daily_remaining <= 0:
             self.blocked_until = day_bounds(now, None)[1]
             self.budget.block(self.key, self.blocked_until)

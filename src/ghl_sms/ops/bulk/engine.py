@@ -55,13 +55,20 @@ from ghl_sms.ops.bulk.models import (
     RecipientState,
     RunSummary,
 )
-from ghl_sms.ops.bulk.pump import ProgressCallback, Pump, PumpConfig, Tally, Until
+from ghl_sms.ops.bulk.pump import (
+    ProgressCallback,
+    Pump,
+    PumpConfig,
+    Tally,
+    Until,
+    recipient_request,
+)
 from ghl_sms.ops.bulk.sources import RecipientSource, normalize_phone
 from ghl_sms.ops.bulk.store import CampaignStore, SqliteCampaignStore
 from ghl_sms.ops.bulk.template import MissingFields, Template, merge_fields
 from ghl_sms.ops.errors import PreflightBlocked, RecipientNotFound, UsageError
 from ghl_sms.ops.ledger import Ledger
-from ghl_sms.ops.service import SendRequest, ServiceConfig, SmsService
+from ghl_sms.ops.service import ServiceConfig, SmsService
 from ghl_sms.rules.phones import PhoneNumberError, parse_phone
 from ghl_sms.rules.preflight import ReasonCode
 from ghl_sms.rules.quiet_hours import check_quiet_hours, recipient_time
@@ -705,20 +712,7 @@ class _PreviewTally:
             return text
 
         campaign = self.campaign
-        request = SendRequest(
-            text=campaign.template,
-            render=render,
-            contact_id=row.contact_id,
-            to=None if row.contact_id else row.phone,
-            idempotency_key=row.idempotency_key,
-            campaign_id=campaign.id,
-            transactional=campaign.transactional,
-            check_first_message=False,
-            from_number=campaign.from_number,
-            attachments=tuple(campaign.attachments),
-            block_quiet_hours=True,
-            dry_run=True,
-        )
+        request = recipient_request(campaign, row, render, dry_run=True)
         try:
             await service.send(request)
         except PreflightBlocked as exc:

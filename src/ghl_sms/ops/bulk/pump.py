@@ -32,7 +32,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -89,6 +89,28 @@ Until = Literal["done", "idle", "forever"]
 is due right now (``idle``), or never (``forever``: a long-lived worker)."""
 
 ProgressCallback = Callable[[CampaignProgress], None]
+
+
+def recipient_request(
+    campaign: Campaign, row: Row, render: Callable[[Contact | None], str], **extra: Any
+) -> SendRequest:
+    """The one send a recipient gets: under its own idempotency key, rendered from the
+    contact, refused in quiet hours (the pump defers it), without the first-message
+    lookup (a campaign spends its budget on sending)."""
+    return SendRequest(
+        text=campaign.template,
+        render=render,
+        contact_id=row.contact_id,
+        to=None if row.contact_id else row.phone,
+        idempotency_key=row.idempotency_key,
+        campaign_id=campaign.id,
+        transactional=campaign.transactional,
+        check_first_message=False,
+        from_number=campaign.from_number,
+        attachments=tuple(campaign.attachments),
+        block_quiet_hours=True,
+        **extra,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -426,20 +448,7 @@ class Pump:
                 raise MissingFields(missing[0])
             await self._claim_caps(campaign, sender)
 
-        request = SendRequest(
-            text=campaign.template,
-            render=render,
-            contact_id=row.contact_id,
-            to=None if row.contact_id else row.phone,
-            idempotency_key=row.idempotency_key,
-            campaign_id=campaign.id,
-            transactional=campaign.transactional,
-            check_first_message=False,
-            from_number=campaign.from_number,
-            attachments=tuple(campaign.attachments),
-            block_quiet_hours=True,
-            gate=gate,
-        )
+        request = recipient_request(campaign, row, render, gate=gate)
         try:
             outcome = await self.service.send(request)
         except LeaseLost:
