@@ -169,11 +169,13 @@ def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
-def test_http_beyond_loopback_without_a_token_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1"])
+def test_http_without_a_token_is_refused_even_on_loopback(tmp_path: Path, host: str) -> None:
     app = harness(tmp_path).app()
-    result = CliRunner().invoke(cli, ["mcp", "--sandbox", "--http", "--host", "0.0.0.0"], obj=app)
+    result = CliRunner().invoke(cli, ["mcp", "--sandbox", "--http", "--host", host], obj=app)
     assert result.exit_code == 2
     assert "without a bearer token" in result.stderr and result.stdout == ""
+    assert "GHL_SMS_MCP_TOKEN" in result.stderr
 
 
 def test_mcp_without_credentials_names_the_variables_and_writes_nothing_to_stdout(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import secrets
 import sys
 
 import anyio
@@ -112,10 +111,14 @@ def mcp(
     if problem is not None:
         raise CommandError(problem, EXIT_USAGE)
     http_token = http_token or app.environ.get("GHL_SMS_MCP_TOKEN", "").strip() or None
-    if use_http and not http_token and not is_loopback(host):
+    if use_http and not http_token:
+        # Required on loopback too: any local process or web page could otherwise text as
+        # you. We don't make one up, since printing it would put a secret in the logs.
+        where = "" if is_loopback(host) else f" on {host}"
         raise CommandError(
-            f"Refusing to serve on {host} without a bearer token: set GHL_SMS_MCP_TOKEN "
-            "or pass --http-token (anyone who can reach the port could text as you).",
+            f"Refusing to serve MCP over HTTP{where} without a bearer token: set "
+            "GHL_SMS_MCP_TOKEN (for example `export GHL_SMS_MCP_TOKEN=$(openssl rand -hex "
+            "32)`) or pass --http-token; clients send it as `Authorization: Bearer <token>`.",
             EXIT_USAGE,
         )
     _log_to_stderr(log_level)
@@ -126,13 +129,8 @@ def mcp(
         if not use_http:
             server.run()
             return
-        token = http_token
-        if not token:
-            token = secrets.token_urlsafe(32)
-            logger.warning(
-                "no --http-token or GHL_SMS_MCP_TOKEN; this run's bearer token is %s", token
-            )
-        anyio.run(functools.partial(serve_http, server, host=host, port=port, token=token))
+        assert http_token is not None
+        anyio.run(functools.partial(serve_http, server, host=host, port=port, token=http_token))
     except KeyboardInterrupt:
         pass
     except Exception as exc:  # the lifespan's failures arrive wrapped in exception groups
