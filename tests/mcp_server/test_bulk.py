@@ -110,3 +110,34 @@ async def test_bad_requests_become_tool_errors(connect: Any) -> None:
         assert "cmp_nope" in unknown
         neither = await s.error("sms_cancel")
         assert "message_id" in neither and "campaign_id" in neither
+
+
+async def test_a_location_another_process_is_pumping_is_left_to_it(
+    connect: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ghl_sms.ops.bulk import BulkEngine, Owner
+
+    runs: list[object] = []
+    real_run = BulkEngine.run
+
+    async def counted_run(self: BulkEngine, *args: Any, **kwargs: Any) -> Any:
+        runs.append(args)
+        return await real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(BulkEngine, "run", counted_run)
+
+    async with connect(confirm=False) as s:
+        # Another process holds this location's pump lease (a `ghl-sms bulk send` running).
+        from ghl_sms.ops.bulk import SqliteLeases
+
+        leases = SqliteLeases(s.stack.ledger.db)
+        other = Owner(id="other-process", host="elsewhere", pid=1)
+        assert leases.acquire(s.stack.client.location_id, other, s.stack.clock.now(), 3600.0)
+        out = await s.ok("sms_bulk_send", template="Hi", contact_ids=[AVA])
+        with anyio.fail_after(5):
+            status = await s.ok("sms_bulk_status", campaign_id=out["campaign_id"])
+            for _ in range(50):
+                await anyio.sleep(0)  # give a spinning runner every chance to show itself
+        assert status["state"] == "running" and status["sent"] == 0
+        assert s.sent(AVA) == []
+        assert len(runs) == 1  # it saw the location busy and left it, instead of spinning

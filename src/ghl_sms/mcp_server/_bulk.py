@@ -76,7 +76,13 @@ class BulkRunner:
     async def _loop(self) -> None:
         try:
             while running := self._running():
-                await self.engine.run(running, until="done")
+                summary = await self.engine.run(running, until="done")
+                if summary.busy_locations:
+                    # Another process (a `ghl-sms bulk` run, another server) is sending this
+                    # location's campaigns; it finishes them, and we don't spin.
+                    logger.info("campaigns of %s are being sent by %s", self.location_id,
+                                summary.busy_locations.get(self.location_id))  # fmt: skip
+                    break
         except Exception:  # a bug must not take the server down; the campaign stays resumable
             logger.exception("bulk run stopped; `ghl-sms bulk resume` continues it")
         finally:
