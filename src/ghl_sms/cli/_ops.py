@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 
 from ghl_sms._clock import utc_datetime
 from ghl_sms._settings import Settings
@@ -39,6 +41,17 @@ from ghl_sms.ops.service import SendRequest
 from ghl_sms.webhooks.poller import InboxPoller
 
 __all__ = ["cancel", "check", "inbox", "numbers", "send", "status", "thread"]
+
+
+T = TypeVar("T")
+
+
+def show(value: T, render: Callable[[Console, T], None], *, as_json: bool) -> None:
+    """A command's result: JSON for scripts, or the human rendering."""
+    if as_json:
+        emit_json(value)
+    else:
+        render(console(), value)
 
 
 def _recipient_options(fn: Any) -> Any:
@@ -125,10 +138,7 @@ def send(
                     emit_json({"outcome": "blocked", "notes": Note.all_of(blocked.verdict)})
                     raise CommandError(str(blocked), EXIT_BLOCKED) from None
                 raise
-            if as_json:
-                emit_json(result)
-            else:
-                render_send(console(), result)
+            show(result, render_send, as_json=as_json)
 
     run_async(main)
 
@@ -159,10 +169,7 @@ def cancel(*, app: AppContext, settings: Settings, as_json: bool, message_id: st
                     render_scheduled(console(), records)
                 return
             result = await service.cancel(message_id)
-            if as_json:
-                emit_json(result)
-            else:
-                render_cancel(console(), result)
+            show(result, render_cancel, as_json=as_json)
 
     run_async(main)
 
@@ -202,19 +209,19 @@ def status(
     async def main() -> None:
         async with app.service(settings) as service:
             result = await service.status(message_id, refresh=refresh or watch)
-            show(result)
+            show_status(result)
             wait, polls = interval, 1
             while watch and not result.final and (max_polls is None or polls < max_polls):
                 await app.clock.sleep(wait)
                 wait, polls = min(wait * 1.5, 30.0), polls + 1
                 latest = await service.status(message_id, refresh=True)
                 if latest.status != result.status:
-                    show(latest)
+                    show_status(latest)
                 result = latest
             if result.status in ("failed", "undelivered"):
                 raise click.exceptions.Exit(EXIT_FAILED)
 
-    def show(result: MessageStatus) -> None:
+    def show_status(result: MessageStatus) -> None:
         if as_json and watch:
             click.echo(json.dumps(to_jsonable(result)))  # one line per change
         elif as_json:
@@ -258,10 +265,7 @@ def thread(
                 limit=limit,
                 cursor=cursor,
             )
-            if as_json:
-                emit_json(page)
-            else:
-                render_thread(console(), page)
+            show(page, render_thread, as_json=as_json)
 
     run_async(main)
 
@@ -309,10 +313,7 @@ def inbox(
         async with app.service(settings) as service:
             if not watch:
                 page = await service.inbox(unread_only=unread_only, limit=limit, cursor=cursor)
-                if as_json:
-                    emit_json(page)
-                else:
-                    render_inbox(console(), page)
+                show(page, render_inbox, as_json=as_json)
                 return
             out = console()
             poller = InboxPoller(service.client, service.ledger, service.events, clock=app.clock)
@@ -385,10 +386,7 @@ def check(
                 from_number=from_number,
                 transactional=transactional,
             )
-            if as_json:
-                emit_json(result)
-            else:
-                render_check(console(), result)
+            show(result, render_check, as_json=as_json)
             if result.verdict == "blocked":
                 raise click.exceptions.Exit(EXIT_BLOCKED)
 
@@ -408,9 +406,6 @@ def numbers(*, app: AppContext, settings: Settings, as_json: bool) -> None:
     async def main() -> None:
         async with app.service(settings) as service:
             found = await service.numbers()
-            if as_json:
-                emit_json(found)
-            else:
-                render_numbers(console(), found)
+            show(found, render_numbers, as_json=as_json)
 
     run_async(main)

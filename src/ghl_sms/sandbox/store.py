@@ -124,45 +124,12 @@ _MESSAGE_COLUMNS = (
 
 
 def _conversation(row: tuple[Any, ...]) -> ConversationRow:
-    return ConversationRow(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        bool(row[5]),
-        bool(row[6]),
-        bool(row[7]),
-        row[8],
-        row[9],
-        row[10],
-        row[11],
-        row[12],
-        row[13],
-    )
+    # inbox, starred and deleted are stored as 0/1
+    return ConversationRow(*row[:5], *(bool(flag) for flag in row[5:8]), *row[8:])
 
 
 def _message(row: tuple[Any, ...]) -> MessageRow:
-    return MessageRow(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        json.loads(row[7]),
-        row[8],
-        row[9],
-        row[10],
-        row[11],
-        row[12],
-        row[13],
-        row[14],
-        row[15],
-        row[16],
-        row[17],
-    )
+    return MessageRow(*row[:7], *[json.loads(row[7])], *row[8:])  # attachments are JSON
 
 
 class SandboxStore:
