@@ -1,6 +1,5 @@
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,18 +19,18 @@ from ghl_sms.rules.segments import (
     is_gsm7,
     utf16_length,
 )
+from support.data import SEGMENT_VECTORS
 
-VECTORS_PATH = Path(__file__).parents[2] / ".." / "shared" / "vectors" / "segments.json"
-VECTORS: list[dict[str, Any]] = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))["vectors"]
+VECTORS: list[dict[str, Any]] = json.loads(SEGMENT_VECTORS.read_text(encoding="utf-8"))["vectors"]
 
 
-def test_the_shared_file_holds_the_27_vectors():
+def test_the_vector_file_holds_the_27_vectors():
     assert len(VECTORS) == 27
     assert len({v["id"] for v in VECTORS}) == 27
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["id"] for v in VECTORS])
-def test_every_shared_vector_matches_twilios_calculator(vector):
+def test_every_vector_matches_twilios_calculator(vector):
     report = count_segments(vector["text"])
     derived = vector["derived"]
     # What Twilio's own test asserts, field by field.

@@ -13,11 +13,9 @@ nested in ``messages``. Negative (schema-violating) cases must never produce a 5
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx2
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -26,8 +24,9 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from starlette.testclient import TestClient
 
 from ghl_sms.sandbox import Sandbox
+from support.data import SPEC_DIR
 
-SPECS = Path(__file__).resolve().parents[3] / "shared" / "ghl-api-spec" / "apps"
+SPECS = SPEC_DIR
 OPERATIONS = {
     "conversations.json": [
         "send-a-new-message", "cancel-scheduled-message", "get-message", "get-messages",
@@ -68,9 +67,6 @@ UNWRAP: dict[str, Callable[[Any], Any]] = {
     "create-contact": _string_custom_field_values,
     "upsert-contact": _string_custom_field_values,
 }
-
-if not SPECS.is_dir():  # pragma: no cover - the shared folder sits beside the repository
-    pytest.skip(f"GHL specs not found at {SPECS}", allow_module_level=True)
 
 sandbox = Sandbox(burst_limit=10**9, daily_limit=10**9)
 AUTH = {"Authorization": f"Bearer {sandbox.token}", "Version": "2021-04-15"}

@@ -4,15 +4,13 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx2
 
 from ghl_sms._clock import FakeClock
 from ghl_sms.ghl import GhlClient, RateLimits
-
-SPEC_DIR = Path(__file__).resolve().parents[3] / "shared" / "ghl-api-spec" / "apps"
+from support.data import SPEC_DIR
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
 

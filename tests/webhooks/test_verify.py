@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -23,13 +22,10 @@ from ghl_sms.webhooks import (
     verify_webhook,
 )
 from ghl_sms.webhooks.signing import encode_event, event, iso_timestamp, sign_ed25519, sign_rsa
+from support.data import GHL_WEBHOOK_RSA_PEM
 from webhooks.harness import KeyPairs
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-SHARED_PEM = (
-    Path(__file__).resolve().parents[3]
-    / "shared/ghl-api-spec/docs/oauth/webhook-rsa-public-key.pem"
-)
 
 
 def body_at(moment: float, **fields: object) -> bytes:
@@ -313,8 +309,8 @@ def test_an_rsa_key_where_ed25519_is_expected_is_a_config_error(ghl_keys: KeyPai
 def test_the_shipped_ghl_key_is_ghls_published_4096_bit_key() -> None:
     key = ghl_rsa_public_key()
     assert key.key_size == 4096
-    if SHARED_PEM.is_file():  # the reference copy, where the shared folder is present
-        assert key.public_numbers() == load_rsa_public_key(SHARED_PEM.read_bytes()).public_numbers()
+    published = load_rsa_public_key(GHL_WEBHOOK_RSA_PEM.read_bytes())
+    assert key.public_numbers() == published.public_numbers()
 
 
 def test_loading_keys_defaults_rsa_to_ghls_key() -> None:
