@@ -58,6 +58,20 @@ class Session:
     def sent(self, contact_id: str) -> list[tuple[str, str, str]]:
         return self.stack.messages(contact_id)
 
+    def texted(self, message_id: str) -> str | None:
+        """The number the sandbox (standing in for GHL) texted for this message."""
+        row = self.stack.sandbox.store.conn.execute(
+            "SELECT to_number FROM messages WHERE id = ?", (message_id,)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def outbound_count(self) -> int:
+        """Every outbound message the sandbox holds, whoever it went to."""
+        row = self.stack.sandbox.store.conn.execute(
+            "SELECT COUNT(*) FROM messages WHERE direction = 'outbound'"
+        ).fetchone()
+        return int(row[0])
+
 
 Connect = Callable[..., AbstractAsyncContextManager[Session]]
 

@@ -155,3 +155,23 @@ async def test_preview_names_the_characters_forcing_ucs2_and_the_fix(
         }
         plain = await s.ok("sms_preview", text="Hi")
         assert "forcing_ucs2" not in plain and plain["parts"] == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("tool", "choices"),
+    [
+        ("sms_thread", "contact_id, to_number or conversation_id"),
+        ("sms_check", "contact_id or to_number"),
+    ],
+)
+async def test_reads_take_one_recipient_and_name_both_when_given_two(
+    connect: Any, tool: str, choices: str
+) -> None:
+    async with connect() as s:
+        text = await s.error(tool, contact_id="sbxCtReachable000001", to_number="+14155550188")
+        assert text == (
+            f"Error executing tool {tool}: Give one recipient, not 2: "
+            "contact_id='sbxCtReachable000001' and to_number='+14155550188'. "
+            f"Call again with only the one you mean ({choices})."
+        )

@@ -224,3 +224,57 @@ async def test_a_send_without_a_recipient_says_how_to_name_one(connect: Any) -> 
     async with connect() as s:
         text = await s.error("sms_send", text="Hi")
         assert "contact_id, to_number or conversation_id" in text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "recipients",
+    [
+        {"contact_id": AVA, "to_number": "+14155550188"},
+        {"to_number": "+14155550188", "conversation_id": "sbxConv0000000000001"},
+        {"contact_id": AVA, "to_number": "+14155550188", "conversation_id": "c1"},
+    ],
+    ids=["contact+number", "number+conversation", "all three"],
+)
+async def test_two_recipients_are_refused_naming_both_before_any_preview(
+    connect: Any, mode: str, user: Any, recipients: dict[str, str]
+) -> None:
+    async with connect(mode=mode, user=user) as s:
+        before = s.outbound_count()
+        text = await s.error("sms_send", text="Hi", **recipients)
+        both = " and ".join(f"{k}={v!r}" for k, v in recipients.items())
+        assert text == (
+            f"Error executing tool sms_send: Give one recipient, not {len(recipients)}: {both}. "
+            "Call again with only the one you mean (contact_id, to_number or conversation_id). "
+            "Nothing was sent."
+        )
+        assert user.asked == [] and s.outbound_count() == before
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_dry_run_with_two_recipients_is_refused_too(connect: Any, mode: str) -> None:
+    async with connect(mode=mode) as s:
+        text = await s.error(
+            "sms_send", text="Hi", contact_id=AVA, to_number="+14155550188", dry_run=True
+        )
+        assert "Give one recipient, not 2" in text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "recipient",
+    [{"contact_id": AVA}, {"to_number": "(415) 555-0100"}, {"to_number": "+14155550188"}],
+)
+async def test_the_result_reports_the_number_actually_texted(
+    connect: Any, recipient: dict[str, str]
+) -> None:
+    async with connect(confirm=False) as s:
+        out = await s.ok("sms_send", text="Which number?", **recipient)
+        assert out["to_number"] == s.texted(out["message_id"])
+        assert out["to_number"].startswith("+1415555")
+        # A conversation names its contact, whose number is what gets texted.
+        thread = await s.ok("sms_thread", contact_id=out["contact_id"])
+        again = await s.ok("sms_send", text="Again", conversation_id=thread["conversation_id"])
+        assert again["to_number"] == s.texted(again["message_id"]) == out["to_number"]

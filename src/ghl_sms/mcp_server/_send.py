@@ -27,7 +27,14 @@ from ghl_sms.ops.ledger import SendState
 from ghl_sms.ops.models import SendOutcome
 from ghl_sms.ops.service import SendRequest, SmsService
 
-__all__ = ["Confirm", "PlannedSend", "confirm_send", "plan_send", "send_result"]
+__all__ = [
+    "Confirm",
+    "PlannedSend",
+    "confirm_send",
+    "one_recipient",
+    "plan_send",
+    "send_result",
+]
 
 # A repeat this close to the end of the repeat window is confirmed like a new send: by
 # the time it goes out the window may have closed and it would be one.
@@ -47,6 +54,24 @@ class PlannedSend:
     """The dry run of ``request``; None when neither a confirmation nor a dry run needs it."""
     repeat_of_sent: bool
     """The ledger already holds this send as sent: it will come back as a duplicate."""
+
+
+def one_recipient(what: str, consequence: str = "", **given: str | None) -> None:
+    """Exactly one of ``given`` (by argument name): with two, which one wins would be a
+    guess, and a wrong guess texts or shows the wrong person. ``what`` ends the "say who"
+    sentence ("to text"); ``consequence`` follows the refusal ("Nothing was sent.")."""
+    names = list(given)
+    named = [(name, value) for name, value in given.items() if value]
+    choices = ", ".join(names[:-1]) + f" or {names[-1]}"
+    tail = f" {consequence}" if consequence else ""
+    if not named:
+        raise UsageError(f"Say who {what}: {choices}.{tail}")
+    if len(named) > 1:
+        both = " and ".join(f"{name}={value!r}" for name, value in named)
+        raise UsageError(
+            f"Give one recipient, not {len(named)}: {both}. Call again with only the one "
+            f"you mean ({choices}).{tail}"
+        )
 
 
 def state_of(ctx: Context[AppState, Any]) -> AppState:
@@ -97,8 +122,13 @@ async def plan_send(
     state = state_of(ctx)
     service = state.service
     with tool_errors():
-        if not (contact_id or to_number or conversation_id):
-            raise UsageError("Say who to text: contact_id, to_number or conversation_id.")
+        one_recipient(
+            "to text",
+            "Nothing was sent.",
+            contact_id=contact_id,
+            to_number=to_number,
+            conversation_id=conversation_id,
+        )
         if allow_repeat and not idempotency_key:
             # Without a key of its own, a retried tool call would repeat the repeat.
             raise UsageError(

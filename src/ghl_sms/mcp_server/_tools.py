@@ -44,6 +44,7 @@ from ghl_sms.mcp_server._send import (
     Confirm,
     PlannedSend,
     confirm_send,
+    one_recipient,
     plan_send,
     send_result,
     state_of,
@@ -177,9 +178,13 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         cursor: Cursor = None,
     ) -> ThreadOut:
         """Messages with one contact, newest last (next_cursor: older). Read before replying."""
-        if not (contact_id or to_number or conversation_id):
-            raise ToolError("Say whose thread: contact_id, to_number or conversation_id.")
         with tool_errors():
+            one_recipient(
+                "the thread is with",
+                contact_id=contact_id,
+                to_number=to_number,
+                conversation_id=conversation_id,
+            )
             page = await state_of(ctx).service.thread(
                 contact_id=contact_id,
                 to=to_number,
@@ -220,9 +225,8 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     ) -> CheckOut:
         """Can this contact or number be texted now (DND, opt-out, number, quiet hours)?
         Sends nothing; notes say why."""
-        if not (contact_id or to_number):
-            raise ToolError("Say who to check: contact_id or to_number.")
         with tool_errors():
+            one_recipient("to check", contact_id=contact_id, to_number=to_number)
             result = await state_of(ctx).service.check(
                 contact_id=contact_id, to=to_number, text=text, transactional=transactional
             )
