@@ -244,6 +244,14 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         app = click.get_current_context().ensure_object(AppContext)
+        if kwargs["sandbox"] and (kwargs["location_id"] or kwargs["base_url"]):
+            given = "--location" if kwargs["location_id"] else "--base-url"
+            raise CommandError(
+                f"--sandbox and {given} were both given; the embedded sandbox has its own "
+                "location and address.",
+                EXIT_USAGE,
+                hint=f"Leave out {given} to use the sandbox, or --sandbox to use GHL.",
+            )
         settings = app.settings(
             sandbox=kwargs.pop("sandbox") or None,
             location_id=kwargs.pop("location_id"),

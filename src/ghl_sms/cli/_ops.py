@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 
 from ghl_sms._clock import utc_datetime
@@ -15,6 +16,7 @@ from ghl_sms._settings import Settings
 from ghl_sms.cli._app import (
     EXIT_BLOCKED,
     EXIT_FAILED,
+    EXIT_USAGE,
     AppContext,
     CommandError,
     common_options,
@@ -52,6 +54,45 @@ def show(value: T, render: Callable[[Console, T], None], *, as_json: bool) -> No
         emit_json(value)
     else:
         render(console(), value)
+
+
+def one_source(what: str, **given: object) -> None:
+    """Refuse two sources for one value (``--to`` and ``--contact``): one would win silently.
+
+    ``given`` maps each option's name (underscores for dashes) to its value; more than one
+    set is a usage error that names them all.
+    """
+    named = [f"--{name.replace('_', '-')}" for name, value in given.items() if value]
+    if len(named) < 2:
+        return
+    listed = ", ".join(named[:-1]) + f" and {named[-1]}"
+    raise CommandError(
+        f"{listed} were {'both' if len(named) == 2 else 'all'} given; {what} takes exactly "
+        "one of them.",
+        EXIT_USAGE,
+        hint=f"Keep one of {', '.join(named)} and run it again.",
+    )
+
+
+_OTHER_WAY = {"with": "without", "without": "with"}
+
+
+def refuse_unused(option: str, when: str, *names: str) -> None:
+    """Options typed on the command line that have no effect here are a usage error,
+    not silently ignored (``inbox --watch --cursor X`` would ignore the cursor)."""
+    ctx = click.get_current_context()
+    typed = [
+        param.opts[0]
+        for param in ctx.command.params
+        if param.name in names
+        and ctx.get_parameter_source(param.name) == ParameterSource.COMMANDLINE
+    ]
+    if typed:
+        raise CommandError(
+            f"{', '.join(typed)} {'has' if len(typed) == 1 else 'have'} no effect {when} {option}.",
+            EXIT_USAGE,
+            hint=f"Leave out {', '.join(typed)}, or run it {_OTHER_WAY[when]} {option}.",
+        )
 
 
 def _recipient_options(fn: Any) -> Any:
@@ -104,11 +145,20 @@ def send(
       ghl-sms send --to +15551234567 --at 2h "Reminder: 3pm today"
       ghl-sms send --sandbox --to +14155550100 "Hello from the sandbox" --dry-run
     """
+    one_source("a send", to=to, contact=contact_id, conversation=conversation_id)
+    if text is not None and text_file is not None:
+        raise CommandError(
+            "The text was given twice: as an argument and with --file.",
+            EXIT_USAGE,
+            hint="Keep one: the TEXT argument, or --file PATH (or - to read standard input).",
+        )
     body = text_file.read() if text_file is not None else text
     if body is None:
-        raise CommandError("Give the text as an argument or with --file.", 2)
+        raise CommandError("Give the text as an argument or with --file.", EXIT_USAGE)
     if not (to or contact_id or conversation_id):
-        raise CommandError("Say who to text: --to PHONE, --contact ID or --conversation ID.", 2)
+        raise CommandError(
+            "Say who to text: --to PHONE, --contact ID or --conversation ID.", EXIT_USAGE
+        )
 
     async def main() -> None:
         async with app.service(settings) as service:
@@ -206,6 +256,9 @@ def status(
       ghl-sms status --watch t22c6DQcTDf3MjRhwf77
     """
 
+    if not watch:
+        refuse_unused("--watch", "without", "interval", "max_polls")
+
     async def main() -> None:
         async with app.service(settings) as service:
             result = await service.status(message_id, refresh=refresh or watch)
@@ -255,6 +308,8 @@ def thread(
       ghl-sms thread --to +15551234567
       ghl-sms thread --contact ve9EPM428h8vShlRW1KT --limit 50
     """
+
+    one_source("thread", to=to, contact=contact_id, conversation=conversation_id)
 
     async def main() -> None:
         async with app.service(settings) as service:
@@ -308,6 +363,11 @@ def inbox(
       ghl-sms inbox --unread --json
       ghl-sms inbox --watch
     """
+
+    if watch:
+        refuse_unused("--watch", "with", "unread_only", "limit", "cursor")
+    else:
+        refuse_unused("--watch", "without", "interval", "max_polls")
 
     async def main() -> None:
         async with app.service(settings) as service:
@@ -373,8 +433,9 @@ def check(
       ghl-sms check --to +15551234567
       ghl-sms check --contact ve9EPM428h8vShlRW1KT --text "Sale ends today!"
     """
+    one_source("check", to=to, contact=contact_id)
     if not (to or contact_id):
-        raise CommandError("Say who to check: --to PHONE or --contact ID.", 2)
+        raise CommandError("Say who to check: --to PHONE or --contact ID.", EXIT_USAGE)
 
     async def main() -> None:
         async with app.service(settings) as service:

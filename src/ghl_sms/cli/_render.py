@@ -52,12 +52,15 @@ def _notes(out: Console, notes: list[Note]) -> None:
 
 
 def render_send(out: Console, result: SendOutcome) -> None:
-    who = result.contact_name or result.to or result.contact_id or "?"
+    # The number comes from the outcome: the one actually texted, whatever was asked.
+    who = escape(result.contact_name or result.to or result.contact_id or "?")
+    if result.to and result.to != who:
+        who = f"{who} ({result.to})"
     parts = f"{result.segments} part{'s' if result.segments != 1 else ''} {result.encoding}"
     cost = f", ~${result.cost_estimate_usd:.4f}" if result.cost_estimate_usd is not None else ""
     if result.outcome == "dry_run":
         out.print(
-            f"Dry run: would send {result.type} to {who} ({result.to}) from "
+            f"Dry run: would send {result.type} to {who} from "
             f"{result.from_number or 'the default number'}: {parts}{cost}. Nothing sent."
         )
         if result.segments_with_footer and result.segments_with_footer != result.segments:
@@ -75,7 +78,7 @@ def render_send(out: Console, result: SendOutcome) -> None:
     else:
         adopted = " (found in GHL after a lost answer)" if result.adopted else ""
         out.print(
-            f"Sent {result.type} {result.message_id} to {who} ({result.to}): {parts}"
+            f"Sent {result.type} {result.message_id} to {who}: {parts}"
             f"{cost}, status {result.status}{adopted}."
         )
     _notes(out, result.notes)
