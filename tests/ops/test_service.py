@@ -418,3 +418,50 @@ async def test_allow_repeat_sends_the_same_text_again_on_purpose() -> None:
         assert len(s.messages(ava)) == 2
         retried = await s.service.send(SendRequest(contact_id=ava, text="Doors open!"))
         assert retried.outcome == "duplicate" and retried.message_id == again.message_id
+
+
+@pytest.mark.parametrize(
+    ("recipient", "kinds"),
+    [
+        ({"to": "+14155550142"}, ("a phone number (+14155550142)", "a contact id")),
+        ({"conversation_id": "conv-1"}, ("a contact id", "a conversation id (conv-1)")),
+    ],
+)
+async def test_two_recipients_are_refused_naming_both_and_nothing_is_sent(
+    recipient: dict[str, str], kinds: tuple[str, str]
+) -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        with pytest.raises(UsageError) as info:
+            await s.service.send(SendRequest(contact_id=ava, text="Hi", **recipient))
+        message = str(info.value)
+        assert all(kind in message for kind in kinds) and "not both" in message
+        assert s.messages(ava) == [] and s.ledger.recent(s.client.location_id) == []
+        with pytest.raises(UsageError, match="not both"):
+            await s.service.check(contact_id=ava, to="+14155550142")
+        with pytest.raises(UsageError, match="not both"):
+            await s.service.thread(contact_id=ava, **recipient)
+
+
+async def test_a_send_by_contact_reports_and_preflights_the_contacts_own_number() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        result = await s.service.send(SendRequest(contact_id=ava, text="Hi Ava", dry_run=True))
+        assert result.to == "+14155550100"
+        sent = await s.service.send(SendRequest(contact_id=ava, text="Hi Ava"))
+        assert sent.to == s.sandbox.contact(ava)["phone"]  # type: ignore[index]
+
+
+async def test_a_number_whose_contact_is_texted_elsewhere_is_refused() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        # GHL's duplicate search finds Ava for a number that is not her own phone.
+        real = s.client.find_contact_by_phone
+
+        async def found_elsewhere(phone: str):  # type: ignore[no-untyped-def]
+            return await real("+14155550100") if phone == "+14155550142" else await real(phone)
+
+        s.client.find_contact_by_phone = found_elsewhere  # type: ignore[method-assign]
+        with pytest.raises(UsageError, match=r"\+14155550142 belongs to contact"):
+            await s.service.send(SendRequest(to="+14155550142", text="Hi"))
+        assert s.messages(ava) == []

@@ -30,6 +30,7 @@ from ghl_sms.ghl import (
     SendOutcomeUnknownError,
     TransportError,
 )
+from ghl_sms.ops._recipient import number_texted, require_one_recipient
 from ghl_sms.ops.errors import (
     PreflightBlocked,
     RecipientNotFound,
@@ -255,11 +256,15 @@ class SmsService:
                     f"The schedule time {request.scheduled_at.isoformat()} is in the past; "
                     "pick a future time, or leave it out to send now."
                 )
-        contact_id = request.contact_id
+        require_one_recipient(
+            to=request.to,
+            contact_id=request.contact_id,
+            conversation_id=request.conversation_id,
+            missing="Say who to text: a contact id, a phone number or a conversation.",
+        )
+        contact_id = request.contact_id or None
         if request.conversation_id:
-            contact_id = await self._contact_of_conversation(request.conversation_id, contact_id)
-        if not contact_id and not request.to:
-            raise UsageError("Say who to text: a contact id, a phone number or a conversation.")
+            contact_id = (await self._conversation(request.conversation_id)).contact_id
 
         e164: str | None = None
         if request.to:
@@ -348,15 +353,6 @@ class SmsService:
                 f"No conversation {conversation_id!r} in this location."
             ) from None
 
-    async def _contact_of_conversation(self, conversation_id: str, contact_id: str | None) -> str:
-        conversation = await self._conversation(conversation_id)
-        if contact_id and contact_id != conversation.contact_id:
-            raise UsageError(
-                f"Conversation {conversation_id} belongs to contact {conversation.contact_id}, "
-                f"not {contact_id}; pass one or the other."
-            )
-        return conversation.contact_id
-
     async def _plan(
         self,
         request: SendRequest,
@@ -372,9 +368,12 @@ class SmsService:
             contact = await self._contact(contact_id)
         elif e164:
             contact = await self._contact_by_phone(e164)
+            if contact is not None:
+                number_texted(contact, e164, self.config.default_region)
         if request.render is not None:
             request = replace(request, text=request.render(contact))
-        to = request.to if request.to else None
+        # GHL texts the contact's own phone: preflight that number, not another one.
+        to = request.to if contact is None else None
         is_first = False
         if contact is not None and request.check_first_message:
             is_first = await self._conversation_of(contact.id) is None
@@ -712,22 +711,25 @@ class SmsService:
         cursor: str | None = None,
     ) -> ThreadPage:
         """A conversation's messages, newest last; ``next_cursor`` pages to older ones."""
+        require_one_recipient(
+            to=to,
+            contact_id=contact_id,
+            conversation_id=conversation_id,
+            missing="Say whose thread: a contact id, a phone number or a conversation.",
+        )
         contact: Contact | None = None
-        if conversation_id is None:
+        if not conversation_id:
             if contact_id:
                 contact = await self._contact(contact_id)
-            elif to:
+            else:
                 try:
-                    e164 = parse_phone(to, self.config.default_region).e164
+                    e164 = parse_phone(to or "", self.config.default_region).e164
                 except PhoneNumberError as exc:
                     raise UsageError(str(exc)) from None
                 contact = await self._contact_by_phone(e164)
                 if contact is None:
                     raise RecipientNotFound(f"No contact with phone {e164} in this location.")
-            else:
-                raise UsageError(
-                    "Say whose thread: a contact id, a phone number or a conversation."
-                )
+            assert contact is not None  # require_one_recipient: one of the three was given
             conversation_id = await self._conversation_of(contact.id)
             if conversation_id is None:
                 return ThreadPage(
@@ -812,8 +814,11 @@ class SmsService:
         transactional: bool = False,
     ) -> CheckResult:
         """Would a text to this contact or number go out now? Sends nothing, creates nothing."""
-        if not contact_id and not to:
-            raise UsageError("Say who to check: a contact id or a phone number.")
+        require_one_recipient(
+            to=to,
+            contact_id=contact_id,
+            missing="Say who to check: a contact id or a phone number.",
+        )
         now = utc_datetime(self.clock)
         sender = await self._sender(from_number)
         contact: Contact | None = None
@@ -821,17 +826,19 @@ class SmsService:
         if contact_id:
             contact = await self._contact(contact_id)
         else:
-            assert to is not None
             try:
-                e164 = parse_phone(to, self.config.default_region).e164
-                contact = await self._contact_by_phone(e164)
+                e164 = parse_phone(to or "", self.config.default_region).e164
             except PhoneNumberError:
-                pass
+                pass  # the preflight reports it as invalid
+            else:
+                contact = await self._contact_by_phone(e164)
+                if contact is not None:
+                    number_texted(contact, e164, self.config.default_region)
         is_first = contact is None or await self._conversation_of(contact.id) is None
         opted_out = self._opted_out(contact, e164 or (contact.phone if contact else None))
         verdict = preflight(
             contact=contact,
-            to=to,
+            to=to if contact is None else None,  # GHL texts the contact's own phone
             text=text if text is not None else "Hello",
             now=now,
             sender=sender,
