@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from ghl_sms.cli import cli
 from support.cli import CliHarness, harness
 
 AVA = "sbxCtReachable000001"  # +14155550100
@@ -91,3 +94,49 @@ def test_the_result_shows_the_number_actually_texted(h: CliHarness) -> None:
     assert "Ava Reed (+14155550100)" in result.stdout
     scheduled = h.run("send", "--sandbox", "--contact", AVA, "Later", "--at", "2h")
     assert "Ava Reed (+14155550100)" in scheduled.stdout
+
+
+def _send_with_stdin(h: CliHarness, stdin: str | bytes, *args: str) -> Result:
+    return CliRunner().invoke(
+        cli, ["send", "--sandbox", "--contact", AVA, *args], input=stdin, obj=h.app(),
+        catch_exceptions=False,
+    )  # fmt: skip
+
+
+def test_a_dash_reads_the_text_from_standard_input(h: CliHarness) -> None:
+    result = _send_with_stdin(h, "From stdin\n", "-", "--json")
+    assert result.exit_code == 0, result.output
+    message_id = json.loads(result.stdout)["message_id"]
+    with h.sandbox() as sandbox:
+        message = sandbox.message(message_id)
+    assert message is not None and message["body"] == "From stdin"
+
+
+def test_file_dash_reads_standard_input_too(h: CliHarness) -> None:
+    result = _send_with_stdin(h, "Piped", "--file", "-", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["outcome"] == "dry_run"
+
+
+@pytest.mark.parametrize(
+    ("stdin", "expected"),
+    [("", "is empty"), ("  \n", "is empty"), (b"caf\xe9", "not UTF-8")],
+)
+def test_unreadable_or_empty_standard_input_is_a_usage_error(
+    h: CliHarness, stdin: str | bytes, expected: str
+) -> None:
+    result = _send_with_stdin(h, stdin, "-")
+    assert result.exit_code == 2
+    assert "standard input" in result.stderr and expected in result.stderr
+    assert _messages_sent(h) == 0
+
+
+def test_a_text_file_that_is_not_utf8_names_the_file(h: CliHarness, tmp_path: Path) -> None:
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes(b"Caf\xe9 ouvert")
+    result = h.run("send", "--sandbox", "--to", OTHER, "--file", str(latin))
+    assert result.exit_code == 2
+    assert str(latin) in result.stderr and "not UTF-8" in result.stderr
+    assert "Save it as UTF-8" in result.stderr
+    missing = h.run("send", "--sandbox", "--to", OTHER, "--file", str(tmp_path / "nope.txt"))
+    assert missing.exit_code == 2 and "nope.txt" in missing.stderr

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from click.core import ParameterSource
 from rich.console import Console
 
 from ghl_sms._clock import utc_datetime
@@ -24,6 +24,7 @@ from ghl_sms.cli._app import (
     run_async,
     to_jsonable,
 )
+from ghl_sms.cli._inputs import one_source, read_text, refuse_unused
 from ghl_sms.cli._render import (
     console,
     render_cancel,
@@ -56,45 +57,6 @@ def show(value: T, render: Callable[[Console, T], None], *, as_json: bool) -> No
         render(console(), value)
 
 
-def one_source(what: str, **given: object) -> None:
-    """Refuse two sources for one value (``--to`` and ``--contact``): one would win silently.
-
-    ``given`` maps each option's name (underscores for dashes) to its value; more than one
-    set is a usage error that names them all.
-    """
-    named = [f"--{name.replace('_', '-')}" for name, value in given.items() if value]
-    if len(named) < 2:
-        return
-    listed = ", ".join(named[:-1]) + f" and {named[-1]}"
-    raise CommandError(
-        f"{listed} were {'both' if len(named) == 2 else 'all'} given; {what} takes exactly "
-        "one of them.",
-        EXIT_USAGE,
-        hint=f"Keep one of {', '.join(named)} and run it again.",
-    )
-
-
-_OTHER_WAY = {"with": "without", "without": "with"}
-
-
-def refuse_unused(option: str, when: str, *names: str) -> None:
-    """Options typed on the command line that have no effect here are a usage error,
-    not silently ignored (``inbox --watch --cursor X`` would ignore the cursor)."""
-    ctx = click.get_current_context()
-    typed = [
-        param.opts[0]
-        for param in ctx.command.params
-        if param.name in names
-        and ctx.get_parameter_source(param.name) == ParameterSource.COMMANDLINE
-    ]
-    if typed:
-        raise CommandError(
-            f"{', '.join(typed)} {'has' if len(typed) == 1 else 'have'} no effect {when} {option}.",
-            EXIT_USAGE,
-            hint=f"Leave out {', '.join(typed)}, or run it {_OTHER_WAY[when]} {option}.",
-        )
-
-
 def _recipient_options(fn: Any) -> Any:
     fn = click.option("--conversation", "conversation_id", help="An existing conversation id.")(fn)
     fn = click.option("--contact", "contact_id", help="A GHL contact id.")(fn)
@@ -112,7 +74,10 @@ def _recipient_options(fn: Any) -> Any:
 @click.option("--allow-repeat", is_flag=True, help="Send even if the same text just went out.")
 @click.option("--transactional", is_flag=True, help="Not marketing: quiet hours don't apply.")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
-@click.option("--file", "text_file", type=click.File("r"), help="Read the text from a file.")
+@click.option(
+    "--file", "text_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the text from a UTF-8 file (- reads standard input).",
+)  # fmt: skip
 @common_options
 def send(
     *,
@@ -120,7 +85,7 @@ def send(
     settings: Settings,
     as_json: bool,
     text: str | None,
-    text_file: Any,
+    text_file: Path | None,
     to: str | None,
     contact_id: str | None,
     conversation_id: str | None,
@@ -134,6 +99,8 @@ def send(
 ) -> None:
     """Send an SMS, or an MMS with --media, now or later (--at).
 
+    TEXT is the message; - reads it from standard input (or use --file PATH).
+
     The preflight runs first: a contact with DND, an opted-out or invalid number, or a
     bad attachment is refused (exit 3). Every send is recorded in the local ledger first,
     so running the same command again never texts twice.
@@ -143,6 +110,7 @@ def send(
       ghl-sms send --to +15551234567 "Your table is ready"
       ghl-sms send --contact ve9EPM428h8vShlRW1KT --media https://x.co/menu.jpg "Menu"
       ghl-sms send --to +15551234567 --at 2h "Reminder: 3pm today"
+      echo "Your order shipped" | ghl-sms send --to +15551234567 -
       ghl-sms send --sandbox --to +14155550100 "Hello from the sandbox" --dry-run
     """
     one_source("a send", to=to, contact=contact_id, conversation=conversation_id)
@@ -152,9 +120,22 @@ def send(
             EXIT_USAGE,
             hint="Keep one: the TEXT argument, or --file PATH (or - to read standard input).",
         )
-    body = text_file.read() if text_file is not None else text
+    body = read_text(text_file) if text_file is not None else text
+    if body == "-":
+        body = read_text(Path("-"))
     if body is None:
-        raise CommandError("Give the text as an argument or with --file.", EXIT_USAGE)
+        raise CommandError(
+            "Give the text as an argument, with --file PATH, or - to read standard input.",
+            EXIT_USAGE,
+        )
+    try:
+        body.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes in argv arrive as lone surrogates
+        raise CommandError(
+            "The text is not valid UTF-8.",
+            EXIT_USAGE,
+            hint="Set a UTF-8 locale in the terminal, or put the text in a file and use --file.",
+        ) from None
     if not (to or contact_id or conversation_id):
         raise CommandError(
             "Say who to text: --to PHONE, --contact ID or --conversation ID.", EXIT_USAGE
