@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2
@@ -465,3 +465,91 @@ async def test_a_number_whose_contact_is_texted_elsewhere_is_refused() -> None:
         with pytest.raises(UsageError, match=r"\+14155550142 belongs to contact"):
             await s.service.send(SendRequest(to="+14155550142", text="Hi"))
         assert s.messages(ava) == []
+
+
+# Wednesday 2026-03-04 06:00 UTC: 22:00 on Tuesday in San Francisco (Ava's area code).
+SF_LATE_EVENING = datetime(2026, 3, 4, 6, 0, tzinfo=UTC).timestamp()
+
+
+async def test_a_marketing_send_in_quiet_hours_is_refused_with_the_next_time_and_the_ways_out() -> (
+    None
+):
+    async with stack(clock=FakeClock(SF_LATE_EVENING)) as s:
+        ava = s.ids("reachable")
+        with pytest.raises(PreflightBlocked) as info:
+            await s.service.send(SendRequest(contact_id=ava, text="20% off today!"))
+        message = str(info.value)
+        # 08:00 in San Francisco, in the recipient's offset and in UTC.
+        assert "2026-03-04T08:00:00-08:00" in message and "2026-03-04T16:00:00Z" in message
+        assert "--at 2026-03-04T16:00:00Z" in message and "transactional" in message
+        assert [(str(r.code), r.level) for r in info.value.reasons] == [("quiet_hours", "blocked")]
+        assert info.value.verdict.next_allowed_at == datetime(2026, 3, 4, 16, 0, tzinfo=UTC)
+        assert s.messages(ava) == [] and s.ledger.recent(s.client.location_id) == []
+
+
+async def test_a_dry_run_in_quiet_hours_says_it_would_be_refused() -> None:
+    async with stack(clock=FakeClock(SF_LATE_EVENING)) as s:
+        with pytest.raises(PreflightBlocked):
+            await s.service.send(
+                SendRequest(contact_id=s.ids("reachable"), text="Sale!", dry_run=True)
+            )
+
+
+async def test_a_new_number_in_quiet_hours_is_refused_before_its_contact_is_created() -> None:
+    async with stack(clock=FakeClock(SF_LATE_EVENING)) as s:
+        before = s.sandbox.store.count_contacts()
+        with pytest.raises(PreflightBlocked):
+            await s.service.send(SendRequest(to="+14155550142", text="Sale!"))
+        assert s.sandbox.store.count_contacts() == before
+
+
+async def test_transactional_and_deliberate_sends_go_out_in_quiet_hours() -> None:
+    async with stack(clock=FakeClock(SF_LATE_EVENING)) as s:
+        ava = s.ids("reachable")
+        code = await s.service.send(
+            SendRequest(contact_id=ava, text="Your code is 1234", transactional=True)
+        )
+        assert code.outcome == "sent" and "quiet_hours" not in [n.code for n in code.notes]
+        forced = await s.service.send(
+            SendRequest(contact_id=ava, text="Doors open now!", ignore_quiet_hours=True)
+        )
+        assert forced.outcome == "sent" and forced.verdict == "warn"
+        quiet = [n for n in forced.notes if n.code == "quiet_hours"]
+        assert len(quiet) == 1 and quiet[0].level == "warn" and "on purpose" in quiet[0].message
+        assert len(s.messages(ava)) == 2
+
+
+async def test_a_schedule_that_falls_in_quiet_hours_is_refused_and_one_outside_is_not() -> None:
+    async with stack() as s:  # noon in New York, 10:00 in San Francisco
+        ava = s.ids("reachable")
+        at_night = utc_datetime(s.clock) + timedelta(hours=12)  # 22:00 in San Francisco
+        with pytest.raises(PreflightBlocked) as info:
+            await s.service.send(SendRequest(contact_id=ava, text="Sale!", scheduled_at=at_night))
+        assert "At the scheduled time" in str(info.value)
+        assert "2026-03-05T16:00:00Z" in str(info.value)
+        in_hours = utc_datetime(s.clock) + timedelta(hours=2)
+        result = await s.service.send(
+            SendRequest(contact_id=ava, text="Sale!", scheduled_at=in_hours)
+        )
+        assert result.outcome == "scheduled"
+
+
+async def test_a_caller_that_defers_gets_the_quiet_hours_as_not_now() -> None:
+    async with stack(clock=FakeClock(SF_LATE_EVENING)) as s:
+        with pytest.raises(PreflightBlocked) as info:
+            await s.service.send(
+                SendRequest(contact_id=s.ids("reachable"), text="Sale!", block_quiet_hours=True)
+            )
+        verdict = info.value.verdict
+        assert info.value.reasons == [] and not verdict.blocked
+        assert [str(r.code) for r in verdict.reasons if r.code == "quiet_hours"] == ["quiet_hours"]
+        assert "outside the allowed hours" in str(info.value)
+        assert verdict.next_allowed_at == datetime(2026, 3, 4, 16, 0, tzinfo=UTC)
+
+
+async def test_check_reports_the_quiet_hours_state() -> None:
+    async with stack(clock=FakeClock(SF_LATE_EVENING)) as s:
+        result = await s.service.check(contact_id=s.ids("reachable"), text="Sale!")
+        assert result.local_time_ok is False
+        assert result.next_allowed_at == datetime(2026, 3, 4, 16, 0, tzinfo=UTC)
+        assert "quiet_hours" in [n.code for n in result.notes]

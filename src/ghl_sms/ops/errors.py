@@ -45,7 +45,9 @@ class PreflightBlocked(OpsError):
 
     def __init__(self, verdict: Verdict) -> None:
         reasons = [r for r in verdict.reasons if r.level == "blocked"]
-        text = " ".join(r.message for r in reasons) or "Blocked by preflight."
+        # A deferring caller's quiet hours are a warning: "not now" rather than "never".
+        said = reasons or [r for r in verdict.reasons if r.code == "quiet_hours"]
+        text = " ".join(r.message for r in said) or "Blocked by preflight."
         super().__init__(f"Not sent: {text}")
         self.verdict = verdict
         self.reasons = reasons

@@ -30,6 +30,7 @@ from ghl_sms.ghl import (
     SendOutcomeUnknownError,
     TransportError,
 )
+from ghl_sms.ops._quiet import in_quiet_hours, refuse_in_quiet_hours, sent_in_quiet_hours
 from ghl_sms.ops._recipient import number_texted, require_one_recipient
 from ghl_sms.ops.errors import (
     PreflightBlocked,
@@ -113,9 +114,14 @@ class SendRequest:
     """Builds the text once the recipient's contact is looked up (bulk merge fields);
     ``text`` is then only the template. It may raise to refuse the recipient. Use it
     with an ``idempotency_key``."""
+    ignore_quiet_hours: bool = False
+    """Send a marketing text in the recipient's quiet hours on purpose (a warning note
+    records it). By default such a send is refused with the next allowed time."""
     block_quiet_hours: bool = False
-    """Refuse (``PreflightBlocked``) instead of warning when the recipient is in their
-    quiet hours; the verdict's ``next_allowed_at`` says when they may be texted."""
+    """For callers that defer (bulk): in quiet hours, raise ``PreflightBlocked`` with the
+    quiet-hours reason left a warning (not now, as opposed to never); the verdict's
+    ``next_allowed_at`` says when the recipient may be texted. Without it the send is
+    refused too, with a blocking reason that says what to do (``ops._quiet``)."""
     gate: Callable[[str | None, int], Awaitable[None]] | None = None
     """Awaited after the preflight passed and before the send is recorded, with the
     sending number and the message's parts: it may wait (carrier caps) or raise (not
@@ -146,6 +152,22 @@ def _explain(
         f"Delivery failed{f' with error {code}' if code else ''}{f': {detail}' if detail else ''}."
     )
     return explanation, "Check the number and the sending number in GHL, then try again."
+
+
+def _defers(request: SendRequest, verdict: Verdict) -> bool:
+    """The caller defers sends in quiet hours (bulk) and this one is in them."""
+    return request.block_quiet_hours and not request.ignore_quiet_hours and in_quiet_hours(verdict)
+
+
+def _quiet_hours_policy(request: SendRequest, verdict: Verdict) -> Verdict:
+    """Refuse a marketing send in quiet hours, unless overridden on purpose or deferred."""
+    if not in_quiet_hours(verdict):
+        return verdict
+    if request.ignore_quiet_hours:
+        return sent_in_quiet_hours(verdict)
+    if request.block_quiet_hours:
+        return verdict  # the caller defers it (``_defers``)
+    return refuse_in_quiet_hours(verdict, scheduled=request.scheduled_at is not None)
 
 
 def _is_not_found(error: GhlError) -> bool:
@@ -280,11 +302,7 @@ class SmsService:
                 return self._outcome_from_record(earlier, "duplicate")
 
         plan = await self._plan(request, contact_id, e164, key, origin, now)
-        if plan.verdict.blocked or (
-            request.block_quiet_hours
-            and plan.verdict.quiet_hours is not None
-            and plan.verdict.quiet_hours.allowed is False
-        ):
+        if plan.verdict.blocked or _defers(request, plan.verdict):
             raise PreflightBlocked(plan.verdict)
         if request.dry_run:
             return self._outcome(plan, "dry_run")
@@ -391,7 +409,9 @@ class SmsService:
             default_region=self.config.default_region,
             many_segments=self.config.many_segments,
         )
-        if contact is None and not verdict.blocked and not request.dry_run and e164:
+        verdict = _quiet_hours_policy(request, verdict)
+        going = not (verdict.blocked or _defers(request, verdict) or request.dry_run)
+        if contact is None and going and e164:
             # A number GHL doesn't know yet: create its contact so there is someone to text.
             contact = (await self.client.upsert_contact(phone=e164, source="ghl-sms")).contact
         return _Plan(request, contact, verdict.to, sender, verdict, key, origin)
