@@ -50,10 +50,13 @@ def test_a_dry_run_prints_counts_skips_and_cost_and_sends_nothing(h: CliHarness)
     out = h.json("bulk", "send", "--sandbox", "--csv", str(_list(h)), "Hi {first_name}, {slot}",
                  "--dry-run")  # fmt: skip
     assert out["dry_run"] is True
-    assert out["total"] == 5 and out["would_send"] == 3
-    assert {r["code"]: r["count"] for r in out["skipped"]} == {"invalid_phone": 1, "duplicate": 1}
-    assert out["samples"][0]["text"] == "Hi Ava, 3pm"
-    assert out["cost_estimate_usd"] == pytest.approx(3 * 0.0079)
+    # Ben's DND is found as the samples are looked up: he counts as skipped.
+    assert out["total"] == 5 and out["would_send"] == 2
+    assert {r["code"]: r["count"] for r in out["skipped"]} == {
+        "invalid_phone": 1, "duplicate": 1, "sms_dnd": 1
+    }  # fmt: skip
+    assert [x["text"] for x in out["samples"]] == ["Hi Ava, 3pm", "Hi Noor, 4pm"]
+    assert out["cost_estimate_usd"] == pytest.approx(2 * 0.0079)
     assert _outbound(h) == Counter()
     assert h.json("bulk", "status", "--sandbox") == []  # the draft is gone
 
@@ -62,8 +65,33 @@ def test_a_dry_run_in_words_names_the_reasons(h: CliHarness) -> None:
     result = h.run("bulk", "send", "--sandbox", "--csv", str(_list(h)), "Hi {first_name}",
                    "--dry-run")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "3 would be texted" in result.stdout and "invalid_phone" in result.stdout
+    assert "2 would be texted" in result.stdout and "invalid_phone" in result.stdout
     assert "Nothing sent" in result.stdout
+
+
+def test_a_dry_run_shows_the_fallback_an_empty_cell_gets_not_the_template(
+    h: CliHarness,
+) -> None:
+    csv_file = write_csv(
+        h.tmp / "list.csv", ["phone", "first_name"], [["+14155552001", ""], ["+14155552002", "Bo"]]
+    )
+    template = "Hi {first_name|there}, reply STOP to opt out"
+    result = h.run("bulk", "send", "--sandbox", "--csv", str(csv_file), template, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "+14155552001: Hi there, reply STOP" in result.stdout
+    assert "+14155552002: Hi Bo, reply STOP" in result.stdout
+    assert "{first_name" not in result.stdout
+    assert _outbound(h) == Counter()
+    sent = h.json("bulk", "send", "--sandbox", "--csv", str(csv_file), template)
+    assert sent["counts"]["sent"] == 2
+    with h.sandbox() as sandbox:
+        bodies = sorted(
+            str(r[0])
+            for r in sandbox.store.conn.execute(
+                "SELECT body FROM messages WHERE direction = 'outbound'"
+            )
+        )
+    assert bodies == ["Hi Bo, reply STOP to opt out", "Hi there, reply STOP to opt out"]
 
 
 def test_send_texts_each_eligible_recipient_once_and_reports_every_outcome(

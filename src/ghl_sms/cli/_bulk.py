@@ -179,6 +179,8 @@ def _render_preview(out: Console, campaign: Campaign, preview: Preview) -> None:
         out.print(f"  #{sample.seq} {who}: {escape(sample.text or '')}")
     for warning in preview.warnings:
         out.print(f"  [yellow]note[/] {escape(warning)}")
+    if not preview.dnd_checked and preview.would_send:
+        out.print("  Check DND now with --check-dnd (one GHL request per recipient).")
 
 
 def _render_status(out: Console, status: CampaignStatus) -> None:

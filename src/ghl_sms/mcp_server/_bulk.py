@@ -47,6 +47,11 @@ __all__ = ["BulkRunner", "PlannedBulk", "bulk_engine", "confirm_bulk", "plan_bul
 
 logger = logging.getLogger(__name__)
 
+CHECK_CONTACTS_UP_TO = 1000
+"""Lists up to this long are checked contact by contact before the user confirms (one
+paced request each, about 2 minutes at GHL's rate); longer ones are counted locally and
+DND is applied as each message is sent."""
+
 
 class BulkRunner:
     """Keeps one background run going while this location has running campaigns."""
@@ -190,7 +195,10 @@ async def plan_bulk(
             )
             if imported[-1]:
                 await ctx.report_progress(imported[-1], None, f"{imported[-1]} recipients read")
-            preview = await engine.preview(campaign.id)
+            # The counts the user approves are those after the preflight (DND, unknown
+            # contacts): every contact is read, unless the list is too long to wait for.
+            check = campaign.total <= CHECK_CONTACTS_UP_TO
+            preview = await engine.preview(campaign.id, check_contacts=check)
         except ValueError as exc:  # a bad template or source
             raise UsageError(str(exc)) from None
     return PlannedBulk(campaign.id, preview, dry_run)
@@ -200,8 +208,9 @@ def confirmation_text(preview: Preview, template: str) -> str:
     skipped = sum(r.count for r in preview.skipped)
     reasons = ", ".join(f"{r.count} {r.code}" for r in preview.skipped)
     samples = "\n".join(f"  to {s.to or s.contact_id}: {s.text}" for s in preview.samples if s.text)
+    recipients = "recipient" if preview.total == 1 else "recipients"
     lines = [
-        f"Send this campaign to {preview.would_send} of {preview.total} recipients?",
+        f"Send this campaign to {preview.would_send} of {preview.total} {recipients}?",
         f'Template: "{template}"',
         f"{preview.messages_parts} billed parts, about ${preview.cost_estimate_usd:.2f}; "
         f"about {preview.duration_estimate_seconds / 60:.0f} min at GHL's rate.",

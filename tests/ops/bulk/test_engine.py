@@ -108,11 +108,14 @@ async def test_a_tag_brings_every_tagged_contact_and_their_fields(tmp_path: Path
         assert s.bodies(tagged[2]) == ["Pat2: 20% off"]
 
 
-async def test_a_dry_run_counts_parts_and_cost_without_a_single_request(tmp_path: Path) -> None:
+async def test_a_dry_run_counts_parts_and_cost_and_only_looks_up_its_samples(
+    tmp_path: Path,
+) -> None:
     csv_file = write_csv(
         tmp_path / "list.csv",
         ["phone", "first_name"],
-        [["+14155552001", "Ana"], ["+14155552002", "Bo"], ["bad", "X"], ["+14155552001", "A"]],
+        [["+14155552001", "Ana"], ["+14155552002", "Bo"], ["bad", "X"], ["+14155552001", "A"]]
+        + [[f"+1415555{3000 + i}", f"P{i}"] for i in range(20)],
     )
     async with bulk_stack(tmp_path) as s:
         engine = s.engine()
@@ -121,15 +124,46 @@ async def test_a_dry_run_counts_parts_and_cost_without_a_single_request(tmp_path
         )
         preview = await engine.preview(campaign.id)
 
-        assert s.requests == []
-        assert preview.would_send == 2
+        assert s.sends() == [] and s.outbound() == Counter()
+        assert all(r.method == "GET" for r in s.requests), s.requests  # lookups only
+        looked_up = [r for r in s.requests if "search/duplicate" in r.path]
+        assert len(looked_up) == 3  # the three samples, not the 22 recipients
+        assert preview.would_send == 22
         assert {(r.code, r.count) for r in preview.skipped} == {
             ("invalid_phone", 1), ("duplicate", 1)
         }  # fmt: skip
-        assert preview.messages_parts == 4 and preview.max_parts == 2
-        assert preview.cost_estimate_usd == pytest.approx(4 * 0.0079)
-        assert preview.samples[0].text == "Hello Ana! " + "x" * 152
-        assert preview.requests_estimate == 2 * 3 + 2
+        assert preview.messages_parts == 44 and preview.max_parts == 2
+        assert preview.cost_estimate_usd == pytest.approx(44 * 0.0079)
+        assert [x.text for x in preview.samples] == [
+            "Hello Ana! " + "x" * 152, "Hello Bo! " + "x" * 152, "Hello P0! " + "x" * 152
+        ]  # fmt: skip
+        assert preview.requests_estimate == 22 * 3 + 2
+
+
+async def test_dry_run_samples_are_exactly_what_each_recipient_gets(tmp_path: Path) -> None:
+    """An empty cell falls back (or is filled from the GHL contact), as the send does."""
+    async with bulk_stack(tmp_path) as s:
+        ava = s.ids("reachable")
+        csv_file = write_csv(
+            tmp_path / "list.csv",
+            ["contact_id", "phone", "first_name"],
+            [["", "+14155552001", ""], [ava, "", ""], ["", "+14155552002", "Bo"]],
+        )
+        engine = s.engine()
+        template = "Hi {first_name|there}, see you"
+        campaign = await engine.create(_spec(s, template), CsvSource(csv_file))
+        preview = await engine.preview(campaign.id)
+        texts = [x.text for x in preview.samples]
+        assert texts == ["Hi there, see you", "Hi Ava, see you", "Hi Bo, see you"]
+        assert not any("{" in (t or "") for t in texts)
+
+        engine.start(campaign.id)
+        await engine.run([campaign.id])
+        noor = s.sandbox.store.conn.execute(
+            "SELECT id FROM contacts WHERE phone = '+14155552001'"
+        ).fetchone()[0]
+        assert s.bodies(str(noor)) == ["Hi there, see you"]
+        assert s.bodies(ava) == ["Hi Ava, see you"]
 
 
 async def test_a_dry_run_can_check_dnd_by_reading_each_contact(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from ghl_sms._clock import Clock, utc_datetime
 from ghl_sms.ghl import GhlClient, GhlError, RateLimits, RequestPacer
@@ -49,30 +49,20 @@ from ghl_sms.ops.bulk.models import (
     CampaignStatus,
     NewRecipient,
     Preview,
-    PreviewSample,
     ReasonCount,
     Recipient,
     RecipientState,
     RunSummary,
 )
-from ghl_sms.ops.bulk.pump import (
-    ProgressCallback,
-    Pump,
-    PumpConfig,
-    Tally,
-    Until,
-    recipient_request,
-)
+from ghl_sms.ops.bulk.preview import PreviewTally, run_preview
+from ghl_sms.ops.bulk.pump import ProgressCallback, Pump, PumpConfig, Tally, Until
 from ghl_sms.ops.bulk.sources import RecipientSource, normalize_phone
 from ghl_sms.ops.bulk.store import CampaignStore, SqliteCampaignStore
-from ghl_sms.ops.bulk.template import MissingFields, Template, merge_fields
-from ghl_sms.ops.errors import PreflightBlocked, RecipientNotFound, UsageError
+from ghl_sms.ops.bulk.template import Template
+from ghl_sms.ops.errors import UsageError
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig, SmsService
-from ghl_sms.rules.phones import PhoneNumberError, parse_phone
 from ghl_sms.rules.preflight import ReasonCode
-from ghl_sms.rules.quiet_hours import check_quiet_hours, recipient_time
-from ghl_sms.rules.segments import SegmentReport, count_segments
 
 __all__ = [
     "BulkEngine",
@@ -335,32 +325,38 @@ class BulkEngine:
     async def preview(
         self, campaign_id: str, *, check_contacts: bool = False, samples: int = 3
     ) -> Preview:
-        """What sending this campaign would do, computed locally; nothing is sent.
+        """What sending this campaign would do; nothing is sent.
 
-        With ``check_contacts`` each recipient's GHL contact is read (one request each,
-        paced) so DND, unknown contacts and merge fields from the contact count too.
+        Counted locally, except the samples: each is looked up and rendered as its
+        recipient would get it. With ``check_contacts`` every recipient's GHL contact
+        is read (one request each, paced) so DND, unknown contacts and merge fields
+        from the contact count too.
         """
         campaign = self.campaign(campaign_id)
-        counts = self.store.counts(campaign_id)
         skipped: Counter[str] = Counter()
-        examples: dict[str, str] = {}
-        for (state, code), n in counts.items():
+        for (state, code), n in self.store.counts(campaign_id).items():
             if state == RecipientState.SKIPPED and code:
                 skipped[code] += n
-        acc = _PreviewTally(
-            self, campaign, Template.parse(campaign.template), samples, skipped, examples
+        examples = {
+            code: self.store.reason_example(campaign_id, "skipped", code) or "" for code in skipped
+        }
+        tally = PreviewTally(
+            campaign,
+            prices=self.service_config,
+            limits=self.config.rate_limits,
+            placeholder=self.config.estimate_placeholder,
+            now=utc_datetime(self.clock),
+            samples=samples,
+            skipped=skipped,
+            examples=examples,
         )
-        if check_contacts:
-            async with self._service(campaign.location_id, self.pacer(campaign.location_id)) as svc:
-                for row in self.store.iter_recipients(campaign_id, states=("pending", "deferred")):
-                    await acc.checked(svc, row)
-        else:
-            for row in self.store.iter_recipients(campaign_id, states=("pending", "deferred")):
-                acc.local(row)
-        for code in skipped:
-            if code not in examples:
-                examples[code] = self.store.reason_example(campaign_id, "skipped", code) or ""
-        return acc.result(check_contacts)
+        location = campaign.location_id
+        return await run_preview(
+            tally,
+            self.store.iter_recipients(campaign_id, states=("pending", "deferred")),
+            lambda: self._service(location, self.pacer(location)),
+            check_contacts=check_contacts,
+        )
 
     # --- state changes --------------------------------------------------------------------
 
@@ -597,199 +593,3 @@ class _Runner:
         await self.engine._pump(location_id, lease, self.watch, self.until, self.on_progress)
         if self.until == "idle" and not lease.lost:
             self._idle.add(location_id)
-
-
-class _PreviewTally:
-    """Accumulates the dry run over a stream of recipients (counters only)."""
-
-    def __init__(
-        self,
-        engine: BulkEngine,
-        campaign: Campaign,
-        template: Template,
-        samples: int,
-        skipped: Counter[str],
-        examples: dict[str, str],
-    ) -> None:
-        self.engine = engine
-        self.campaign = campaign
-        self.template = template
-        self.want_samples = samples
-        self.skipped = skipped
-        self.examples = examples
-        self.now = utc_datetime(engine.clock)
-        self.would_send = 0
-        self.quiet = 0
-        self.from_contact = 0
-        self.parts = 0
-        self.max_parts = 0
-        self.requests = 0
-        self.cost = 0.0
-        self.encodings: Counter[str] = Counter()
-        self.samples: list[PreviewSample] = []
-        self.missing_names: Counter[str] = Counter()
-        self._segments: dict[str, SegmentReport] = {}
-        self._quiet_by_prefix: dict[str, bool] = {}
-
-    def _segments_of(self, text: str) -> SegmentReport:
-        report = self._segments.get(text)
-        if report is None:
-            if len(self._segments) > 10_000:
-                self._segments.clear()
-            report = self._segments[text] = count_segments(text)
-        return report
-
-    def _in_quiet_hours(self, phone: str | None) -> bool:
-        if self.campaign.transactional or not phone or not phone.startswith("+"):
-            return False
-        prefix = phone[:8]
-        if prefix not in self._quiet_by_prefix:
-            try:
-                info = parse_phone(phone)
-            except PhoneNumberError:
-                return False
-            check = check_quiet_hours(self.now, recipient_time(phone=info))
-            self._quiet_by_prefix[prefix] = check.allowed is False
-        return self._quiet_by_prefix[prefix]
-
-    def _count(self, row: Recipient, text: str | None, estimate: str) -> None:
-        self.would_send += 1
-        report = self._segments_of(estimate)
-        self.parts += report.segments
-        self.max_parts = max(self.max_parts, report.segments)
-        self.encodings[report.encoding] += 1
-        config = self.engine.service_config
-        if self.campaign.attachments:
-            self.cost += config.mms_price * max(report.segments, 1)
-        else:
-            self.cost += config.sms_price_per_segment * report.segments
-        self.requests += 2 if row.contact_id else 3
-        if len(self.samples) < self.want_samples:
-            self.samples.append(
-                PreviewSample(
-                    seq=row.seq,
-                    to=row.phone,
-                    contact_id=row.contact_id,
-                    text=text,
-                    segments=report.segments,
-                    encoding=report.encoding,
-                )
-            )
-
-    def local(self, row: Recipient) -> None:
-        values = dict(row.fields)
-        unfilled = [f.name for f in self.template.fields if not values.get(f.name)]
-        missing = self.template.missing(values)
-        if missing:
-            self.from_contact += 1
-            self.missing_names.update(missing)
-        # A field the row doesn't fill comes from the GHL contact at send time (its
-        # fallback only if the contact lacks it too): estimate it, show it as written.
-        estimate = self.template.render(
-            {**values, **{n: self.engine.config.estimate_placeholder for n in unfilled}}
-        )
-        text = self.template.display(values) if unfilled else estimate
-        if self._in_quiet_hours(row.phone):
-            self.quiet += 1
-        self._count(row, text, estimate)
-
-    def _skip(self, code: str, sentence: str) -> None:
-        self.skipped[code] += 1
-        self.examples.setdefault(code, sentence)
-
-    async def checked(self, service: SmsService, row: Recipient) -> None:
-        rendered: list[str] = []
-        missing: list[tuple[str, ...]] = []
-
-        def render(contact: Any) -> str:
-            values = merge_fields(row.fields, contact)
-            try:
-                text = self.template.render(values)
-            except MissingFields as exc:
-                missing.append(exc.names)
-                text = self.template.render(values, placeholder="")
-            rendered.append(text)
-            return text
-
-        campaign = self.campaign
-        request = recipient_request(campaign, row, render, dry_run=True)
-        try:
-            await service.send(request)
-        except PreflightBlocked as exc:
-            hard = [r for r in exc.verdict.reasons if r.level == "blocked"]
-            if hard:
-                self._skip(str(hard[0].code), hard[0].message)
-                return
-            self.quiet += 1
-        except RecipientNotFound as exc:
-            self._skip("contact_not_found", str(exc))
-            return
-        if missing:
-            self._skip("missing_fields", str(MissingFields(missing[0])))
-            return
-        text = rendered[-1] if rendered else None
-        self._count(row, text, text or campaign.template)
-
-    def result(self, dnd_checked: bool) -> Preview:
-        engine = self.engine
-        campaign = self.campaign
-        caps = campaign.caps_spec
-        limits = engine.config.rate_limits
-        per_second = limits.burst / (limits.window * (1 + limits.margin))
-        duration = self.requests / per_second if self.requests else 0.0
-        per_minute = [c for c in (caps.per_minute, caps.number_per_minute) if c]
-        if per_minute and self.would_send:
-            duration = max(duration, self.would_send / min(per_minute) * 60.0)
-        warnings: list[str] = []
-        if self.max_parts > 1:
-            warnings.append(f"Messages take up to {self.max_parts} parts, each billed.")
-        if self.encodings.get("UCS-2"):
-            warnings.append(
-                f"{self.encodings['UCS-2']} messages need Unicode (UCS-2): 70 characters a "
-                "part instead of 160."
-            )
-        if self.quiet:
-            what = (
-                "wait for their next allowed moment"
-                if campaign.quiet_hours == "defer"
-                else ("are skipped")
-            )
-            warnings.append(f"{self.quiet} recipients are in their quiet hours now and {what}.")
-        per_day = [c for c in (caps.per_day, caps.number_per_day) if c]
-        if per_day and self.would_send > min(per_day):
-            days = -(-self.would_send // min(per_day))
-            warnings.append(
-                f"The daily cap of {min(per_day)} spreads the campaign over {days} days."
-            )
-        if self.from_contact:
-            names = ", ".join(n for n, _ in self.missing_names.most_common(3))
-            warnings.append(
-                f"{self.from_contact} recipients need {names} from their GHL contact; those "
-                "whose contact lacks it are skipped."
-            )
-        if not dnd_checked:
-            warnings.append(
-                "DND is checked as each message is sent (check it now with --check-dnd: one "
-                "request per recipient)."
-            )
-        skipped = [
-            ReasonCount(state="skipped", code=code, count=n, example=self.examples.get(code))
-            for code, n in self.skipped.most_common()
-        ]
-        return Preview(
-            campaign_id=campaign.id,
-            total=campaign.total,
-            would_send=self.would_send,
-            skipped=skipped,
-            deferred_quiet_hours=self.quiet,
-            fields_from_contact=self.from_contact,
-            dnd_checked=dnd_checked,
-            messages_parts=self.parts,
-            max_parts=self.max_parts,
-            encodings=dict(self.encodings),
-            cost_estimate_usd=round(self.cost, 4),
-            requests_estimate=self.requests + (2 if self.requests else 0),
-            duration_estimate_seconds=round(duration, 1),
-            samples=self.samples,
-            warnings=warnings,
-        )

@@ -257,8 +257,8 @@ class PreviewSample(_Out):
     to: str | None
     contact_id: str | None
     text: str | None
-    """The rendered text; fields only the GHL contact fills are shown as written
-    (``{first_name|there}``)."""
+    """Exactly what this recipient would get: rendered from the row and their GHL
+    contact, fallbacks applied (never a raw placeholder)."""
     segments: int | None = None
     encoding: str | None = None
 
@@ -269,7 +269,8 @@ class Preview(_Out):
     campaign_id: str
     total: int
     would_send: int
-    """Not skipped by anything known before sending (DND is checked at send time)."""
+    """Not skipped by anything known before sending: with ``dnd_checked`` after the full
+    preflight; otherwise DND (read at send time) may still skip some."""
     skipped: list[ReasonCount]
     deferred_quiet_hours: int
     """Of ``would_send``: recipients in their quiet hours now (by number), who would wait."""
