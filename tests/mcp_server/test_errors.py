@@ -11,6 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 import ghl_sms.ghl as ghl
 from ghl_sms._clock import FakeClock
 from ghl_sms.mcp_server._errors import tool_error
+from ghl_sms.mcp_server._send import schedule_time
 from ghl_sms.ops.errors import (
     OpsError,
     PreflightBlocked,
@@ -201,6 +202,116 @@ async def test_a_lost_send_answer_never_texts_twice(connect: Any, mode: str) -> 
 async def test_bad_arguments_come_back_as_errors_the_model_can_fix(connect: Any, mode: str) -> None:
     async with connect(mode=mode) as s:
         text = await s.error("sms_status", message_id="")
-        assert "at least 1 character" in text
+        assert text == (
+            "Error executing tool sms_status: message_id must not be empty. "
+            "Fix it and call sms_status again; nothing was done."
+        )
         text = await s.error("sms_send", text="x" * 1601, contact_id=AVA)
-        assert "at most 1600 characters" in text
+        assert "text must be at most 1600 characters (it has 1601)." in text
+        assert s.sent(AVA) == []
+
+
+FIX = " Fix it and call {tool} again; nothing was done."
+BAD_ARGUMENTS = [
+    ("sms_send", {"contact_id": AVA}, "text is required."),
+    ("sms_send", {"text": 123, "contact_id": AVA}, 'text must be a string, e.g. "123" (got 123).'),
+    ("sms_send", {"text": None, "contact_id": AVA}, "text must be a string (got null)."),
+    (
+        "sms_send",
+        {"text": "Hi", "to_number": 14155550100},
+        'to_number must be a string, e.g. "14155550100" (got 14155550100).',
+    ),
+    (
+        "sms_send",
+        {"text": "Hi", "contact_id": AVA, "confirmed": "maybe"},
+        "confirmed must be true or false (got 'maybe').",
+    ),
+    (
+        "sms_send",
+        {"text": "Hi", "contact_id": AVA, "media_urls": "https://x.test/a.jpg"},
+        "media_urls must be a list, e.g. [\"https://x.test/a.jpg\"] (got 'https://x.test/a.jpg').",
+    ),
+    (
+        "sms_send",
+        {"text": "Hi", "contact_id": AVA, "media_urls": ["https://x.test/a.jpg"] * 11},
+        "media_urls must hold at most 10 items (got 11).",
+    ),
+    ("sms_inbox", {"limit": "abc"}, "limit must be a whole number (got 'abc')."),
+    ("sms_inbox", {"limit": 2.5}, "limit must be a whole number (got 2.5)."),
+    ("sms_inbox", {"limit": 0}, "limit must be at least 1 (got 0)."),
+    ("sms_inbox", {"limit": 10**30}, "limit must be at most 50 (got a 31-digit number)."),
+    (
+        "sms_bulk_send",
+        {"template": "Hi", "per_minute": 0},
+        "per_minute must be at least 1 (got 0).",
+    ),
+    ("sms_status", {}, "message_id is required."),
+    ("sms_cancel", {"message_id": ["a"]}, "message_id must be a string (got a list of 1)."),
+    (
+        "sms_preview",
+        {"text": "x" * 5001},
+        "text must be at most 5000 characters (it has 5001).",
+    ),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("tool", "arguments", "sentence"), BAD_ARGUMENTS)
+async def test_each_bad_argument_gets_one_plain_sentence_without_pydantic_text(
+    connect: Any, tool: str, arguments: dict[str, Any], sentence: str
+) -> None:
+    async with connect(confirm=False) as s:
+        before = s.outbound_count()
+        text = await s.error(tool, **arguments)
+        assert text == f"Error executing tool {tool}: {sentence}" + FIX.format(tool=tool)
+        assert s.outbound_count() == before
+
+
+@pytest.mark.anyio
+async def test_several_bad_arguments_get_a_sentence_each(connect: Any) -> None:
+    async with connect() as s:
+        text = await s.error("sms_send", text="Hi", contact_id=5, confirmed="maybe")
+        assert text == (
+            'Error executing tool sms_send: contact_id must be a string, e.g. "5" (got 5). '
+            "confirmed must be true or false (got 'maybe'). "
+            "Fix them and call sms_send again; nothing was done."
+        )
+        for leaked in ("pydantic", "validation error", "input_value", "type=", "Arguments"):
+            assert leaked not in text
+
+
+@pytest.mark.anyio
+async def test_an_unknown_argument_is_refused_not_ignored(connect: Any) -> None:
+    async with connect(confirm=False) as s:
+        text = await s.error("sms_send", text="Hi", contact_id=AVA, to="+14155550188")
+        assert text.startswith(
+            "Error executing tool sms_send: sms_send has no argument 'to' "
+            "(did you mean to_number?). Its arguments are: text, contact_id, to_number,"
+        )
+        assert text.endswith("Call again without the unknown ones; nothing was done.")
+        assert s.sent(AVA) == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("send_at", "expected"),
+    [
+        ("9999999d", "send_at: '9999999d' is too far ahead"),
+        ("tomorrow-ish", "send_at: 'tomorrow-ish' is not a time. Use a duration such as 30m"),
+    ],
+)
+async def test_a_bad_send_at_says_what_was_wrong_and_what_to_use(
+    connect: Any, mode: str, user: Any, send_at: str, expected: str
+) -> None:
+    async with connect(mode=mode, user=user) as s:
+        text = await s.error("sms_send", text="Later", contact_id=AVA, send_at=send_at)
+        assert text.startswith(f"Error executing tool sms_send: {expected}")
+        assert "Use a duration such as " in text
+        assert user.asked == [] and s.sent(AVA) == []
+
+
+def test_a_delay_past_the_last_date_is_a_usage_error_not_a_crash() -> None:
+    # Rounding a delay to the minute can step past datetime.max even where parsing did not.
+    with pytest.raises(UsageError, match="send_at"):
+        schedule_time("2914000d", FakeClock(WEEKDAY_NOON))

@@ -84,7 +84,10 @@ async def test_long_bodies_are_cut_in_a_thread_and_whole_in_status(connect: Any)
 async def test_limits_above_50_are_refused_with_the_bound(connect: Any) -> None:
     async with connect() as s:
         text = await s.error("sms_inbox", limit=500)
-        assert "less than or equal to 50" in text
+        assert text == (
+            "Error executing tool sms_inbox: limit must be at most 50 (got 500). "
+            "Fix it and call sms_inbox again; nothing was done."
+        )
 
 
 @pytest.mark.anyio

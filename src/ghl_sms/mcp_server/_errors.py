@@ -1,16 +1,23 @@
-"""The one place where failures become ``ToolError`` texts the model can act on.
+"""The one place where failures become texts the model can act on.
 
 Each text says what went wrong and what to try next. Anything not listed here is a
 bug: it propagates, the SDK logs the traceback and the model sees only
-"Error executing tool <name>".
+"Error executing tool <name>". Every error text leaves through ``error_result``, which
+redacts it and keeps numbers and message bodies out of the INFO log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import difflib
+import logging
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import CallToolResult, TextContent
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from ghl_sms.ghl import (
     AuthenticationError,
@@ -33,7 +40,17 @@ from ghl_sms.ops.errors import (
 )
 from ghl_sms.ops.hints import hint_for
 
-__all__ = ["blocked_text", "tool_error", "tool_errors"]
+__all__ = [
+    "anticipated_cause",
+    "argument_error",
+    "blocked_text",
+    "error_result",
+    "tool_error",
+    "tool_errors",
+    "unknown_arguments_error",
+]
+
+logger = logging.getLogger(__name__)
 
 _SETUP = "Ask the user to run `ghl-sms doctor`, which checks the token, scopes and numbers."
 
@@ -110,3 +127,151 @@ def tool_errors() -> Iterator[None]:
         if mapped is None or mapped is exc:
             raise
         raise mapped from exc
+
+
+# --- arguments the SDK's validation refused --------------------------------------------
+# pydantic's own text names its model, echoes the input and links to errors.pydantic.dev;
+# the model needs one sentence per bad argument saying what it must be instead.
+
+
+def argument_error(tool: str, error: ValidationError) -> ToolError:
+    """One sentence per bad argument, then what to do; ``__cause__`` stays the
+    ``ValidationError`` so the SDK-style log line carries field names only."""
+    first: dict[str, ErrorDetails] = {}
+    for detail in error.errors(include_url=False):
+        first.setdefault(str(detail["loc"][0]) if detail["loc"] else "", detail)
+    sentences = [_argument_sentence(detail) for detail in first.values()]
+    fix = "Fix it" if len(sentences) == 1 else "Fix them"
+    text = f"{' '.join(sentences)} {fix} and call {tool} again; nothing was done."
+    mapped = ToolError(f"Error executing tool {tool}: {text}")
+    mapped.__cause__ = error
+    return mapped
+
+
+def unknown_arguments_error(
+    tool: str, unknown: Collection[str], known: Collection[str]
+) -> ToolError:
+    """An argument the tool doesn't have is refused, not ignored: a misspelt
+    ``to_number`` or option would otherwise change what happens without a word."""
+    sentences = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name, known, n=1) or [
+            k
+            for k in known
+            if k.startswith(f"{name}_")  # "to" for "to_number"
+        ]
+        guess = f" (did you mean {close[0]}?)" if close else ""
+        sentences.append(f"{tool} has no argument {name!r}{guess}.")
+    text = (
+        f"{' '.join(sentences)} Its arguments are: {', '.join(known)}. Call again without "
+        "the unknown ones; nothing was done."
+    )
+    return ToolError(f"Error executing tool {tool}: {text}")
+
+
+def _argument_sentence(detail: ErrorDetails) -> str:
+    loc = detail["loc"]
+    name = str(loc[0]) if loc else "the arguments"
+    name += "".join(f"[{part}]" for part in loc[1:] if isinstance(part, int))
+    kind, ctx, value = detail["type"], detail.get("ctx") or {}, detail["input"]
+    got = f" (got {_shown(value)})"
+    if kind == "missing":
+        return f"{name} is required."
+    if kind == "string_type":
+        example = f', e.g. "{value}"' if isinstance(value, int | float) else ""
+        return f"{name} must be a string{example}{got}."
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{name} must be true or false{got}."
+    if kind in ("int_type", "int_parsing", "int_from_float", "int_parsing_size"):
+        return f"{name} must be a whole number{got}."
+    if kind in ("float_type", "float_parsing", "finite_number"):
+        return f"{name} must be a number{got}."
+    bounds = {
+        "greater_than_equal": ("at least", "ge"),
+        "greater_than": ("more than", "gt"),
+        "less_than_equal": ("at most", "le"),
+        "less_than": ("less than", "lt"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"{name} must be {words} {ctx.get(key)}{got}."
+    if kind == "string_too_short":
+        if ctx.get("min_length") == 1:
+            return f"{name} must not be empty."
+        return f"{name} must have at least {ctx.get('min_length')} characters{got}."
+    if kind == "string_too_long":
+        have = f" (it has {len(value)})" if isinstance(value, str) else ""
+        return f"{name} must be at most {ctx.get('max_length')} characters{have}."
+    if kind in ("too_long", "too_short"):
+        words = "at most" if kind == "too_long" else "at least"
+        limit = ctx.get("max_length" if kind == "too_long" else "min_length")
+        return f"{name} must hold {words} {limit} items (got {ctx.get('actual_length')})."
+    if kind in ("list_type", "tuple_type", "set_type", "iterable_type"):
+        example = f', e.g. ["{value}"]' if isinstance(value, str) and len(value) <= 60 else ""
+        return f"{name} must be a list{example}{got}."
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"{name} must be an object{got}."
+    if kind == "literal_error":
+        return f"{name} must be one of {ctx.get('expected')}{got}."
+    if kind == "string_pattern_mismatch":
+        return f"{name} does not have the expected form{got}."
+    # Anything rarer: pydantic's short message without its codes and links, reworded.
+    message = str(detail["msg"]).removeprefix("Value error, ")
+    message = message.replace("Input should be", "must be").rstrip(".")
+    if not message.startswith("must"):
+        message = f"is not valid: {message[:1].lower()}{message[1:]}"
+    return f"{name} {message}{got}."
+
+
+def _shown(value: Any) -> str:
+    """The rejected value as JSON would spell it, short: long strings by length only."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        text = repr(value)
+        return text if len(text) <= 20 else f"a {len(text)}-digit number"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else f"a {len(value)}-character string"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+# --- the way out --------------------------------------------------------------------------
+
+
+def error_result(tool: str, error: ToolError, redact: Callable[[str], str]) -> CallToolResult:
+    """What the model reads for a refused call: the text, redacted, as an error result.
+
+    Only the kind of failure is logged at INFO; the text (which may quote a number or a
+    message body) only at DEBUG.
+    """
+    cause = error.__cause__
+    while isinstance(cause, ToolError) and cause.__cause__ is not None:
+        cause = cause.__cause__  # the SDK wraps the tool's own ToolError: find its reason
+    kind = type(cause).__name__ if cause is not None else "ToolError"
+    if isinstance(cause, ValidationError):
+        fields = sorted({str(d["loc"][0]) for d in cause.errors() if d["loc"]})
+        logger.info("Tool %s refused arguments: %s", tool, ", ".join(fields))
+    else:
+        logger.info("Tool %s refused (%s)", tool, kind)
+    text = redact(str(error))
+    logger.debug("Tool %s refused: %r", tool, text)
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+def anticipated_cause(tool: str, error: UnexpectedToolError) -> ToolError | None:
+    """An anticipated failure raised outside ``tool_errors`` still reads as itself."""
+    cause = error.__cause__
+    while cause is not None:
+        mapped = None if isinstance(cause, UnexpectedToolError) else tool_error(cause)
+        if mapped is not None:
+            anticipated = ToolError(f"Error executing tool {tool}: {mapped}")
+            anticipated.__cause__ = cause
+            return anticipated
+        cause = cause.__cause__
+    return None

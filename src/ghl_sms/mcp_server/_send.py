@@ -84,13 +84,18 @@ def schedule_time(send_at: str, clock: Clock) -> datetime:
     now = utc_datetime(clock)
     try:
         when = parse_when(send_at, now)
+        try:
+            datetime.fromisoformat(send_at.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:  # a delay
+            seconds = when.timestamp()
+            when += timedelta(seconds=math.ceil(seconds / 60) * 60 - seconds)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        datetime.fromisoformat(send_at.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:  # a delay
-        seconds = when.timestamp()
-        when += timedelta(seconds=math.ceil(seconds / 60) * 60 - seconds)
+        raise UsageError(f"send_at: {exc}") from None
+    except OverflowError:  # a delay past the year 9999
+        raise UsageError(
+            f"send_at: {send_at!r} is too far ahead. Use a duration such as 30m, 2h or 3d, or "
+            "an ISO-8601 time with an offset such as 2026-12-01T09:30:00-05:00."
+        ) from None
     return when
 
 

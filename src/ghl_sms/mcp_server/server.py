@@ -6,16 +6,25 @@ The service comes from a factory the lifespan enters once, so the CLI passes rea
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 from mcp.server import MCPServer
-from mcp.types import Tool
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import CallToolResult, InputRequiredResult, Tool
+from pydantic import ValidationError
 
 from ghl_sms import __version__
 from ghl_sms.mcp_server._bulk import BulkRunner, bulk_engine
+from ghl_sms.mcp_server._errors import (
+    anticipated_cause,
+    argument_error,
+    error_result,
+    unknown_arguments_error,
+)
 from ghl_sms.mcp_server._state import AppState, ServiceFactory
 from ghl_sms.mcp_server._tools import register_tools
 
@@ -98,7 +107,35 @@ def _without_null(prop: Any) -> Any:
 
 
 class _CompactServer(MCPServer[AppState]):
-    """Publishes compacted schemas; validation still uses the full pydantic models."""
+    """Publishes compacted schemas; validation still uses the full pydantic models.
+
+    Every refused call leaves through ``_errors.error_result``: the SDK's own texts for
+    bad arguments (pydantic's, with its links) become one sentence per argument, and
+    every error text is redacted. Crashes still reach the SDK, which logs them and
+    tells the model only "Error executing tool <name>".
+    """
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        redact = _redactor(context)
+        tool = next((t for t in await super().list_tools() if t.name == name), None)
+        try:
+            if tool is not None:
+                known = list(tool.input_schema.get("properties", {}))
+                unknown = set(arguments) - set(known)
+                if unknown:
+                    raise unknown_arguments_error(name, unknown, known)
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError as exc:
+            anticipated = anticipated_cause(name, exc)
+            if anticipated is None:
+                raise  # a bug
+            return error_result(name, anticipated, redact)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                exc = argument_error(name, exc.__cause__)
+            return error_result(name, exc, redact)
 
     async def list_tools(self) -> list[Tool]:
         return [
@@ -113,6 +150,17 @@ class _CompactServer(MCPServer[AppState]):
             )
             for tool in await super().list_tools()
         ]
+
+
+def _redactor(context: Context[AppState, Any] | None) -> Callable[[str], str]:
+    """The GHL client's redaction of its token, once the lifespan has opened it."""
+    try:
+        state = context.request_context.lifespan_context if context is not None else None
+    except ValueError:  # no request (a direct call in a test)
+        state = None
+    if state is None:
+        return str
+    return state.service.client._redact  # until the library makes its redaction public
 
 
 def build_server(service_factory: ServiceFactory, *, confirm: bool = True) -> MCPServer[AppState]:
