@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sys
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +18,8 @@ from pydantic import BaseModel
 
 from ghl_sms._clock import Clock, SystemClock
 from ghl_sms._settings import Settings
+from ghl_sms.cli._errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_USAGE, CommandError
+from ghl_sms.cli._storage import ensure_folder, open_ledger, unusable_ledger, unusable_sandbox_file
 from ghl_sms.ghl import ConfigError, GhlClient, GhlError
 from ghl_sms.ops.errors import (
     OpsError,
@@ -29,7 +31,6 @@ from ghl_sms.ops.errors import (
     UsageError,
 )
 from ghl_sms.ops.hints import hint_for
-from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig, SmsService
 
 __all__ = [
@@ -43,26 +44,9 @@ __all__ = [
     "run_async",
 ]
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_BLOCKED = 3
-
 T = TypeVar("T")
 
-
-class CommandError(click.ClickException):
-    """One or two lines on stderr and an exit code; never a traceback."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILED, hint: str | None = None):
-        super().__init__(message)
-        self.exit_code = code  # type: ignore[misc]  # click declares it a ClassVar
-        self.hint = hint
-
-    def show(self, file: Any = None) -> None:
-        stream = file or sys.stderr
-        click.echo(f"Error: {self.message}", file=stream)
-        if self.hint:
-            click.echo(f"Hint: {self.hint}", file=stream)
+_DATA_DIR_SETTING = "set GHL_SMS_DATA_DIR to a folder you can write"
 
 
 @dataclass
@@ -88,9 +72,10 @@ class AppContext:
         from ghl_sms.sandbox import Sandbox  # imported lazily: only --sandbox runs need it
         from ghl_sms.sandbox.store import SandboxInUseError
 
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             return Sandbox(db_path=settings.sandbox_file)
+        except sqlite3.DatabaseError:
+            raise unusable_sandbox_file(settings.sandbox_file) from None
         except SandboxInUseError:
             raise CommandError(
                 f"The embedded sandbox ({settings.sandbox_file}) is in use by another "
@@ -106,6 +91,7 @@ class AppContext:
         sandbox = None
         try:
             if settings.sandbox:
+                ensure_folder(settings.data_dir, "the sandbox state", _DATA_DIR_SETTING)
                 sandbox = self._sandbox(settings)
                 client = GhlClient(
                     token=sandbox.token,
@@ -138,17 +124,27 @@ class AppContext:
     @asynccontextmanager
     async def service(self, settings: Settings) -> AsyncIterator[SmsService]:
         async with self.client(settings) as client:
-            ledger = Ledger.open(self.ledger_path(settings), self.clock)
+            path = self.ledger_path(settings)
+            setting = (
+                "point --ledger (GHL_SMS_LEDGER) at another folder"
+                if settings.ledger_path is not None
+                else _DATA_DIR_SETTING
+            )
+            ledger = open_ledger(path, self.clock, setting=setting)
             try:
-                yield SmsService(
-                    client,
-                    ledger,
-                    clock=self.clock,
-                    config=ServiceConfig(
-                        default_region=settings.default_region,
-                        repeat_window=settings.repeat_window,
-                    ),
-                )
+                try:
+                    service = SmsService(
+                        client,
+                        ledger,
+                        clock=self.clock,
+                        config=ServiceConfig(
+                            default_region=settings.default_region,
+                            repeat_window=settings.repeat_window,
+                        ),
+                    )
+                except sqlite3.DatabaseError:  # its event log shares the ledger's file
+                    raise unusable_ledger(path) from None
+                yield service
             finally:
                 ledger.close()
 

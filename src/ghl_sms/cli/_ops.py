@@ -38,7 +38,7 @@ from ghl_sms.cli._render import (
     render_thread,
 )
 from ghl_sms.ops._when import parse_when
-from ghl_sms.ops.errors import PreflightBlocked, UsageError
+from ghl_sms.ops.errors import PreflightBlocked
 from ghl_sms.ops.models import MessageStatus, Note
 from ghl_sms.ops.service import SendRequest
 from ghl_sms.webhooks.poller import InboxPoller
@@ -141,14 +141,15 @@ def send(
             "Say who to text: --to PHONE, --contact ID or --conversation ID.", EXIT_USAGE
         )
 
+    when = None
+    if at:
+        try:
+            when = parse_when(at, utc_datetime(app.clock))
+        except ValueError as exc:
+            raise CommandError(f"--at {exc}", EXIT_USAGE) from None
+
     async def main() -> None:
         async with app.service(settings) as service:
-            when = None
-            if at:
-                try:
-                    when = parse_when(at, utc_datetime(app.clock))
-                except ValueError as exc:
-                    raise UsageError(str(exc)) from None
             request = SendRequest(
                 text=body,
                 to=to,
