@@ -169,3 +169,27 @@ def test_usage_errors_exit_2_with_one_line(h: CliHarness, args: list[str], messa
     result = h.run(*args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (["--tag", "no-such-tag"], "No contact in this location has the tag 'no-such-tag'"),
+        (["--csv", "empty.csv"], "empty.csv is empty"),
+        (["--csv", "header.csv"], "header.csv has a header row but no recipients"),
+        (["--contacts", " , "], "No contact ids were given"),
+        (["--contacts-file", "ids.txt"], "No contact ids were given"),
+    ],
+)
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_an_empty_recipient_list_is_a_usage_error_not_a_completed_campaign(
+    h: CliHarness, source: list[str], message: str, dry_run: bool
+) -> None:
+    (h.tmp / "empty.csv").write_text("", encoding="utf-8")
+    (h.tmp / "header.csv").write_text("phone,first_name\n\n", encoding="utf-8")
+    (h.tmp / "ids.txt").write_text("# nobody yet\n\n", encoding="utf-8")
+    args = [a if not a.endswith((".csv", ".txt")) else str(h.tmp / a) for a in source]
+    result = h.run("bulk", "send", "--sandbox", *args, "Hi", *(["--dry-run"] if dry_run else []))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert h.json("bulk", "status", "--sandbox") == []  # no campaign was left behind

@@ -118,6 +118,10 @@ async def test_bad_requests_become_tool_errors(connect: Any) -> None:
         assert "No CSV file" in missing
         unknown = await s.error("sms_bulk_status", campaign_id="cmp_nope")
         assert "cmp_nope" in unknown
+        nobody = await s.error("sms_bulk_send", template="x", tag="no-such-tag")
+        assert "No contact in this location has the tag 'no-such-tag'" in nobody
+        blank = await s.error("sms_bulk_send", template="x", contact_ids=[" "])
+        assert "No contact ids were given" in blank
         neither = await s.error("sms_cancel")
         assert "message_id" in neither and "campaign_id" in neither
 

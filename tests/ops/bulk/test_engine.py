@@ -18,7 +18,7 @@ from ghl_sms.ops.bulk import (
     CsvSource,
     TagSource,
 )
-from ghl_sms.ops.bulk.engine import CampaignStateError
+from ghl_sms.ops.bulk.engine import CampaignStateError, NoRecipients
 from support.bulk import BulkStack, bulk_stack, write_csv
 
 pytestmark = pytest.mark.anyio
@@ -456,3 +456,13 @@ async def test_a_draft_can_be_discarded_but_not_a_started_campaign(tmp_path: Pat
         engine.start(started.id)
         with pytest.raises(CampaignStateError):
             engine.discard(started.id)
+
+
+async def test_a_source_with_nobody_in_it_creates_no_campaign(tmp_path: Path) -> None:
+    header_only = write_csv(tmp_path / "list.csv", ["phone", "first_name"], [])
+    async with bulk_stack(tmp_path) as s:
+        engine = s.engine()
+        for source in (ContactIdsSource([]), TagSource("nobody-has-it"), CsvSource(header_only)):
+            with pytest.raises(NoRecipients):
+                await engine.create(_spec(s), source)
+        assert engine.campaigns() == []

@@ -36,6 +36,7 @@ from ghl_sms.ops.bulk.engine import (
     CampaignStateError,
     Connector,
     EngineConfig,
+    NoRecipients,
 )
 from ghl_sms.ops.bulk.models import (
     Campaign,
@@ -90,6 +91,7 @@ __all__ = [
     "MemoryBudget",
     "MemoryLeases",
     "MissingFields",
+    "NoRecipients",
     "Owner",
     "Preview",
     "PreviewSample",

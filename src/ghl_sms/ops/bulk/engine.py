@@ -70,6 +70,7 @@ __all__ = [
     "CampaignStateError",
     "Connector",
     "EngineConfig",
+    "NoRecipients",
 ]
 
 logger = logging.getLogger("ghl_sms.ops.bulk")
@@ -87,6 +88,10 @@ class CampaignNotFound(UsageError):
 
 class CampaignStateError(UsageError):
     """The campaign can't do that in its current state (resume a completed one...)."""
+
+
+class NoRecipients(UsageError):
+    """The source gave nobody to text (an unknown tag, an empty list): nothing is created."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -242,6 +247,8 @@ class BulkEngine:
         self.store.create_campaign(campaign)
         try:
             total = await self._import(campaign, source, on_import)
+            if total == 0:
+                raise NoRecipients(source.nobody())
         except BaseException:
             self.store.delete_campaign(campaign.id)
             raise

@@ -53,6 +53,10 @@ class RecipientSource(Protocol):
         """The recipients in order, each checked as far as possible without GHL."""
         ...
 
+    def nobody(self) -> str:
+        """What to tell the user when the source gave no recipient at all."""
+        ...
+
 
 def normalize_phone(raw: str, region: str) -> str | None:
     """E.164 for a valid number, else None (the same test the preflight applies)."""
@@ -120,8 +124,11 @@ class CsvSource:
         with handle:
             reader = csv.reader(handle)
             header = next(reader, None)
-            if header is None:
-                return
+            if header is None or not any(h.strip() for h in header):
+                raise SourceError(
+                    f"{self.path.name} is empty; it needs a header row (phone or contact_id, "
+                    "then any merge fields) and one row per recipient."
+                )
             names = [normalize_name(h) for h in header]
             phone_at = next((names.index(c) for c in _PHONE_COLUMNS if c in names), None)
             contact_at = next((names.index(c) for c in _CONTACT_COLUMNS if c in names), None)
@@ -141,6 +148,12 @@ class CsvSource:
                 }
                 yield _recipient(_cell(cells, contact_at), _cell(cells, phone_at), fields, region)
 
+    def nobody(self) -> str:
+        return (
+            f"{self.path.name} has a header row but no recipients; add one row per "
+            "recipient under it."
+        )
+
 
 @dataclass(frozen=True)
 class ContactIdsSource:
@@ -157,6 +170,9 @@ class ContactIdsSource:
         for contact_id in self.contact_ids:
             if contact_id.strip():
                 yield NewRecipient(contact_id.strip(), None, {})
+
+    def nobody(self) -> str:
+        return "No contact ids were given; list at least one contact to text."
 
 
 def _from_contact(contact: Contact, region: str) -> NewRecipient:
@@ -189,3 +205,9 @@ class TagSource:
         async with open_client() as client:
             async for contact in client.iter_contacts(tag=self.tag, page_size=self.page_size):
                 yield _from_contact(contact, region)
+
+    def nobody(self) -> str:
+        return (
+            f"No contact in this location has the tag {self.tag!r}; check its spelling "
+            "(tags are as GHL shows them on the contact)."
+        )
