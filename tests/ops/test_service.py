@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import httpx2
 import pytest
 
 from ghl_sms._clock import FakeClock, utc_datetime
-from ghl_sms.ghl import NotFoundError
+from ghl_sms.ghl import GhlError, NotFoundError
 from ghl_sms.ops.errors import (
+    IdempotencyConflict,
     PreflightBlocked,
     RecipientNotFound,
     RepeatSendError,
@@ -553,3 +555,63 @@ async def test_check_reports_the_quiet_hours_state() -> None:
         assert result.local_time_ok is False
         assert result.next_allowed_at == datetime(2026, 3, 4, 16, 0, tzinfo=UTC)
         assert "quiet_hours" in [n.code for n in result.notes]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"text": "Table for three at 8?"}, "the text differs"),
+        ({"attachments": ("https://cdn.example.com/m.jpg",)}, "the attachments differ"),
+        ({"to": "+14155550142", "contact_id": None}, "the recipient differs: +14155550142 vs"),
+        ({"from_number": "+14155550191"}, "the sender differs: +14155550191 vs the default"),
+        ({"scheduled_at": "in 2h"}, "the schedule differs: 2026-03-04T20:00:00Z vs now"),
+    ],
+)
+async def test_a_key_reused_for_another_send_is_a_conflict_naming_what_differs(
+    change: dict[str, object], named: str
+) -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        first = SendRequest(contact_id=ava, text="Table for two at 7?", idempotency_key="k1")
+        sent = await s.service.send(first)
+        if change.get("scheduled_at"):
+            change = {"scheduled_at": utc_datetime(s.clock) + timedelta(hours=2)}
+        with pytest.raises(IdempotencyConflict) as info:
+            await s.service.send(replace(first, **change))  # type: ignore[arg-type]
+        message = str(info.value)
+        assert named in message and "'k1'" in message and "new key" in message
+        assert "Table for" not in message  # what differs, not the texts themselves
+        assert sent.message_id in message
+        assert [m[0] for m in s.messages(ava)] == [sent.message_id]
+        again = await s.service.send(first)
+        assert again.outcome == "duplicate" and again.message_id == sent.message_id
+
+
+async def test_the_same_key_for_the_same_person_by_number_or_by_contact_is_the_same_send() -> None:
+    async with stack() as s:
+        first = await s.service.send(
+            SendRequest(to="(415) 555-0100", text="Hi", idempotency_key="k2")
+        )
+        by_contact = await s.service.send(
+            SendRequest(contact_id=s.ids("reachable"), text="Hi", idempotency_key="k2")
+        )
+        by_number = await s.service.send(
+            SendRequest(to="+14155550100", text="Hi", idempotency_key="k2")
+        )
+        assert by_contact.outcome == by_number.outcome == "duplicate"
+        assert by_contact.message_id == by_number.message_id == first.message_id
+
+
+async def test_a_key_whose_first_send_failed_is_still_bound_to_its_request() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        s.sandbox.inject_fault("500", count=10, path="/conversations/messages", method="POST")
+        with pytest.raises(GhlError):
+            await s.service.send(SendRequest(contact_id=ava, text="One", idempotency_key="k3"))
+        s.sandbox.clear_faults()
+        with pytest.raises(IdempotencyConflict, match="the text differs"):
+            await s.service.send(SendRequest(contact_id=ava, text="Two", idempotency_key="k3"))
+        retried = await s.service.send(
+            SendRequest(contact_id=ava, text="One", idempotency_key="k3")
+        )
+        assert retried.outcome == "sent" and [m[1] for m in s.messages(ava)] == ["One"]

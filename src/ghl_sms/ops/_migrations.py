@@ -273,6 +273,13 @@ def m003_bulk_campaigns(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m004_send_template(db: sqlite3.Connection) -> None:
+    """The text as the caller gave it, before merge fields (NULL: the same as ``text``):
+    what a reused idempotency key is compared with."""
+    db.execute("ALTER TABLE sends ADD COLUMN template TEXT")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")

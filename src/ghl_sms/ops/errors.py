@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ghl_sms.rules.preflight import Verdict
 
 __all__ = [
+    "IdempotencyConflict",
     "OpsError",
     "PreflightBlocked",
     "RecipientNotFound",
@@ -30,6 +31,32 @@ class OpsError(Exception):
 
 class UsageError(OpsError):
     """The request itself is wrong (missing recipient, bad time)."""
+
+
+class IdempotencyConflict(UsageError):
+    """An idempotency key already used for a different send (another text, recipient,
+    attachments, schedule or sender). Like Stripe, the key is refused rather than
+    answered with the first send's result: the caller's intent is ambiguous."""
+
+    def __init__(
+        self, message: str, *, key: str | None = None, differences: list[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.key = key
+        self.differences = differences or []
+
+    @classmethod
+    def of(
+        cls, key: str, differences: list[str], first_message_id: str | None
+    ) -> IdempotencyConflict:
+        first = f" (message {first_message_id})" if first_message_id else ""
+        return cls(
+            f"The idempotency key {key!r} was already used for another send{first}: "
+            f"{'; '.join(differences)}. Use a new key for a new message, or repeat the "
+            "first request exactly to get its result.",
+            key=key,
+            differences=differences,
+        )
 
 
 class RecipientNotFound(OpsError):

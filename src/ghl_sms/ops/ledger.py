@@ -79,6 +79,13 @@ class SendRecord:
     campaign_id: str | None
     created_at: float
     updated_at: float
+    template: str | None = None
+    """The text as the caller gave it, when merge fields made ``text`` differ from it."""
+
+    @property
+    def given_text(self) -> str:
+        """What the caller asked to send (the template, or the text itself)."""
+        return self.text if self.template is None else self.template
 
     @property
     def in_doubt(self) -> bool:
@@ -157,7 +164,7 @@ def derive_idempotency_key(
 _COLUMNS = (
     "id, idempotency_key, key_origin, location_id, contact_id, to_number, text, attachments, "
     "from_number, scheduled_at, state, message_id, conversation_id, status, error_code, "
-    "error_message, attempts, lease_until, campaign_id, created_at, updated_at"
+    "error_message, attempts, lease_until, campaign_id, created_at, updated_at, template"
 )
 
 
@@ -264,12 +271,14 @@ class Ledger:
         allow_repeat: bool = False,
         campaign_id: str | None = None,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        template: str | None = None,
     ) -> Claim:
         """Record a send before it goes out, or say why it must not go out as new.
 
         Raises ``RepeatSendError`` (the same text to the same recipient within
         ``repeat_window`` under another key, unless ``allow_repeat``) and
         ``SendInProgressError`` (another worker holds the lease on this key).
+        ``template``: the text as the caller gave it, when merge fields changed it.
         """
         now = self._clock.now()
         text_hash = _text_hash(text, attachments)
@@ -279,6 +288,14 @@ class Ledger:
                 decided = self._decide_existing(
                     existing, now, key_origin, repeat_window, allow_repeat, lease_seconds
                 )
+                if decided is not None and decided.kind == "new" and existing.text != text:
+                    # A failed send retried: record the text this attempt sends (merge
+                    # fields may render differently now), for the lookup after a lost answer.
+                    db.execute(
+                        "UPDATE sends SET text = ?, text_hash = ?, template = ? WHERE id = ?",
+                        (text, text_hash, template if template != text else None, existing.id),
+                    )
+                    decided = Claim("new", self.get_by_id(existing.id))
                 if decided is not None:
                     return decided
             if not allow_repeat:
@@ -291,13 +308,14 @@ class Ledger:
                 """
                 INSERT INTO sends (idempotency_key, key_origin, location_id, contact_id,
                     to_number, text, text_hash, attachments, from_number, scheduled_at, state,
-                    attempts, lease_until, campaign_id, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?)
+                    attempts, lease_until, campaign_id, created_at, updated_at, template)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?)
                 """,
                 (
                     idempotency_key, key_origin, location_id, contact_id, to_number, text,
                     text_hash, json.dumps(list(attachments)), from_number, scheduled_at,
                     now + lease_seconds, campaign_id, now, now,
+                    template if template != text else None,
                 ),
             )  # fmt: skip
             assert cursor.lastrowid is not None

@@ -30,9 +30,11 @@ from ghl_sms.ghl import (
     SendOutcomeUnknownError,
     TransportError,
 )
+from ghl_sms.ops._idempotency import refuse_conflict
 from ghl_sms.ops._quiet import in_quiet_hours, refuse_in_quiet_hours, sent_in_quiet_hours
 from ghl_sms.ops._recipient import number_texted, require_one_recipient
 from ghl_sms.ops.errors import (
+    IdempotencyConflict,
     PreflightBlocked,
     RecipientNotFound,
     SenderNotAvailable,
@@ -137,6 +139,8 @@ class _Plan:
     verdict: Verdict
     key: str
     key_origin: Literal["caller", "derived"]
+    template: str
+    """The text as the caller gave it, before merge fields."""
 
 
 def _explain(
@@ -296,6 +300,8 @@ class SmsService:
                 e164 = None  # the preflight reports it as invalid
         self._refuse_if_opted_out(request, contact_id, e164)
         key, origin = self._key(request, contact_id, e164)
+        if origin == "caller" and (first := self.ledger.get(key)) is not None:
+            self._refuse_conflict(first, request, contact_id, e164)
         if not request.dry_run and not (request.allow_repeat and origin == "derived"):
             earlier = self._earlier_duplicate(key, origin)
             if earlier is not None:
@@ -350,6 +356,27 @@ class SmsService:
         )
         return key, "derived"
 
+    def _refuse_conflict(
+        self,
+        first: SendRecord,
+        request: SendRequest,
+        contact_id: str | None,
+        e164: str | None,
+        *,
+        template: str | None = None,
+    ) -> None:
+        refuse_conflict(
+            first,
+            text=request.text if template is None else template,
+            attachments=request.attachments,
+            contact_id=contact_id,
+            e164=e164,
+            raw_to=request.to,
+            scheduled_at=request.scheduled_at.timestamp() if request.scheduled_at else None,
+            from_number=request.from_number,
+            region=self.config.default_region,
+        )
+
     def _earlier_duplicate(self, key: str, origin: str) -> SendRecord | None:
         """A send under this key that already went out, checked before any API call."""
         record = self.ledger.get(key)
@@ -388,6 +415,7 @@ class SmsService:
             contact = await self._contact_by_phone(e164)
             if contact is not None:
                 number_texted(contact, e164, self.config.default_region)
+        template = request.text
         if request.render is not None:
             request = replace(request, text=request.render(contact))
         # GHL texts the contact's own phone: preflight that number, not another one.
@@ -414,7 +442,7 @@ class SmsService:
         if contact is None and going and e164:
             # A number GHL doesn't know yet: create its contact so there is someone to text.
             contact = (await self.client.upsert_contact(phone=e164, source="ghl-sms")).contact
-        return _Plan(request, contact, verdict.to, sender, verdict, key, origin)
+        return _Plan(request, contact, verdict.to, sender, verdict, key, origin, template)
 
     async def _execute(self, plan: _Plan) -> SendOutcome:
         request = plan.request
@@ -435,10 +463,21 @@ class SmsService:
             repeat_window=self.config.repeat_window,
             allow_repeat=request.allow_repeat,
             campaign_id=request.campaign_id,
+            template=plan.template,
         )
-        if claim.kind == "duplicate":
-            return self._outcome_from_record(claim.record, "duplicate")
         record = claim.record
+        if plan.key_origin == "caller" and claim.kind != "new":
+            # Another process may have used the key since the check before the lookups.
+            try:
+                self._refuse_conflict(
+                    record, request, plan.contact.id, None, template=plan.template
+                )
+            except IdempotencyConflict:
+                if claim.kind == "in_doubt":
+                    self.ledger.release(record.id)
+                raise
+        if claim.kind == "duplicate":
+            return self._outcome_from_record(record, "duplicate")
         if claim.kind == "in_doubt":
             found = await self._find_sent(record)
             if found is not None:
