@@ -66,8 +66,8 @@ async def test_the_send_schema_shows_arguments_only_never_context_or_resolvers(
     assert schema["required"] == ["text"]
     assert set(schema["properties"]) == {
         "text", "contact_id", "to_number", "conversation_id", "media_urls", "send_at",
-        "from_number", "transactional", "dry_run", "confirmed", "idempotency_key",
-        "allow_repeat",
+        "from_number", "transactional", "ignore_quiet_hours", "dry_run", "confirmed",
+        "idempotency_key", "allow_repeat",
     }  # fmt: skip
     assert tools["sms_inbox"].input_schema["properties"]["limit"] == {
         "default": 20,

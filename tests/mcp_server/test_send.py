@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
+from ghl_sms._clock import FakeClock
 
 AVA = "sbxCtReachable000001"
 BEN = "sbxCtSmsDnd000000001"  # SMS DND on
@@ -278,3 +281,55 @@ async def test_the_result_reports_the_number_actually_texted(
         thread = await s.ok("sms_thread", contact_id=out["contact_id"])
         again = await s.ok("sms_send", text="Again", conversation_id=thread["conversation_id"])
         assert again["to_number"] == s.texted(again["message_id"]) == out["to_number"]
+
+
+# Thursday 2026-03-05 08:00 UTC: midnight in San Francisco, where Ava's number is.
+MIDNIGHT_FOR_AVA = datetime(2026, 3, 5, 8, 0, tzinfo=UTC).timestamp()
+QUIET_REFUSAL = (
+    "Error executing tool sms_send: Not sent: [quiet_hours] For this send it is {local} for "
+    "the recipient, outside the hours marketing texts may reach them (08:00-21:00 every day). "
+    "The next allowed time is 2026-03-05T16:00:00Z (2026-03-05T08:00:00-08:00 their time). "
+    'Call sms_send again with send_at="2026-03-05T16:00:00Z", or, only if this is not '
+    "marketing (a reminder, a code, a reply to them), with transactional=true. Only if the "
+    "user explicitly wants them texted in their quiet hours: ignore_quiet_hours=true. "
+    "Nothing was sent."
+)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("when", "local"),
+    [({}, "Thu 00:00 PST"), ({"send_at": "2026-03-05T10:00:00Z"}, "Thu 02:00 PST")],
+)
+async def test_a_marketing_text_in_quiet_hours_is_refused_with_the_next_time_and_two_ways(
+    connect: Any, mode: str, user: Any, when: dict[str, str], local: str
+) -> None:
+    clock = FakeClock(MIDNIGHT_FOR_AVA)
+    async with connect(mode=mode, user=user, clock=clock) as s:
+        text = await s.error("sms_send", text="Sale today", contact_id=AVA, **when)
+        assert text == QUIET_REFUSAL.format(local=local)
+        assert user.asked == [] and s.sent(AVA) == []
+        # The first way forward, exactly as the refusal spells it.
+        out = await s.ok(
+            "sms_send", text="Sale today", contact_id=AVA, send_at="2026-03-05T16:00:00Z"
+        )
+        assert (out["outcome"], out["scheduled_at"]) == ("scheduled", "2026-03-05T16:00:00Z")
+
+
+@pytest.mark.anyio
+async def test_a_transactional_text_goes_out_in_quiet_hours(connect: Any, user: Any) -> None:
+    async with connect(user=user, clock=FakeClock(MIDNIGHT_FOR_AVA)) as s:
+        out = await s.ok("sms_send", text="Your code is 1234", contact_id=AVA, transactional=True)
+        assert out["outcome"] == "sent" and len(s.sent(AVA)) == 1
+
+
+@pytest.mark.anyio
+async def test_ignore_quiet_hours_sends_on_purpose_and_the_user_sees_it(
+    connect: Any, user: Any
+) -> None:
+    async with connect(user=user, clock=FakeClock(MIDNIGHT_FOR_AVA)) as s:
+        out = await s.ok("sms_send", text="Sale today", contact_id=AVA, ignore_quiet_hours=True)
+        assert out["outcome"] == "sent" and len(s.sent(AVA)) == 1
+        assert any("quiet hours on purpose" in w for w in out["warnings"])
+    assert "quiet hours on purpose" in user.asked[0]

@@ -29,6 +29,7 @@ from ghl_sms.ghl import (
     ResponseValidationError,
     SendOutcomeUnknownError,
 )
+from ghl_sms.ops._quiet import iso_utc
 from ghl_sms.ops.errors import (
     OpsError,
     PreflightBlocked,
@@ -39,6 +40,7 @@ from ghl_sms.ops.errors import (
     UsageError,
 )
 from ghl_sms.ops.hints import hint_for
+from ghl_sms.rules.preflight import Reason, ReasonCode, Verdict
 
 __all__ = [
     "anticipated_cause",
@@ -56,11 +58,51 @@ _SETUP = "Ask the user to run `ghl-sms doctor`, which checks the token, scopes a
 
 
 def blocked_text(error: PreflightBlocked) -> str:
-    reasons = " ".join(f"[{r.code}] {r.message}" for r in error.reasons)
+    reasons = [
+        _quiet_hours_text(error.verdict, r) if r.code == ReasonCode.QUIET_HOURS else
+        f"[{r.code}] {r.message}"
+        for r in error.reasons
+    ]  # fmt: skip
+    if not reasons:
+        return f"{error} Nothing was sent."
+    if [r.code for r in error.reasons] == [ReasonCode.QUIET_HOURS]:
+        return f"Not sent: {reasons[0]} Nothing was sent."  # not never: later, or otherwise
     return (
-        f"Not sent: the preflight blocked it. {reasons} Nothing was sent; don't retry the "
-        "same send. Tell the user why, or fix what the reasons name (another recipient, "
-        "number or text); sms_check shows a recipient's state."
+        f"Not sent: the preflight blocked it. {' '.join(reasons)} Nothing was sent; don't "
+        "retry the same send. Tell the user why, or fix what the reasons name (another "
+        "recipient, number or text); sms_check shows a recipient's state."
+    )
+
+
+def _quiet_hours_text(verdict: Verdict, reason: Reason) -> str:
+    """The service's refusal names the CLI's flags; the assistant needs the arguments."""
+    quiet = verdict.quiet_hours
+    if quiet is None:
+        return f"[{reason.code}] {reason.message}"
+    local = ", ".join(f"{t:%a %H:%M %Z}" for t in quiet.local_times)
+    head = (
+        f"[quiet_hours] For this send it is {local} for the recipient, outside the hours "
+        f"marketing texts may reach them ({quiet.recipient.window.describe()})."
+    )
+    transactional = (
+        "only if this is not marketing (a reminder, a code, a reply to them), with "
+        "transactional=true"
+    )
+    override = (
+        " Only if the user explicitly wants them texted in their quiet hours: "
+        "ignore_quiet_hours=true."
+    )
+    if quiet.next_allowed_at is None:
+        return (
+            f"{head} No time in the next month is allowed for them; call again "
+            f"{transactional}.{override}"
+        )
+    their_time = reason.details.get("next_allowed_local")
+    theirs = f" ({their_time} their time)" if their_time else ""
+    at = iso_utc(quiet.next_allowed_at)
+    return (
+        f"{head} The next allowed time is {at}{theirs}. Call sms_send again with "
+        f'send_at="{at}", or, {transactional}.{override}'
     )
 
 

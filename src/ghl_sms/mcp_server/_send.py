@@ -120,6 +120,7 @@ async def plan_send(
     send_at: str | None,
     from_number: str | None,
     transactional: bool,
+    ignore_quiet_hours: bool,
     dry_run: bool,
     idempotency_key: str | None,
     allow_repeat: bool,
@@ -151,6 +152,7 @@ async def plan_send(
             idempotency_key=idempotency_key,
             allow_repeat=allow_repeat,
             transactional=transactional,
+            ignore_quiet_hours=ignore_quiet_hours,
             dry_run=dry_run,
         )
         if not (dry_run or state.confirm):

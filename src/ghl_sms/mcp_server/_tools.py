@@ -116,6 +116,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         send_at: SendAt = None,
         from_number: str | None = None,
         transactional: Transactional = False,
+        ignore_quiet_hours: bool = False,
         dry_run: DryRun = False,
         confirmed: Confirmed = False,
         idempotency_key: IdempotencyKey = None,
