@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import anyio
 import click
 
+from ghl_sms._serve import ListenError, ServeLimits, is_loopback, listen
+from ghl_sms._serve.options import PORT, limit_options
 from ghl_sms._settings import default_data_dir
+from ghl_sms.cli._app import EXIT_USAGE, CommandError
 
 __all__ = ["sandbox"]
 
@@ -20,7 +24,7 @@ def default_sandbox_db() -> Path:
 
 @click.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=8787, show_default=True, type=int, help="0 picks a free port.")
+@click.option("--port", default=8787, show_default=True, type=PORT, help="0 picks a free port.")
 @click.option(
     "--db",
     "db_path",
@@ -39,6 +43,7 @@ def default_sandbox_db() -> Path:
               help="Require each module's own Version value instead of any known one.")  # fmt: skip
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))  # fmt: skip
+@limit_options(max_connections=1000)
 def sandbox(
     host: str,
     port: int,
@@ -49,6 +54,7 @@ def sandbox(
     daily_limit: int,
     strict_version: bool,
     log_level: str,
+    limits: ServeLimits,
 ) -> None:
     """Serve a local GoHighLevel: the API routes ghl-sms uses, a simulated carrier,
     signed webhooks and test controls under /_sandbox/.
@@ -61,12 +67,11 @@ def sandbox(
     from ghl_sms.sandbox import Sandbox
     from ghl_sms.sandbox.store import SandboxInUseError
 
-    if db_path is None:
-        path = default_sandbox_db()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = str(path)
-    else:
-        db = db_path if db_path == ":memory:" else str(Path(db_path).expanduser())
+    db = _database(db_path)
+    try:
+        sock = listen(host, port)
+    except ListenError as exc:
+        raise CommandError(exc.message, EXIT_USAGE) from None
     try:
         sb = Sandbox(
             db_path=db,
@@ -76,7 +81,11 @@ def sandbox(
             strict_version=strict_version,
         )
     except SandboxInUseError as exc:
+        sock.close()
         raise click.ClickException(str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        sock.close()
+        raise CommandError(_unusable(db, exc), EXIT_USAGE) from None
     if reset:
         sb.reset()
 
@@ -92,9 +101,58 @@ def sandbox(
                    f"GHL_LOCATION_ID={sb.location_id}")  # fmt: skip
         click.echo("Press Ctrl+C to stop.")
 
+    if not is_loopback(host):
+        click.echo(
+            f"Warning: listening on {host}, which other machines can reach. The sandbox's token "
+            "is public (the seeded demo token) and its /_sandbox/ controls (reset, clock, "
+            "faults) need none: anyone who reaches this port can use both. Use --host "
+            "127.0.0.1 to keep it to this machine.",
+            err=True,
+        )
     try:
-        anyio.run(lambda: sb.serve(host=host, port=port, log_level=log_level, on_ready=ready))
+        anyio.run(lambda: sb.serve(sock=sock, limits=limits, log_level=log_level, on_ready=ready))
     except KeyboardInterrupt:
         pass
     finally:
         sb.close()
+
+
+def _database(db_path: str | None) -> str:
+    """The database to open; a one-line usage error when it can't be created there."""
+    if db_path == ":memory:":
+        return db_path
+    if db_path is None:
+        path = default_sandbox_db()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(
+                f"cannot create the data folder {path.parent}: {exc.strerror}; set "
+                "GHL_SMS_DATA_DIR to a writable folder, or pass --db",
+                EXIT_USAGE,
+            ) from None
+        return str(path)
+    path = Path(db_path).expanduser()
+    if path.is_dir():
+        raise CommandError(
+            f"--db {path} is a folder; give a database file, e.g. --db {path / 'sandbox.db'}",
+            EXIT_USAGE,
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise CommandError(
+            f"cannot create the sandbox database {path}: the folder {folder} {problem}; "
+            f"create it (mkdir -p {folder}) or pass another --db",
+            EXIT_USAGE,
+        )
+    return str(path)
+
+
+def _unusable(db: str, exc: sqlite3.DatabaseError) -> str:
+    if isinstance(exc, sqlite3.OperationalError):
+        return (
+            f"cannot open the sandbox database {db} ({exc}); check that its folder is "
+            "writable, or pass another --db"
+        )
+    return f"{db} is not a sandbox database or is damaged; pass another --db (it was left as it is)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -12,11 +13,11 @@ from typing import Any
 
 import anyio
 import httpx2
-import uvicorn
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
 from ghl_sms._clock import Clock, OffsetClock
+from ghl_sms._serve import HttpServer, ServeLimits, listen
 from ghl_sms.sandbox._engine import SandboxEngine
 from ghl_sms.sandbox._faults import FaultKind
 from ghl_sms.sandbox._ratelimit import Limits
@@ -31,6 +32,8 @@ __all__ = ["IN_PROCESS_BASE_URL", "Reply", "Sandbox", "SandboxTransport"]
 logger = logging.getLogger(__name__)
 
 IN_PROCESS_BASE_URL = "http://ghl-sandbox.invalid"
+# Served, the sandbox takes a whole bulk run's connections (and benches') at once.
+SERVE_LIMITS = ServeLimits(max_connections=1000)
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ class Sandbox:
             self.engine.seed()
         self.base_url = base_url
         self.app = create_app(self.engine, hang_seconds=hang_seconds)
-        self._server: uvicorn.Server | None = None
+        self._server: HttpServer | None = None
 
     def _signer(self) -> WebhookSigner:
         rsa_pem = self.store.get_meta("webhook_key_rsa")
@@ -333,54 +336,46 @@ class Sandbox:
         *,
         host: str = "127.0.0.1",
         port: int = 8787,
+        sock: socket.socket | None = None,
+        limits: ServeLimits | None = None,
         tick_interval: float = 0.2,
         log_level: str = "warning",
         on_ready: Callable[[str], None] | None = None,
-        loop: str = "auto",
         http: str = "auto",
     ) -> None:
-        """Serve over HTTP with uvicorn until cancelled; ``on_ready(base_url)`` once bound.
+        """Serve over HTTP until cancelled or :meth:`stop`; ``on_ready(base_url)`` once bound.
 
-        ``port=0`` picks a free port; ``base_url`` then tells which. ``loop`` and ``http``
-        go to uvicorn ("auto" uses uvloop and httptools when installed)."""
-        config = uvicorn.Config(
+        Listens on ``sock`` if given (see :func:`ghl_sms._serve.listen`), else binds
+        ``host:port`` (raising :class:`~ghl_sms._serve.ListenError`); ``port=0`` picks a
+        free port and ``base_url`` then tells which. ``limits`` bound slow and numerous
+        clients (default: :data:`SERVE_LIMITS`). ``http`` is "auto" (httptools when
+        installed), "h11" or "httptools"."""
+        server = HttpServer(
             self.app,
-            host=host,
-            port=port,
+            sock if sock is not None else listen(host, port),
+            limits=limits or SERVE_LIMITS,
             log_level=log_level,
-            lifespan="off",
-            access_log=False,
-            loop=loop,
             http=http,
         )
-        server = uvicorn.Server(config)
+
+        def ready(url: str) -> None:
+            self.base_url = url
+            if on_ready is not None:
+                on_ready(url)
+
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.run_ticker, tick_interval)
-
-            async def announce() -> None:
-                while not server.started:
-                    await anyio.sleep(0.01)
-                name = server.servers[0].sockets[0].getsockname()
-                shown = f"[{name[0]}]" if ":" in name[0] else name[0]
-                self.base_url = f"http://{shown}:{name[1]}"
-                if on_ready is not None:
-                    on_ready(self.base_url)
-
-            tg.start_soon(announce)
             self._server = server
             try:
-                await server.serve()
+                await server.serve(ready)
             finally:
                 self._server = None
-                if server.started and not server.should_exit:  # cancelled: close sockets
-                    with anyio.CancelScope(shield=True):
-                        await server.shutdown()
             tg.cancel_scope.cancel()
 
     def stop(self) -> None:
         """Ask a running ``serve()`` to shut down gracefully."""
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.stop()
 
     # -- closing -------------------------------------------------------------------------
 
