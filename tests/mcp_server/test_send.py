@@ -333,3 +333,32 @@ async def test_ignore_quiet_hours_sends_on_purpose_and_the_user_sees_it(
         assert out["outcome"] == "sent" and len(s.sent(AVA)) == 1
         assert any("quiet hours on purpose" in w for w in out["warnings"])
     assert "quiet hours on purpose" in user.asked[0]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("change", "difference"),
+    [
+        ({"text": "B"}, "the text differs"),
+        ({"to_number": "+14155550188"}, "the recipient differs: +14155550188 vs +14155550100"),
+        ({"send_at": "2026-03-05T16:00:00Z"}, "the schedule differs: 2026-03-05T16:00:00Z vs now"),
+    ],
+)
+async def test_a_key_reused_for_another_send_is_a_conflict_naming_what_differs(
+    connect: Any, mode: str, user: Any, change: dict[str, str], difference: str
+) -> None:
+    async with connect(mode=mode, user=user) as s:
+        first = await s.ok("sms_send", text="A", to_number="+14155550100", idempotency_key="k1")
+        before = s.outbound_count()
+        arguments = {"text": "A", "to_number": "+14155550100", "idempotency_key": "k1", **change}
+        text = await s.error("sms_send", **arguments)
+        assert text == (
+            "Error executing tool sms_send: The idempotency key 'k1' was already used for "
+            f"another send (message {first['message_id']}): {difference}. Use a new key for "
+            "a new message, or repeat the first request exactly to get its result. "
+            "Nothing was sent."
+        )
+        assert s.outbound_count() == before and len(user.asked) == 1  # never asked again
+        again = await s.ok("sms_send", text="A", to_number="+14155550100", idempotency_key="k1")
+        assert (again["outcome"], again["message_id"]) == ("duplicate", first["message_id"])

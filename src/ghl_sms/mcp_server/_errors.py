@@ -31,6 +31,7 @@ from ghl_sms.ghl import (
 )
 from ghl_sms.ops._quiet import iso_utc
 from ghl_sms.ops.errors import (
+    IdempotencyConflict,
     OpsError,
     PreflightBlocked,
     RecipientNotFound,
@@ -118,6 +119,8 @@ def tool_error(error: BaseException) -> ToolError | None:
         return ToolError(f"{error} Nothing was sent.{follow}")
     if isinstance(error, SendInProgressError):
         return ToolError(f"{error} Nothing new was sent.")
+    if isinstance(error, IdempotencyConflict):  # before UsageError: it is one
+        return ToolError(f"{error} Nothing was sent.")
     if isinstance(error, RecipientNotFound):
         return ToolError(f"{error} Find the right id with sms_inbox or sms_thread.")
     if isinstance(error, SenderNotAvailable | UsageError | OpsError):
