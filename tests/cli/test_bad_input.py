@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -126,3 +127,14 @@ def test_parse_when_never_overflows_it_says_too_far(text: str) -> None:
     with pytest.raises(ValueError, match="too far ahead") as info:
         parse_when(text, datetime(2026, 3, 4, 18, tzinfo=UTC))
     assert len(str(info.value)) < 300  # the absurd input is cut short, not echoed in full
+
+
+def test_an_empty_ledger_file_is_refused_not_recreated(h: CliHarness, tmp_path: Path) -> None:
+    ledger = tmp_path / "empty.db"
+    ledger.touch()
+    result = h.run("send", "--sandbox", "--contact", AVA, "Hi", "--ledger", str(ledger))
+    assert result.exit_code == 2
+    assert str(ledger) in result.stderr and "--ledger" in result.stderr
+    assert ledger.read_bytes() == b""
+    as_json = h.run("send", "--sandbox", "--contact", AVA, "Hi", "--ledger", str(ledger), "--json")
+    assert json.loads(as_json.stdout)["error"]["code"] == "ledger_unusable"

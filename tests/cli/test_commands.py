@@ -53,7 +53,9 @@ def test_a_blocked_send_exits_3_with_the_reason(h: CliHarness) -> None:
 def test_a_blocked_send_in_json_mode_still_prints_json(h: CliHarness) -> None:
     result = h.run("send", "--sandbox", "--contact", BEN, "Promo", "--json")
     assert result.exit_code == 3
-    assert json.loads(result.stdout)["notes"][0]["code"] == "sms_dnd"
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "blocked" and "Do Not Disturb" in error["message"]
+    assert error["notes"][0]["code"] == "sms_dnd"
 
 
 def test_a_repeat_under_another_key_exits_3_and_says_how_to_force_it(h: CliHarness) -> None:

@@ -7,10 +7,21 @@ Command modules are imported only when their command runs (or help lists them), 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
 from ghl_sms import __version__
+from ghl_sms.cli._errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    KNOWN_ERRORS,
+    CommandError,
+    error_json,
+    interrupted,
+    translate,
+    wants_json,
+)
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -35,6 +46,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
+    """Commands loaded on demand, and the one place every command's errors are shown."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
@@ -45,6 +58,36 @@ class LazyGroup(click.Group):
         command = getattr(importlib.import_module(module), attribute)
         assert isinstance(command, click.Command)
         return command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Known before the command parses its options, so a bad option is JSON too.
+        ctx.meta["ghl_sms.json"] = wants_json(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.Exit:
+            raise
+        except KeyboardInterrupt:
+            error: click.ClickException = interrupted()
+        except BaseExceptionGroup as group:  # Ctrl-C inside a task group
+            rest = group.split(KeyboardInterrupt)[1]
+            if rest is not None:
+                raise
+            error = interrupted()
+        except click.ClickException as exc:
+            error = exc
+        except KNOWN_ERRORS as exc:  # anticipated errors a command did not translate
+            mapped = translate(exc)
+            if mapped is None:
+                raise
+            error = mapped
+        if ctx.meta.get("ghl_sms.json"):
+            click.echo(error_json(error))
+        else:
+            error.show()
+        raise click.exceptions.Exit(error.exit_code)
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
@@ -65,16 +108,20 @@ def main() -> None:
     debug = os.environ.get("GHL_SMS_DEBUG", "") not in ("", "0")
     try:
         cli(prog_name="ghl-sms")
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except KeyboardInterrupt:  # before a command started (click reports the rest)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # the last resort for bugs: say so, keep the trace for --debug
         if debug:
             raise
         logging.getLogger("ghl_sms").debug("unexpected error", exc_info=True)
-        print(
-            f"Error: unexpected {type(exc).__name__}: {exc}\n"
-            "Hint: this is a ghl-sms bug; run again with GHL_SMS_DEBUG=1 for the details and "
+        bug = CommandError(
+            f"unexpected {type(exc).__name__}: {exc}",
+            EXIT_FAILED,
+            hint="this is a ghl-sms bug; run again with GHL_SMS_DEBUG=1 for the details and "
             "report it.",
-            file=sys.stderr,
+            name="bug",
         )
-        sys.exit(1)
+        if wants_json(sys.argv[1:]):
+            print(error_json(bug))
+        bug.show()
+        sys.exit(EXIT_FAILED)

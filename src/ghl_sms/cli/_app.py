@@ -18,24 +18,23 @@ from pydantic import BaseModel
 
 from ghl_sms._clock import Clock, SystemClock
 from ghl_sms._settings import Settings
-from ghl_sms.cli._errors import EXIT_BLOCKED, EXIT_FAILED, EXIT_USAGE, CommandError
-from ghl_sms.cli._storage import ensure_folder, open_ledger, unusable_ledger, unusable_sandbox_file
-from ghl_sms.ghl import ConfigError, GhlClient, GhlError
-from ghl_sms.ops.errors import (
-    OpsError,
-    PreflightBlocked,
-    RecipientNotFound,
-    RepeatSendError,
-    SenderNotAvailable,
-    SendInProgressError,
-    UsageError,
+from ghl_sms.cli._errors import (
+    EXIT_BLOCKED,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    KNOWN_ERRORS,
+    CommandError,
+    translate,
 )
-from ghl_sms.ops.hints import hint_for
+from ghl_sms.cli._storage import ensure_folder, open_ledger, unusable_ledger, unusable_sandbox_file
+from ghl_sms.ghl import GhlClient
 from ghl_sms.ops.service import ServiceConfig, SmsService
 
 __all__ = [
     "EXIT_BLOCKED",
     "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "AppContext",
     "CommandError",
@@ -164,40 +163,15 @@ def _require(value: str | None, variable: str) -> str:
     return value
 
 
-def translate(error: BaseException) -> CommandError:
-    """The exit code and the one or two lines a person sees for an error."""
-    if isinstance(error, CommandError):
-        return error
-    if isinstance(error, PreflightBlocked):
-        return CommandError(str(error), EXIT_BLOCKED)
-    if isinstance(error, RepeatSendError):
-        return CommandError(str(error), EXIT_BLOCKED)
-    if isinstance(error, UsageError | SenderNotAvailable):
-        return CommandError(str(error), EXIT_USAGE)
-    if isinstance(error, RecipientNotFound | SendInProgressError | OpsError):
-        return CommandError(str(error), EXIT_FAILED)
-    if isinstance(error, ConfigError):
-        return CommandError(str(error), EXIT_USAGE)
-    if isinstance(error, GhlError):
-        return CommandError(str(error), EXIT_FAILED, hint=hint_for(error))
-    if isinstance(error, ValueError):
-        return CommandError(str(error), EXIT_USAGE)
-    raise error
-
-
 def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a command's async body, turning known errors into exit codes."""
+    """Run a command's async body, turning anticipated errors into exit codes."""
     try:
         return anyio.run(main)
-    except (
-        GhlError,
-        OpsError,
-        RepeatSendError,
-        SendInProgressError,
-        ValueError,
-        CommandError,
-    ) as exc:
-        raise translate(exc) from None
+    except KNOWN_ERRORS as exc:
+        mapped = translate(exc)
+        if mapped is None:
+            raise
+        raise mapped from None
 
 
 def emit_json(value: Any) -> None:

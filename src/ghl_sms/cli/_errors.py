@@ -1,29 +1,145 @@
-"""The CLI's one error path: exit codes (README), and errors as lines or as JSON."""
+"""The CLI's one error path: exit codes (README), and errors as lines or as JSON.
+
+Every command's failures end here: a ``CommandError`` shows one or two lines on stderr,
+or, under ``--json``, ``{"error": {"code", "message", "hint"}}`` on stdout, with the
+same exit code either way. Anything not anticipated is a bug and is left to ``main()``.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from typing import Any
 
 import click
 
-__all__ = ["EXIT_BLOCKED", "EXIT_FAILED", "EXIT_USAGE", "CommandError"]
+from ghl_sms.ghl import ConfigError, GhlError
+from ghl_sms.ops.errors import (
+    OpsError,
+    PreflightBlocked,
+    RecipientNotFound,
+    RepeatSendError,
+    SenderNotAvailable,
+    SendInProgressError,
+    UsageError,
+)
+from ghl_sms.ops.hints import hint_for
+
+__all__ = [
+    "EXIT_BLOCKED",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "CommandError",
+    "KNOWN_ERRORS",
+    "error_json",
+    "interrupted",
+    "translate",
+    "wants_json",
+]
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BLOCKED = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+
+_CODE_OF_EXIT = {EXIT_FAILED: "failed", EXIT_USAGE: "usage", EXIT_BLOCKED: "blocked"}
+
+# What a command's async body may raise on purpose (``run_async`` translates these).
+KNOWN_ERRORS: tuple[type[Exception], ...] = (
+    GhlError,
+    OpsError,
+    RepeatSendError,
+    SendInProgressError,
+    ValueError,
+)
 
 
 class CommandError(click.ClickException):
-    """One or two lines on stderr and an exit code; never a traceback."""
+    """One or two lines on stderr and an exit code; never a traceback.
 
-    def __init__(self, message: str, code: int = EXIT_FAILED, hint: str | None = None):
+    ``code`` is the stable name scripts see under ``--json`` (default: from the exit
+    code); ``details`` are extra fields of the JSON error object (e.g. the preflight's
+    notes).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        code: int = EXIT_FAILED,
+        hint: str | None = None,
+        *,
+        name: str | None = None,
+        details: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.exit_code = code  # type: ignore[misc]  # click declares it a ClassVar
         self.hint = hint
+        self.name = name or _CODE_OF_EXIT.get(code, "failed")
+        self.details = details or {}
 
     def show(self, file: Any = None) -> None:
         stream = file or sys.stderr
         click.echo(f"Error: {self.message}", file=stream)
         if self.hint:
             click.echo(f"Hint: {self.hint}", file=stream)
+
+
+def _snake(name: str) -> str:
+    """``RecipientNotFound`` -> ``recipient_not_found``; ``NotFoundError`` -> ``not_found``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name.removesuffix("Error")).lower()
+
+
+def translate(error: BaseException) -> CommandError | None:
+    """The exit code and the one or two lines a person sees for an anticipated error;
+    None for anything else (a bug)."""
+    if isinstance(error, CommandError):
+        return error
+    name = _snake(type(error).__name__)
+    if isinstance(error, PreflightBlocked | RepeatSendError):
+        return CommandError(str(error), EXIT_BLOCKED, name=name)
+    if isinstance(error, UsageError | SenderNotAvailable):
+        return CommandError(str(error), EXIT_USAGE, name=name)
+    if isinstance(error, RecipientNotFound | SendInProgressError | OpsError):
+        # An unknown id is a failure (1), like GHL's own "not found", not a usage error.
+        exit_code = EXIT_USAGE if name == "ledger_unusable" else EXIT_FAILED
+        return CommandError(str(error), exit_code, name=name)
+    if isinstance(error, ConfigError):
+        return CommandError(str(error), EXIT_USAGE, name="config")
+    if isinstance(error, GhlError):
+        return CommandError(str(error), EXIT_FAILED, hint=hint_for(error), name=name)
+    if isinstance(error, ValueError):
+        return CommandError(str(error), EXIT_USAGE, name="usage")
+    return None
+
+
+def interrupted() -> CommandError:
+    return CommandError(
+        "Stopped by Ctrl-C.",
+        EXIT_INTERRUPTED,
+        hint="Anything already sent stays sent; running the same command again never "
+        "texts anyone twice.",
+        name="interrupted",
+    )
+
+
+def error_json(error: click.ClickException) -> str:
+    """The ``--json`` form of an error: one line, parseable on its own."""
+    hint = getattr(error, "hint", None)
+    if isinstance(error, click.UsageError) and error.ctx is not None:
+        command = " ".join(["ghl-sms", *error.ctx.command_path.split()[1:]])
+        hint = f"See `{command} --help` for the options and examples."
+    body: dict[str, Any] = {
+        "code": getattr(error, "name", None) or "usage",
+        "message": error.format_message(),
+        "hint": hint,
+    }
+    body.update(getattr(error, "details", {}))
+    return json.dumps({"error": body}, ensure_ascii=False, default=str)
+
+
+def wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for JSON (``--json`` before any ``--``)."""
+    options = args[: args.index("--")] if "--" in args else args
+    return "--json" in options

@@ -28,7 +28,7 @@ def one_source(what: str, **given: object) -> None:
         f"{listed} were {'both' if len(named) == 2 else 'all'} given; {what} takes exactly "
         "one of them.",
         EXIT_USAGE,
-        hint=f"Keep one of {', '.join(named)} and run it again.",
+        hint="Keep only one of them and run it again.",
     )
 
 

@@ -16,6 +16,7 @@ from ghl_sms._settings import Settings
 from ghl_sms.cli._app import (
     EXIT_BLOCKED,
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_USAGE,
     AppContext,
     CommandError,
@@ -166,10 +167,11 @@ def send(
             try:
                 result = await service.send(request)
             except PreflightBlocked as blocked:
-                if as_json:
-                    emit_json({"outcome": "blocked", "notes": Note.all_of(blocked.verdict)})
-                    raise CommandError(str(blocked), EXIT_BLOCKED) from None
-                raise
+                # Under --json the error object carries the preflight's notes.
+                notes = [note.model_dump(mode="json") for note in Note.all_of(blocked.verdict)]
+                raise CommandError(
+                    str(blocked), EXIT_BLOCKED, name="blocked", details={"notes": notes}
+                ) from None
             show(result, render_send, as_json=as_json)
 
     run_async(main)
@@ -383,7 +385,10 @@ def inbox(
     try:
         run_async(main)
     except KeyboardInterrupt:
-        pass
+        if not watch:
+            raise
+        # Ctrl-C is how a watch ends: no error to report, but the exit code says so.
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 
 @click.command()

@@ -59,6 +59,7 @@ def unusable_ledger(path: Path) -> CommandError:
         EXIT_USAGE,
         hint=f"Move it aside (mv {path} {path}.bad) to start a new ledger, or point --ledger "
         "(GHL_SMS_LEDGER) at another file. Keep the old file if it may record sends.",
+        name="ledger_unusable",
     )
 
 
@@ -79,9 +80,9 @@ def open_ledger(path: Path, clock: Clock, *, setting: str) -> Ledger:
         )
     try:
         return Ledger.open(path, clock)
+    except _LEDGER_UNUSABLE as exc:  # its message names the file and what to do
+        raise CommandError(str(exc), EXIT_USAGE, name="ledger_unusable") from None
     except sqlite3.DatabaseError:
-        raise unusable_ledger(path) from None
-    except _LEDGER_UNUSABLE:
         raise unusable_ledger(path) from None
 
 
