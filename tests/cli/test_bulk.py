@@ -53,7 +53,7 @@ def test_a_dry_run_prints_counts_skips_and_cost_and_sends_nothing(h: CliHarness)
     # Ben's DND is found as the samples are looked up: he counts as skipped.
     assert out["total"] == 5 and out["would_send"] == 2
     assert {r["code"]: r["count"] for r in out["skipped"]} == {
-        "invalid_phone": 1, "duplicate": 1, "sms_dnd": 1
+        "invalid_phone": 1, "duplicate_recipient": 1, "sms_dnd": 1
     }  # fmt: skip
     assert [x["text"] for x in out["samples"]] == ["Hi Ava, 3pm", "Hi Noor, 4pm"]
     assert out["cost_estimate_usd"] == pytest.approx(2 * 0.0079)
@@ -101,7 +101,7 @@ def test_send_texts_each_eligible_recipient_once_and_reports_every_outcome(
     assert status["campaign"]["state"] == "completed"
     assert status["counts"]["sent"] == 2 and status["counts"]["skipped"] == 3
     assert {(r["code"], r["count"]) for r in status["reasons"]} == {
-        ("sms_dnd", 1), ("invalid_phone", 1), ("duplicate", 1)
+        ("sms_dnd", 1), ("invalid_phone", 1), ("duplicate_recipient", 1)
     }  # fmt: skip
     sent = _outbound(h)
     assert sent[AVA] == 1 and sum(sent.values()) == 2

@@ -38,7 +38,7 @@ async def test_a_dry_run_previews_counts_skips_and_samples_and_sends_nothing(
         # The counts are those after the preflight: Ben's DND and Dan's missing number
         # are known before the user is asked.
         assert out["outcome"] == "dry_run" and out["recipients"] == 5
-        assert out["skipped"] == {"duplicate": 1, "sms_dnd": 1, "no_phone": 1}
+        assert out["skipped"] == {"duplicate_recipient": 1, "sms_dnd": 1, "no_phone": 1}
         assert out["will_send"] == 2
         assert out["samples"] == [
             "Hi Ava, your cleaning is due.", "Hi Chloe, your cleaning is due."

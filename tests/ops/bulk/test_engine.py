@@ -51,7 +51,7 @@ async def test_every_eligible_recipient_gets_one_message_and_the_rest_are_skippe
         assert status.counts["sent"] == 6 and status.counts["skipped"] == 5
         assert {(r.code, r.count) for r in status.reasons} == {
             ("sms_dnd", 1), ("no_phone", 1), ("invalid_phone", 1), ("opted_out", 1),
-            ("duplicate", 1),
+            ("duplicate_recipient", 1),
         }  # fmt: skip
         report = {r.seq: r for r in engine.report(campaign.id)}
         assert report[1].message_id == s.outbound_ids(pats[0])[0]
@@ -89,7 +89,7 @@ async def test_a_csv_streams_phones_and_fields_and_skips_what_it_can_check_local
         outcomes = {r.seq: (r.state, r.reason_code) for r in engine.report(campaign.id)}
         assert outcomes == {
             1: ("sent", None), 2: ("sent", None), 3: ("skipped", "invalid_phone"),
-            4: ("skipped", "no_phone"), 5: ("skipped", "duplicate"),
+            4: ("skipped", "no_phone"), 5: ("skipped", "duplicate_recipient"),
             6: ("skipped", "missing_fields"),
         }  # fmt: skip
 
@@ -130,7 +130,7 @@ async def test_a_dry_run_counts_parts_and_cost_and_only_looks_up_its_samples(
         assert len(looked_up) == 3  # the three samples, not the 22 recipients
         assert preview.would_send == 22
         assert {(r.code, r.count) for r in preview.skipped} == {
-            ("invalid_phone", 1), ("duplicate", 1)
+            ("invalid_phone", 1), ("duplicate_recipient", 1)
         }  # fmt: skip
         assert preview.messages_parts == 44 and preview.max_parts == 2
         assert preview.cost_estimate_usd == pytest.approx(44 * 0.0079)
@@ -466,3 +466,59 @@ async def test_a_source_with_nobody_in_it_creates_no_campaign(tmp_path: Path) ->
             with pytest.raises(NoRecipients):
                 await engine.create(_spec(s), source)
         assert engine.campaigns() == []
+
+
+async def test_one_person_listed_twice_by_id_and_by_number_gets_one_text(tmp_path: Path) -> None:
+    """Rows far apart, with different texts, one by contact id and one by phone: the
+    person is resolved to their contact and number and texted once."""
+    async with bulk_stack(tmp_path) as s:
+        pats = s.add_contacts(30)
+        pat0_phone = "+14155552000"
+        rows = [[pats[0], "", "First"]]
+        rows += [[p, "", f"Other {i}"] for i, p in enumerate(pats[1:])]
+        rows += [["", pat0_phone, "Second"]]  # Pat0 again, 30 rows later, by number
+        rows += [["", "(415) 555-2001", "Third"]]  # Pat1 again, by a national number
+        csv_file = write_csv(tmp_path / "list.csv", ["contact_id", "phone", "greeting"], rows)
+        engine = s.engine(workers=8)
+        campaign = await engine.create(_spec(s, "{greeting}, hello"), CsvSource(csv_file))
+        engine.start(campaign.id)
+        await engine.run([campaign.id])
+
+        assert s.outbound() == Counter({p: 1 for p in pats})
+        assert s.bodies(pats[0]) == ["First, hello"]
+        report = {r.seq: r for r in engine.report(campaign.id)}
+        assert (report[31].state, report[31].reason_code) == ("skipped", "duplicate_recipient")
+        assert "Row 31" in (report[31].reason or "") and "row 1 " in (report[31].reason or "")
+        assert report[32].reason_code == "duplicate_recipient"
+        assert "row 2 " in (report[32].reason or "")
+        status = engine.status(campaign.id)
+        assert status.counts["sent"] == 30 and status.counts["skipped"] == 2
+
+
+async def test_two_workers_racing_for_one_person_text_them_once(tmp_path: Path) -> None:
+    async with bulk_stack(tmp_path) as s:
+        [pat] = s.add_contacts(1)
+        # Rows 1 and 2 are claimed together by two workers; row 3 is row 2's number
+        # written another way (found at import).
+        rows = [[pat, ""], ["", "+14155552000"], ["", "4155552000"]]
+        csv_file = write_csv(tmp_path / "list.csv", ["contact_id", "phone"], rows)
+        engine = s.engine(workers=8)
+        campaign = await engine.create(_spec(s, "Hello"), CsvSource(csv_file))
+        engine.start(campaign.id)
+        await engine.run([campaign.id])
+        assert s.outbound() == Counter({pat: 1})
+        codes = [r.reason_code for r in engine.report(campaign.id)]
+        assert codes.count("duplicate_recipient") == 2
+
+
+async def test_a_checked_dry_run_finds_the_same_person_listed_twice(tmp_path: Path) -> None:
+    async with bulk_stack(tmp_path) as s:
+        [pat] = s.add_contacts(1)
+        csv_file = write_csv(
+            tmp_path / "list.csv", ["contact_id", "phone"], [[pat, ""], ["", "+14155552000"]]
+        )
+        engine = s.engine()
+        campaign = await engine.create(_spec(s, "Hello"), CsvSource(csv_file))
+        preview = await engine.preview(campaign.id, check_contacts=True)
+        assert preview.would_send == 1
+        assert [(r.code, r.count) for r in preview.skipped] == [("duplicate_recipient", 1)]

@@ -41,6 +41,7 @@ from ghl_sms.ops.bulk.dispatcher import (
     Leases,
     SqliteLeases,
 )
+from ghl_sms.ops.bulk.guards import GuardStore, SqliteGuardStore
 from ghl_sms.ops.bulk.models import (
     Campaign,
     CampaignProgress,
@@ -126,6 +127,7 @@ class BulkEngine:
         self,
         *,
         store: CampaignStore,
+        guards: GuardStore,
         ledger: Ledger,
         budget: Budget,
         leases: Leases,
@@ -136,6 +138,7 @@ class BulkEngine:
         new_id: Callable[[], str] | None = None,
     ) -> None:
         self.store = store
+        self.guards = guards
         self.ledger = ledger
         self.budget = budget
         self.leases = leases
@@ -163,6 +166,7 @@ class BulkEngine:
         db = ledger.db
         return cls(
             store=SqliteCampaignStore(db, clock),
+            guards=SqliteGuardStore(db, clock),
             ledger=ledger,
             budget=SqliteBudget(db),
             leases=SqliteLeases(db),
@@ -482,6 +486,7 @@ class BulkEngine:
             pump = Pump(
                 location_id=location_id,
                 store=self.store,
+                guards=self.guards,
                 ledger=self.ledger,
                 service=service,
                 budget=self.budget,

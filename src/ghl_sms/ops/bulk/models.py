@@ -57,7 +57,11 @@ class SkipReason(StrEnum):
     """Reason codes of the engine's own; preflight codes (``sms_dnd``, ``opted_out``,
     ``invalid_phone``, ``no_phone``, ``quiet_hours``...) are used as they are."""
 
-    DUPLICATE = "duplicate"
+    DUPLICATE_RECIPIENT = "duplicate_recipient"
+    """The same person as an earlier row (same contact or number, however listed)."""
+    EXPIRED = "expired"
+    """Not texted by the campaign's deadline (``--expire-after``)."""
+    SPEND_CAP = "spend_cap"
     MISSING_FIELDS = "missing_fields"
     CONTACT_NOT_FOUND = "contact_not_found"
     REPEAT = "repeat"

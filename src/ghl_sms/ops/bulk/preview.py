@@ -16,8 +16,16 @@ from datetime import datetime
 from typing import Any
 
 from ghl_sms.ghl import RateLimits
-from ghl_sms.ops.bulk.models import Campaign, Preview, PreviewSample, ReasonCount, Recipient
+from ghl_sms.ops.bulk.models import (
+    Campaign,
+    Preview,
+    PreviewSample,
+    ReasonCount,
+    Recipient,
+    SkipReason,
+)
 from ghl_sms.ops.bulk.pump import recipient_request
+from ghl_sms.ops.bulk.sources import normalize_phone
 from ghl_sms.ops.bulk.template import MissingFields, Template, merge_fields
 from ghl_sms.ops.errors import PreflightBlocked, RecipientNotFound
 from ghl_sms.ops.service import ServiceConfig, SmsService
@@ -54,6 +62,7 @@ class PreviewTally:
         self.prices = prices
         self.limits = limits
         self.placeholder = placeholder
+        self.region = prices.default_region
         self.now = now
         self.want_samples = samples
         self.skipped = skipped
@@ -70,6 +79,8 @@ class PreviewTally:
         self.samples: list[PreviewSample] = []
         self.missing_names: Counter[str] = Counter()
         self._segments: dict[str, SegmentReport] = {}
+        self._people: dict[str, int] = {}
+        """Contact ids and numbers of the recipients looked up -> their row."""
         self._quiet_by_prefix: dict[str, bool] = {}
 
     @property
@@ -146,8 +157,15 @@ class PreviewTally:
         self.looked_up += 1
         rendered: list[str] = []
         missing: list[tuple[str, ...]] = []
+        people: list[str] = []
 
         def render(contact: Any) -> str:
+            if contact is not None:
+                people.append(f"contact:{contact.id}")
+                phone = normalize_phone(contact.phone or "", self.region)
+                people.extend([f"phone:{phone}"] if phone else [])
+            elif row.phone:
+                people.append(f"phone:{row.phone}")
             values = merge_fields(row.fields, contact)
             try:
                 text = self.template.render(values)
@@ -172,6 +190,15 @@ class PreviewTally:
         if missing:
             self._skip("missing_fields", str(MissingFields(missing[0])))
             return
+        earlier = next((self._people[p] for p in people if p in self._people), None)
+        if earlier is not None:
+            self._skip(
+                str(SkipReason.DUPLICATE_RECIPIENT),
+                f"Row {row.seq} is the same person as row {earlier}; each person is texted "
+                "once per campaign.",
+            )
+            return
+        self._people.update(dict.fromkeys(people, row.seq))
         text = rendered[-1] if rendered else self.template.source
         self._count(row, text, sample=text)
 

@@ -58,6 +58,7 @@ from ghl_sms.ops.bulk.budget import (
     message_limit,
 )
 from ghl_sms.ops.bulk.dispatcher import HeldLease
+from ghl_sms.ops.bulk.guards import DuplicateRecipient, Guards, GuardStore, SpendCapReached
 from ghl_sms.ops.bulk.models import (
     Campaign,
     CampaignProgress,
@@ -66,6 +67,7 @@ from ghl_sms.ops.bulk.models import (
     SkipReason,
 )
 from ghl_sms.ops.bulk.models import Recipient as Row
+from ghl_sms.ops.bulk.sources import normalize_phone
 from ghl_sms.ops.bulk.store import CampaignStore
 from ghl_sms.ops.bulk.template import MissingFields, Template, merge_fields
 from ghl_sms.ops.errors import (
@@ -172,6 +174,7 @@ class Pump:
         *,
         location_id: str,
         store: CampaignStore,
+        guards: GuardStore,
         ledger: Ledger,
         service: SmsService,
         budget: Budget,
@@ -186,6 +189,7 @@ class Pump:
     ) -> None:
         self.location_id = location_id
         self.store = store
+        self.guards = guards
         self.ledger = ledger
         self.service = service
         self.budget = budget
@@ -433,9 +437,11 @@ class Pump:
             self._finish(row, RecipientState.DEFERRED, code=code, reason=why, not_before=until)
             return
         missing: list[tuple[str, ...]] = []
+        person: list[tuple[str | None, str | None]] = []
         template = self._templates[campaign.id]
 
         def render(contact: Contact | None) -> str:
+            person[:] = [self._person(row, contact)]
             values = merge_fields(row.fields, contact)
             try:
                 return template.render(values)
@@ -446,6 +452,7 @@ class Pump:
         async def gate(sender: str | None, parts: int) -> None:
             if missing:
                 raise MissingFields(missing[0])
+            self._claim_person(campaign, row, person[0] if person else (None, None), parts)
             await self._claim_caps(campaign, sender)
 
         request = recipient_request(campaign, row, render, gate=gate)
@@ -461,6 +468,16 @@ class Pump:
             self._finish(
                 row, RecipientState.SKIPPED, code=str(SkipReason.MISSING_FIELDS), reason=str(exc)
             )
+        except DuplicateRecipient as exc:
+            self._finish(
+                row,
+                RecipientState.SKIPPED,
+                code=str(SkipReason.DUPLICATE_RECIPIENT),
+                reason=str(exc),
+            )
+        except SpendCapReached as exc:
+            self._release(row)
+            self._pause(campaign, str(exc))
         except RecipientNotFound as exc:
             self._finish(
                 row, RecipientState.SKIPPED, code=str(SkipReason.CONTACT_NOT_FOUND), reason=str(exc)
@@ -491,12 +508,7 @@ class Pump:
         except (SenderNotAvailable, AuthenticationError, PermissionDeniedError) as exc:
             # Every recipient would fail the same way: stop the campaign, keep the rest.
             self._release(row)
-            self.store.set_state(
-                campaign.id,
-                CampaignState.PAUSED,
-                reason=str(exc),
-                only_from=[CampaignState.RUNNING],
-            )
+            self._pause(campaign, str(exc))
         except RateLimitError as exc:
             self._rate_limited(row, campaign, exc)
         except (InvalidRequestError, UsageError) as exc:
@@ -514,6 +526,51 @@ class Pump:
             self._finish(row, RecipientState.SENT, message_id=outcome.message_id)
             if campaign.waiting_reason is not None:
                 self._set_waiting(campaign, None, None)
+
+    def _pause(self, campaign: Campaign, reason: str) -> None:
+        paused = self.store.set_state(
+            campaign.id, CampaignState.PAUSED, reason=reason, only_from=[CampaignState.RUNNING]
+        )
+        if paused is not None:
+            logger.warning("campaign %s paused itself: %s", campaign.id, reason)
+
+    # --- one person, one text; the spend cap -------------------------------------------
+
+    def _person(self, row: Row, contact: Contact | None) -> tuple[str | None, str | None]:
+        """The contact and E.164 number this row texts (a new number: just the number)."""
+        if contact is None:
+            return None, row.phone if row.phone and row.phone.startswith("+") else None
+        region = self.service.config.default_region
+        phone = normalize_phone(contact.phone, region) if contact.phone else None
+        return contact.id, phone
+
+    def _claim_person(
+        self, campaign: Campaign, row: Row, person: tuple[str | None, str | None], parts: int
+    ) -> None:
+        """Claim the person for this row and book its cost, in one step; raises when an
+        earlier row has them, or when the cost would cross the campaign's cap."""
+        contact_id, phone = person
+        prices = self.service.config
+        if campaign.attachments:
+            cost = prices.mms_price * max(parts, 1)
+        else:
+            cost = prices.sms_price_per_segment * parts
+        guards = Guards.from_dict(campaign.caps.get("guards"))
+        result = self.guards.claim(
+            recipient_id=row.id,
+            campaign_id=campaign.id,
+            seq=row.seq,
+            contact_id=contact_id,
+            phone=phone,
+            cost=cost,
+            max_cost=guards.max_cost_usd,
+        )
+        if result.duplicate_of is not None:
+            who = f"contact {contact_id}" if contact_id else (phone or "the same number")
+            raise DuplicateRecipient(row.seq, result.duplicate_of, who)
+        if result.over_budget:
+            assert guards.max_cost_usd is not None
+            raise SpendCapReached(result.spent_usd, cost, guards.max_cost_usd)
 
     def _blocked(self, row: Row, campaign: Campaign, blocked: PreflightBlocked) -> None:
         verdict = blocked.verdict

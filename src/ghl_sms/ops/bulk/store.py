@@ -298,11 +298,12 @@ class SqliteCampaignStore:
             for offset, row in enumerate(rows):
                 seq = first_seq + offset
                 skip = row.skip
-                if skip is None and self._already_in(campaign_id, row):
+                earlier = self._already_in(campaign_id, row) if skip is None else None
+                if earlier is not None:
                     skip = (
-                        str(SkipReason.DUPLICATE),
-                        "The same phone number or contact appears earlier in the list; "
-                        "it is texted once.",
+                        str(SkipReason.DUPLICATE_RECIPIENT),
+                        f"Row {seq} is the same person as row {earlier} (the same contact or "
+                        "number); each person is texted once per campaign.",
                     )
                 state = RecipientState.SKIPPED if skip else RecipientState.PENDING
                 code = skip[0] if skip else None
@@ -320,22 +321,19 @@ class SqliteCampaignStore:
                 counts[code or "pending"] = counts.get(code or "pending", 0) + 1
         return counts
 
-    def _already_in(self, campaign_id: str, row: NewRecipient) -> bool:
-        if (
-            row.contact_id
-            and self._db.execute(
-                "SELECT 1 FROM bulk_recipients WHERE campaign_id = ? AND contact_id = ? LIMIT 1",
-                (campaign_id, row.contact_id),
+    def _already_in(self, campaign_id: str, row: NewRecipient) -> int | None:
+        """The earlier row (seq) with this contact id or number, if any."""
+        for column, value in (("contact_id", row.contact_id), ("phone", row.phone)):
+            if not value:
+                continue
+            found = self._db.execute(
+                f"SELECT seq FROM bulk_recipients WHERE campaign_id = ? AND {column} = ? "
+                "ORDER BY seq LIMIT 1",
+                (campaign_id, value),
             ).fetchone()
-        ):
-            return True
-        return bool(
-            row.phone
-            and self._db.execute(
-                "SELECT 1 FROM bulk_recipients WHERE campaign_id = ? AND phone = ? LIMIT 1",
-                (campaign_id, row.phone),
-            ).fetchone()
-        )
+            if found is not None:
+                return int(found[0])
+        return None
 
     def claim_due(self, campaign_ids: Sequence[str], now: float, limit: int) -> list[Recipient]:
         if limit <= 0 or not campaign_ids:
