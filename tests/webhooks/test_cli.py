@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import socket
+import sys
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
+from anyio.abc import ByteStream
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives import serialization
 
@@ -151,3 +158,81 @@ async def test_a_dnd_call_that_fails_is_logged_not_raised(caplog: pytest.LogCapt
     ) as client:
         await _dnd_hook(client)(notice())
     assert "could not set SMS DND on contact ct-ava" in caplog.text
+
+
+# -- where it listens and the bounds on clients (issue 12 items 4, 5 and 18)
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path, ghl_keys: KeyPairs) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(tmp_path, "--port", str(port), GHL_WEBHOOK_PUBLIC_KEY=ed25519_pem(ghl_keys))
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: port {port} is in use; pick another with --port\n"
+    assert not (tmp_path / "ledger.db").exists()  # nothing opened before the bind
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--port", "65536"], "65536 is not in the range 0<=x<=65535"),
+        (["--host", "bad host"], "not an IP address or host name; use 127.0.0.1"),
+        (["--body-timeout", "0"], "Invalid value for '--body-timeout'"),
+        (["--max-connections", "0"], "Invalid value for '--max-connections'"),
+    ],
+)
+def test_where_and_how_to_listen_is_checked_first(
+    tmp_path: Path, ghl_keys: KeyPairs, args: list[str], says: str
+) -> None:
+    result = run(tmp_path, *args, GHL_WEBHOOK_PUBLIC_KEY=ed25519_pem(ghl_keys))
+    assert result.exit_code == 2
+    assert says in result.stderr and "Traceback" not in result.output
+
+
+async def _read_to_end(stream: ByteStream) -> bytes:
+    data = b""
+    with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+        while True:
+            data += await stream.receive()
+    return data
+
+
+@pytest.mark.anyio
+async def test_served_slow_bodies_are_cut_off_and_excess_connections_refused(
+    tmp_path: Path, ghl_keys: KeyPairs
+) -> None:
+    """The issue's report: slow bodies held open without limit. Bounds are small here."""
+    command = [
+        sys.executable, "-m", "ghl_sms", "webhooks", "--port", "0", "--env-file",
+        str(tmp_path / "absent.env"), "--header-timeout", "0.2", "--body-timeout", "0.2",
+        "--max-connections", "2",
+    ]  # fmt: skip
+    env = {
+        "GHL_SMS_DATA_DIR": str(tmp_path),
+        "HOME": str(tmp_path),
+        "PATH": os.environ.get("PATH", ""),
+        "GHL_WEBHOOK_PUBLIC_KEY": ed25519_pem(ghl_keys),
+    }
+    seen = bytearray()
+    with anyio.fail_after(30):
+        async with await anyio.open_process(command, env=env, cwd=tmp_path) as process:
+            assert process.stderr is not None
+            pattern = re.compile(rb"receiving at: http://127\.0\.0\.1:(\d+)/webhooks/ghl")
+            while (found := pattern.search(seen)) is None:
+                seen.extend(await process.stderr.receive())
+            port = int(found.group(1))
+            slow_body = (
+                b"POST /webhooks/ghl HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 100\r\n\r\n{"type":'
+            )
+            async with await anyio.connect_tcp("127.0.0.1", port) as slow:
+                await slow.send(slow_body)
+                async with await anyio.connect_tcp("127.0.0.1", port) as idle:
+                    async with await anyio.connect_tcp("127.0.0.1", port) as excess:
+                        assert (await _read_to_end(excess)).startswith(b"HTTP/1.1 503 ")
+                    assert (await _read_to_end(slow)).startswith(b"HTTP/1.1 408 ")
+                    assert await _read_to_end(idle) == b""  # sent nothing: closed quietly
+            process.terminate()
+            await process.wait()

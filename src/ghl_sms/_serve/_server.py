@@ -38,6 +38,7 @@ class HttpServer:
         lifespan: Literal["on", "off", "auto"] = "off",
         log_level: str | None = None,
         log_config: dict[str, Any] | None = LOGGING_CONFIG,
+        access_log: bool = False,
         http: str = "auto",
     ) -> None:
         self.limits = limits or ServeLimits()
@@ -54,7 +55,7 @@ class HttpServer:
             lifespan=lifespan,
             log_level=log_level,
             log_config=log_config,
-            access_log=False,
+            access_log=access_log,
             server_header=False,
             timeout_keep_alive=self.limits.keep_alive,
             # Our guard refuses the connection past the limit; this also caps the requests

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 
 import click
-import uvicorn
 
+from ghl_sms._serve import HttpServer, ListenError, ServeLimits, listen, url_of
+from ghl_sms._serve.options import PORT, limit_options
 from ghl_sms._settings import Settings, read_env_file
 from ghl_sms.cli._app import EXIT_USAGE, AppContext, CommandError, run_async
 from ghl_sms.ghl import ConfigError, GhlClient, GhlError
@@ -99,7 +101,7 @@ def _dnd_hook(client: GhlClient) -> OptOutHook:
     show_default=True,
     help="Interface to listen on. Keep 127.0.0.1 behind a reverse proxy.",
 )
-@click.option("--port", default=8788, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=8788, show_default=True, type=PORT, help="0 picks a free port.")
 @click.option(
     "--ledger",
     "ledger_path",
@@ -142,6 +144,7 @@ def _dnd_hook(client: GhlClient) -> OptOutHook:
     help="Read settings from this .env file (default: ./.env).",
 )
 @click.option("--check", is_flag=True, help="Check the configuration, print it and exit.")
+@limit_options(max_connections=1000)
 def webhooks(
     host: str,
     port: int,
@@ -153,6 +156,7 @@ def webhooks(
     max_body_bytes: int,
     env_file: Path | None,
     check: bool,
+    limits: ServeLimits,
 ) -> None:
     """Receive GHL webhooks into the ledger: replies, opt-outs, delivery statuses, DND.
 
@@ -168,10 +172,51 @@ def webhooks(
     if set_dnd and not (settings.token and settings.location_id):
         raise CommandError("--set-dnd needs GHL_TOKEN and GHL_LOCATION_ID.", EXIT_USAGE)
 
+    # Bound before anything is opened: a busy port is one line, and --port 0 is known.
+    sock = None if check else _listen(host, port)
+    try:
+        _describe(host, port, sock, settings, keys, rsa_label, set_dnd, max_body_bytes, check)
+        ledger = Ledger.open(settings.ledger_file, app_ctx.clock)
+        try:
+            if sock is None:
+                return
+            logging.basicConfig(
+                level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            )
+            receiver = _Receiver(app_ctx, settings, ledger, keys, set_dnd, max_body_bytes)
+            run_async(lambda: receiver.serve(sock, limits))
+        finally:
+            ledger.close()
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        return listen(host, port)
+    except ListenError as exc:
+        raise CommandError(exc.message, EXIT_USAGE) from None
+
+
+def _describe(
+    host: str,
+    port: int,
+    sock: socket.socket | None,
+    settings: Settings,
+    keys: WebhookKeys,
+    rsa_label: str,
+    set_dnd: bool,
+    max_body_bytes: int,
+    check: bool,
+) -> None:
+    """The configuration: on stdout with --check, else on stderr beside the logs."""
+    shown = f"[{host}]" if ":" in host else host
+    base_url = url_of(sock) if sock is not None else f"http://{shown}:{port}"
     ed25519_label = f"{len(keys.ed25519)} key(s)" if keys.ed25519 else "none, such are refused"
     summary = [
         f"ledger: {settings.ledger_file}",
-        f"receiving at: http://{host}:{port}{WEBHOOK_PATH}",
+        f"receiving at: {base_url}{WEBHOOK_PATH}",
         f"x-ghl-signature (Ed25519): {ed25519_label}",
         f"x-wh-signature (RSA): {rsa_label}",
         "set DND in GHL on opt-out: "
@@ -186,45 +231,42 @@ def webhooks(
             "sending x-wh-signature on 2026-07-01; after that every delivery would be refused.",
             err=True,
         )
-    ledger = Ledger.open(settings.ledger_file, app_ctx.clock)
-    if check:
-        ledger.close()
-        return
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        run_async(
-            lambda: _serve(app_ctx, settings, ledger, keys, set_dnd, max_body_bytes, host, port)
-        )
-    finally:
-        ledger.close()
 
 
-async def _serve(
-    app_ctx: AppContext,
-    settings: Settings,
-    ledger: Ledger,
-    keys: WebhookKeys,
-    set_dnd: bool,
-    max_body_bytes: int,
-    host: str,
-    port: int,
-) -> None:
-    async def serve(on_opt_out: OptOutHook | None) -> None:
+class _Receiver:
+    def __init__(
+        self,
+        app_ctx: AppContext,
+        settings: Settings,
+        ledger: Ledger,
+        keys: WebhookKeys,
+        set_dnd: bool,
+        max_body_bytes: int,
+    ) -> None:
+        self.app_ctx = app_ctx
+        self.settings = settings
+        self.ledger = ledger
+        self.keys = keys
+        self.set_dnd = set_dnd
+        self.max_body_bytes = max_body_bytes
+
+    async def serve(self, sock: socket.socket, limits: ServeLimits) -> None:
+        if not self.set_dnd:
+            await self._serve(sock, limits, None)
+            return
+        async with self.app_ctx.client(self.settings) as client:
+            await self._serve(sock, limits, _dnd_hook(client))
+
+    async def _serve(
+        self, sock: socket.socket, limits: ServeLimits, on_opt_out: OptOutHook | None
+    ) -> None:
         app = create_app(
-            keys=keys,
-            ledger=ledger,
-            events=EventLog(ledger.db, app_ctx.clock),
-            clock=app_ctx.clock,
+            keys=self.keys,
+            ledger=self.ledger,
+            events=EventLog(self.ledger.db, self.app_ctx.clock),
+            clock=self.app_ctx.clock,
             on_opt_out=on_opt_out,
-            max_body_bytes=max_body_bytes,
+            max_body_bytes=self.max_body_bytes,
         )
-        config = uvicorn.Config(app, host=host, port=port, server_header=False, lifespan="on")
-        await uvicorn.Server(config).serve()
-
-    if not set_dnd:
-        await serve(None)
-        return
-    async with app_ctx.client(settings) as client:
-        await serve(_dnd_hook(client))
+        server = HttpServer(app, sock, limits=limits, lifespan="on", access_log=True)
+        await server.serve()
