@@ -100,7 +100,7 @@ def test_schedule_list_and_cancel(h: CliHarness) -> None:
     assert result.exit_code == 0 and "Cancelled" in result.stdout
     assert h.json("cancel", "--sandbox") == []
     again = h.run("cancel", "--sandbox", scheduled["message_id"])
-    assert again.exit_code == 1 and "Failed cancel" in again.stderr
+    assert again.exit_code == 1 and "is not scheduled" in again.stderr
 
 
 def test_status_of_a_failed_message_explains_it_and_exits_1(h: CliHarness) -> None:
@@ -197,3 +197,17 @@ def test_an_unexpected_error_is_one_line_not_a_traceback(
     assert info.value.code == 1
     err = capsys.readouterr().err
     assert "unexpected RuntimeError: kaboom" in err and "Traceback" not in err
+
+
+def test_cancelling_a_message_that_is_not_scheduled_says_so(h: CliHarness) -> None:
+    sent = h.json("send", "--sandbox", "--contact", AVA, "Already out")
+    result = h.run("cancel", "--sandbox", sent["message_id"])
+    assert result.exit_code == 1
+    assert f"Message {sent['message_id']} is not scheduled" in result.stderr
+    assert "nothing changed" in result.stderr
+    assert f"ghl-sms status {sent['message_id']}" in result.stderr
+    scheduled = h.json("send", "--sandbox", "--contact", AVA, "Later", "--at", "2h")
+    assert h.run("cancel", "--sandbox", scheduled["message_id"]).exit_code == 0
+    again = h.run("cancel", "--sandbox", scheduled["message_id"], "--json")
+    assert again.exit_code == 1
+    assert json.loads(again.stdout)["error"]["code"] == "not_scheduled"

@@ -29,7 +29,7 @@ BAD_INPUTS = [
     (["send", "--contact", "nope", "Hi"], 1, "recipient_not_found"),
     (["send", "--contact", "sbxCtSmsDnd000000001", "Promo"], 3, "blocked"),
     (["send", "--bogus-option"], 2, "usage"),
-    (["cancel", "nope"], 1, "not_found"),
+    (["cancel", "nope"], 1, "not_scheduled"),
     (["status", "nope"], 1, "not_found"),
     (["thread", "--contact", "nope"], 1, "recipient_not_found"),
     (["thread", "--to", "+14155550999"], 1, "recipient_not_found"),

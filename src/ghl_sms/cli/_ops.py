@@ -38,6 +38,7 @@ from ghl_sms.cli._render import (
     render_status,
     render_thread,
 )
+from ghl_sms.ghl import NotFoundError
 from ghl_sms.ops._when import parse_when
 from ghl_sms.ops.errors import PreflightBlocked
 from ghl_sms.ops.models import MessageStatus, Note
@@ -202,7 +203,17 @@ def cancel(*, app: AppContext, settings: Settings, as_json: bool, message_id: st
                 else:
                     render_scheduled(console(), records)
                 return
-            result = await service.cancel(message_id)
+            try:
+                result = await service.cancel(message_id)
+            except NotFoundError:
+                raise CommandError(
+                    f"Message {message_id} is not scheduled (already sent, already cancelled, "
+                    "or a wrong id); nothing changed.",
+                    EXIT_FAILED,
+                    hint=f"`ghl-sms status {message_id}` shows its state; `ghl-sms cancel` "
+                    "lists the scheduled messages.",
+                    name="not_scheduled",
+                ) from None
             show(result, render_cancel, as_json=as_json)
 
     run_async(main)
