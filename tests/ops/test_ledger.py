@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from ghl_sms._clock import FakeClock
+from ghl_sms.ops._ledger_file import APPLICATION_ID
 from ghl_sms.ops._migrations import MIGRATIONS, migrate
+from ghl_sms.ops.errors import LedgerUnusable
 from ghl_sms.ops.ledger import (
     Ledger,
     RepeatSendError,
@@ -187,3 +189,103 @@ def test_migrations_on_a_blank_database_give_the_expected_columns() -> None:
     columns = [row[1] for row in db.execute("PRAGMA table_info(sends)")]
     assert columns[:3] == ["id", "idempotency_key", "key_origin"]
     assert {"state", "message_id", "lease_until", "campaign_id"} <= set(columns)
+
+
+def _foreign_sqlite(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (body TEXT)")
+    db.execute("INSERT INTO notes VALUES ('mine')")
+    db.commit()
+    db.close()
+
+
+def _other_app_id(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA application_id = 1234")
+    db.execute("CREATE TABLE sends (x)")
+    db.execute("CREATE TABLE _migrations (name)")
+    db.commit()
+    db.close()
+
+
+def _damaged(path: Path) -> None:
+    _foreign_sqlite(path)
+    data = bytearray(path.read_bytes())
+    data[16:100] = b"\xff" * 84  # the page size and the header after the magic string
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (lambda p: p.write_bytes(b""), "empty"),
+        (lambda p: p.write_text("name,phone\nAva,+14155550100\n"), "not an SQLite database"),
+        (lambda p: sqlite3.connect(p).execute("VACUUM"), "empty database"),
+        (_foreign_sqlite, "lacks a ledger's tables"),
+        (_other_app_id, "another program"),
+        (_damaged, "SQLite says"),
+        (lambda p: p.mkdir(), "folder"),
+    ],
+    ids=["empty", "text", "blank-sqlite", "foreign-sqlite", "other-app", "damaged", "folder"],
+)
+def test_an_existing_file_that_is_not_a_ledger_is_refused_and_left_untouched(
+    tmp_path: Path, clock: FakeClock, make: Any, why: str
+) -> None:
+    path = tmp_path / "ledger.db"
+    make(path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    content = path.read_bytes() if path.is_file() else None
+    with pytest.raises(LedgerUnusable) as info:
+        Ledger.open(path, clock)
+    message = str(info.value)
+    assert str(path) in message and why in message
+    assert "not a ghl-sms ledger or is damaged" in message and "GHL_SMS_LEDGER" in message
+    assert info.value.path == path
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no journal, no new file
+    if content is not None:
+        assert path.read_bytes() == content
+
+
+def test_a_ledger_is_created_where_nothing_exists_and_reopened_with_its_records(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "deep" / "er" / "ledger.db"
+    first = Ledger.open(path, clock)
+    claim(first)
+    first.close()
+    files = {p.name for p in path.parent.iterdir()} - {"ledger.db-wal", "ledger.db-shm"}
+    assert files == {"ledger.db"}  # the scratch file it was built in is gone
+    again = Ledger.open(path, clock)
+    assert again.get("k1") is not None
+    app_id = again.db.execute("PRAGMA application_id").fetchone()[0]
+    assert app_id == APPLICATION_ID
+
+
+def test_a_ledger_made_before_files_were_stamped_still_opens_and_keeps_its_sends(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    old = MIGRATIONS[:3]  # what earlier versions applied, without an application id
+    db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    for name, fn in old:
+        fn(db)
+        db.execute("INSERT INTO _migrations VALUES (?, 'then')", (name,))
+    db.execute(
+        "INSERT INTO sends (idempotency_key, key_origin, location_id, text, text_hash, state, "
+        "created_at, updated_at) VALUES ('old', 'caller', ?, 'Hi', 'h', 'sent', 1, 1)",
+        (LOC,),
+    )
+    db.close()
+    ledger = Ledger.open(path, clock)
+    record = ledger.get("old")
+    assert record is not None and record.template is None and record.given_text == "Hi"
+    assert ledger.db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
+def test_a_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path, clock: FakeClock) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(LedgerUnusable, match="Cannot create the folder"):
+        Ledger.open(blocker / "ledger.db", clock)
+    assert blocker.read_text() == "a file where the folder should be"

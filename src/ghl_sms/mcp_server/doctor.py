@@ -28,6 +28,7 @@ from ghl_sms.ghl import (
     PhoneNumberList,
     TransportError,
 )
+from ghl_sms.ops.errors import LedgerUnusable
 from ghl_sms.ops.ledger import Ledger
 
 __all__ = ["SCOPES", "Check", "ScopeProbe", "check_ledger", "diagnose"]
@@ -289,7 +290,7 @@ def check_ledger(path: Path, clock: Clock) -> Check:
             conn.execute("ROLLBACK")
         finally:
             conn.close()
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, LedgerUnusable) as exc:
         return Check(
             "ledger",
             "fail",

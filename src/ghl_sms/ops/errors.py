@@ -6,6 +6,8 @@ decisions ghl-sms makes itself (a blocked send, an unknown recipient, a repeat).
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ghl_sms.ops.ledger import RepeatSendError, SendInProgressError
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IdempotencyConflict",
+    "LedgerUnusable",
     "OpsError",
     "PreflightBlocked",
     "RecipientNotFound",
@@ -57,6 +60,16 @@ class IdempotencyConflict(UsageError):
             key=key,
             differences=differences,
         )
+
+
+class LedgerUnusable(OpsError):
+    """The ledger's file exists but is not a usable ghl-sms ledger (empty, not SQLite,
+    damaged, another program's database), or cannot be created. It is never overwritten
+    or modified; the message names the file and what to do. A configuration error."""
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
 
 
 class RecipientNotFound(OpsError):

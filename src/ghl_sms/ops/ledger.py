@@ -185,15 +185,17 @@ class Ledger:
 
     @classmethod
     def open(cls, path: str | Path, clock: Clock) -> Ledger:
-        """Open (creating if needed) the ledger at ``path``; ``":memory:"`` for tests."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
-        if str(path) != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=30000")
-        return cls(db, clock)
+        """Open the ledger at ``path``, creating it only where no file exists;
+        ``":memory:"`` for tests.
+
+        Raises ``ghl_sms.ops.errors.LedgerUnusable`` for a file that is not a ghl-sms
+        ledger (empty, not SQLite, damaged, another program's) or cannot be created; such
+        a file is never modified.
+        """
+        # Imported here: ops.errors imports this module for its send errors.
+        from ghl_sms.ops._ledger_file import connect_ledger
+
+        return cls(connect_ledger(path, migrate), clock)
 
     @property
     def db(self) -> sqlite3.Connection:
