@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 from ghl_sms.ghl import DEFAULT_BASE_URL
 
 __all__ = ["Secret", "Settings", "default_data_dir", "read_env_file"]
@@ -46,21 +48,28 @@ def default_data_dir(environ: Mapping[str, str]) -> Path:
     return Path(base).expanduser() / "ghl-sms"
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of a .env file (comments, blank lines, quotes and `export` allowed)."""
-    values: dict[str, str] = {}
+def read_env_file(path: Path, *, required: bool = False) -> dict[str, str]:
+    """The KEY=VALUE pairs of a .env file, parsed by python-dotenv (inline comments,
+    quotes, ``export``, multi-line values). A missing file is empty unless ``required``.
+
+    Raises ValueError naming the file when it is required and missing, or unreadable.
+    """
     if not path.is_file():
-        return values
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+        if required:
+            what = "is a folder, not a file" if path.is_dir() else "does not exist"
+            raise ValueError(f"The env file {path} {what}; check --env-file.")
+        return {}
+    try:
+        values = dotenv_values(path, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"The env file {path} is not UTF-8 (byte {exc.start + 1} cannot be read); "
+            "save it as UTF-8."
+        ) from None
+    except OSError as exc:
+        raise ValueError(f"Cannot read the env file {path}: {exc.strerror or exc}.") from None
+    # A bare ``KEY`` line has no value (None): it sets nothing.
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _number(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -98,7 +107,10 @@ class Settings:
     ) -> Settings:
         """Settings from the environment, falling back to a .env file (the environment wins)."""
         env = dict(os.environ if environ is None else environ)
-        file_values = read_env_file(env_file if env_file is not None else Path(".env"))
+        if env_file is not None:
+            file_values = read_env_file(env_file, required=True)
+        else:
+            file_values = read_env_file(Path(".env"))
         merged = {**file_values, **env}
         token = merged.get("GHL_TOKEN", "").strip()
         ledger = merged.get("GHL_SMS_LEDGER", "").strip()
