@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
+from ghl_sms._clock import FakeClock
 
 AVA = "sbxCtReachable000001"
 BEN = "sbxCtSmsDnd000000001"
@@ -178,3 +182,38 @@ async def test_reads_take_one_recipient_and_name_both_when_given_two(
             "contact_id='sbxCtReachable000001' and to_number='+14155550188'. "
             f"Call again with only the one you mean ({choices})."
         )
+
+
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+TIME_FIELDS = {"date", "last_date", "scheduled_at", "next_allowed_at"}
+
+
+def _times(data: Any) -> list[Any]:
+    if isinstance(data, list):
+        return [t for item in data for t in _times(item)]
+    if isinstance(data, dict):
+        own = [v for k, v in data.items() if k in TIME_FIELDS]
+        return own + [t for v in data.values() for t in _times(v)]
+    return []
+
+
+@pytest.mark.anyio
+async def test_every_timestamp_is_iso_8601_utc_to_the_second(connect: Any) -> None:
+    clock = FakeClock(datetime(2026, 3, 5, 8, 0, 0, 123456, tzinfo=UTC).timestamp())
+    async with connect(confirm=False, clock=clock) as s:
+        sent = await s.ok("sms_send", text="Hi", contact_id=AVA, transactional=True)
+        later = await s.ok(
+            "sms_send", text="Later", contact_id=AVA, send_at="2h", transactional=True
+        )
+        s.stack.clock.advance(0.654321)
+        results = [
+            sent,
+            later,
+            await s.ok("sms_status", message_id=sent["message_id"]),
+            await s.ok("sms_thread", contact_id=AVA),
+            await s.ok("sms_inbox"),
+            await s.ok("sms_check", contact_id=AVA),  # midnight for Ava: next_allowed_at
+        ]
+    times = _times(results)
+    assert len(times) >= 6
+    assert all(isinstance(t, str) and ISO_UTC.match(t) for t in times), times

@@ -8,10 +8,17 @@ names are an API: keep them stable.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    model_serializer,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema as cs
 from pydantic_core.core_schema import SerializerFunctionWrapHandler
@@ -41,6 +48,17 @@ __all__ = [
     "ThreadOut",
     "UcsChar",
 ]
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2026-03-04T18:00:00Z``: every timestamp a tool returns, in one format (UTC, to
+    the second). A time without an offset is GHL's UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+UtcTime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str)]
 
 
 class Result(BaseModel):
@@ -81,7 +99,7 @@ class SendOut(Result):
     contact_name: str | None = None
     to_number: str | None = None
     status: str | None = None
-    scheduled_at: datetime | None = None
+    scheduled_at: UtcTime | None = None
     parts: int
     cost_usd: float | None = None
     warnings: list[str] | None = None
@@ -127,7 +145,7 @@ class StatusOut(Result):
     direction: str | None = None
     contact_id: str | None = None
     body: str | None = None
-    date: datetime | None = None
+    date: UtcTime | None = None
     error_code: str | None = None
     explanation: str | None = None
     advice: str | None = None
@@ -153,7 +171,7 @@ class MessageOut(Result):
     direction: str | None = None
     body: str | None = None
     status: str | None = None
-    date: datetime | None = None
+    date: UtcTime | None = None
     media: list[str] | None = None
     error_code: str | None = None
 
@@ -200,7 +218,7 @@ class ConversationOut(Result):
     unread: int
     last_message: str | None = None
     last_direction: str | None = None
-    last_date: datetime | None = None
+    last_date: UtcTime | None = None
 
     @classmethod
     def of(cls, c: Conversation, last_message: str | None) -> ConversationOut:
@@ -239,7 +257,7 @@ class CheckOut(Result):
     to_number: str | None = None
     sms_dnd: bool
     opted_out: bool
-    next_allowed_at: datetime | None = None
+    next_allowed_at: UtcTime | None = None
 
     @classmethod
     def of(cls, c: CheckResult) -> CheckOut:
