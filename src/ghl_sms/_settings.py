@@ -11,7 +11,7 @@ from dotenv import dotenv_values
 
 from ghl_sms.ghl import DEFAULT_BASE_URL
 
-__all__ = ["Secret", "Settings", "default_data_dir", "read_env_file"]
+__all__ = ["Secret", "Settings", "check_token", "default_data_dir", "read_env_file"]
 
 
 class Secret:
@@ -72,6 +72,33 @@ def read_env_file(path: Path, *, required: bool = False) -> dict[str, str]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def check_token(token: str, source: str = "GHL_TOKEN") -> str:
+    """The token without surrounding whitespace, or ValueError saying what is wrong with it.
+
+    A token is one line of ASCII letters, digits and punctuation. One with a line break,
+    a space or a control or non-ASCII character inside was mangled by a copy and paste;
+    sent as a header it would fail, or be echoed in full by an error. The message never
+    contains the token.
+    """
+    token = token.strip()
+    for position, char in enumerate(token, start=1):
+        if char in "\r\n":
+            problem = "contains a line break"
+        elif char.isspace():
+            problem = "contains a space or tab"
+        elif not char.isprintable():
+            problem = "contains an invisible control character"
+        elif not char.isascii():
+            problem = "contains a character that is not plain ASCII (a curly quote or dash?)"
+        else:
+            continue
+        raise ValueError(
+            f"{source} {problem} (at character {position} of {len(token)}); a token is one "
+            "line without spaces. Copy it again from GHL (Settings > Private Integrations)."
+        )
+    return token
+
+
 def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     raw = environ.get(name)
     if raw is None or raw == "":
@@ -112,7 +139,7 @@ class Settings:
         else:
             file_values = read_env_file(Path(".env"))
         merged = {**file_values, **env}
-        token = merged.get("GHL_TOKEN", "").strip()
+        token = check_token(merged.get("GHL_TOKEN", ""))
         ledger = merged.get("GHL_SMS_LEDGER", "").strip()
         return cls(
             token=Secret(token) if token else None,
@@ -127,5 +154,5 @@ class Settings:
     def with_overrides(self, **changes: object) -> Settings:
         given = {k: v for k, v in changes.items() if v is not None}
         if isinstance(given.get("token"), str):
-            given["token"] = Secret(str(given["token"]))
+            given["token"] = Secret(check_token(str(given["token"]), "The token"))
         return replace(self, **given)  # type: ignore[arg-type]

@@ -71,3 +71,47 @@ def test_an_env_file_that_is_not_utf8_is_a_usage_error_naming_it(
     assert result.exit_code == 2
     assert str(latin) in result.stderr and "not UTF-8" in result.stderr
     assert "codec" not in result.stderr
+
+
+SECRET_PART = "pit-5ecret0a"
+
+
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        (f"{SECRET_PART}\nb7c2", "contains a line break"),
+        (f"{SECRET_PART}\r\nb7c2", "contains a line break"),
+        (f"{SECRET_PART} b7c2", "contains a space or tab"),
+        (f"{SECRET_PART}\tb7c2", "contains a space or tab"),
+        (f"{SECRET_PART}\x00b7c2", "control character"),
+        (f"{SECRET_PART}\u200bb7c2", "control character"),
+        (f"{SECRET_PART}\u2010b7c2", "not plain ASCII"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command", [["numbers"], ["doctor"], ["send", "--to", "+14155550100", "Hi"]]
+)
+def test_a_mangled_token_is_refused_without_echoing_it(
+    h: CliHarness, token: str, problem: str, command: list[str]
+) -> None:
+    env = {"GHL_TOKEN": token, "GHL_LOCATION_ID": "loc"}
+    result = h.run(*command, env=env)
+    assert result.exit_code == 2, result.output
+    assert problem in result.stderr and "Copy it again" in result.stderr
+    assert SECRET_PART not in result.output and "b7c2" not in result.output
+    as_json = h.run(*command, "--json", env=env)
+    assert as_json.exit_code == 2
+    assert SECRET_PART not in as_json.output and "b7c2" not in as_json.output
+
+
+def test_a_token_with_a_mangled_dotenv_line_is_refused_without_echoing_it(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ValueError, match="contains a line break") as info:
+        _settings_from(tmp_path, f'GHL_TOKEN="{SECRET_PART}\nb7c2"\n')
+    assert SECRET_PART not in str(info.value)
+
+
+def test_whitespace_around_a_token_is_trimmed(tmp_path: Path) -> None:
+    settings = Settings.from_env({"GHL_TOKEN": f"  {SECRET_PART}\n"})
+    assert settings.token is not None and settings.token.reveal() == SECRET_PART
