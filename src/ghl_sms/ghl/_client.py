@@ -26,6 +26,7 @@ from ghl_sms.ghl._errors import (
     SendOutcomeUnknownError,
     TransportError,
     error_for_status,
+    redact_secret,
 )
 from ghl_sms.ghl._models import (
     CancelScheduledResult,
@@ -115,6 +116,12 @@ class GhlClient:
         if not location_id or not location_id.strip():
             raise ConfigError("A GHL location id (sub-account id) is required.")
         self._token = token.strip()
+        if any(c.isspace() or not c.isprintable() for c in self._token):
+            # Never echoed: a pasted token with a line break is still the secret.
+            raise ConfigError(
+                "The GHL token contains spaces, line breaks or control characters (a "
+                "copy-paste slip?); copy the whole token again. It is not shown here."
+            )
         self.location_id = location_id.strip()
         self.base_url = base_url.rstrip("/")
         self._clock: Clock = clock or SystemClock()
@@ -614,7 +621,7 @@ class GhlClient:
                 path=path,
             )
         return TransportError(
-            f"No response from GHL ({kind}: {self._redact(str(exc)) or 'connection failed'})",
+            f"No response from GHL ({kind}: {self.redact(str(exc)) or 'connection failed'})",
             reached_server=reached,
             method=method,
             path=path,
@@ -643,13 +650,13 @@ class GhlClient:
         if isinstance(body, dict):
             raw = body.get("message", body.get("msg", body.get("error")))
             if isinstance(raw, list):
-                messages = [self._redact(str(m)) for m in raw]
+                messages = [self.redact(str(m)) for m in raw]
             elif raw is not None:
-                messages = [self._redact(str(raw))]
+                messages = [self.redact(str(raw))]
             trace = body.get("traceId")
-            trace_id = str(trace) if trace else None
+            trace_id = self.redact(str(trace)) if trace else None
         elif response.content:
-            messages = [self._redact(response.text[:200])]
+            messages = [self.redact(response.text[:200])]
         if not messages:
             messages = [response.reason_phrase or f"HTTP {status}"]
         cls = error_for_status(status)
@@ -696,8 +703,10 @@ class GhlClient:
                 path=path,
             ) from None  # pydantic's text quotes the body, which could echo anything
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._token, "[REDACTED]") if self._token in text else text
+    def redact(self, text: str) -> str:
+        """``text`` without this client's token, in any case: for whatever leaves the
+        process or is stored (error texts kept in the ledger)."""
+        return redact_secret(text, self._token)
 
 
 def _unwrap(data: Any, key: str) -> Any:

@@ -22,9 +22,11 @@ Errors never carry the token, the request headers or the request body.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 __all__ = [
+    "redact_secret",
     "ApiError",
     "AuthenticationError",
     "ConfigError",
@@ -184,3 +186,21 @@ def error_for_status(status: int) -> type[ApiError]:
     if status >= 500:
         return ServerError
     return InvalidRequestError if 400 <= status < 500 else ApiError
+
+
+REDACTED = "[REDACTED]"
+_TOKEN_PREFIXES = ("pit-",)
+
+
+def redact_secret(text: str, secret: str) -> str:
+    """``text`` with every occurrence of ``secret`` replaced, whatever its case (a server
+    may echo a token lower- or upper-cased), and of its random part without a ``pit-``
+    prefix (echoed on its own, it is the same secret)."""
+    if not secret or not text:
+        return text
+    parts = {secret}
+    for prefix in _TOKEN_PREFIXES:
+        if secret.lower().startswith(prefix) and len(secret) - len(prefix) >= 16:
+            parts.add(secret[len(prefix) :])
+    pattern = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
+    return re.sub(pattern, REDACTED, text, flags=re.IGNORECASE)

@@ -496,7 +496,7 @@ class SmsService:
                 scheduled_at=request.scheduled_at,
             )
         except SendOutcomeUnknownError as exc:
-            self.ledger.mark_unknown(record.id, error_message=str(exc))
+            self.ledger.mark_unknown(record.id, error_message=self.client.redact(str(exc)))
             await self.clock.sleep(self.config.reconcile_delay)
             try:
                 found = await self._find_sent(record)
@@ -511,9 +511,11 @@ class SmsService:
         except GhlError as exc:
             code = str(exc.status_code) if exc.status_code else None
             if isinstance(exc, TransportError) and exc.reached_server:
-                self.ledger.mark_unknown(record.id, error_message=str(exc))
+                self.ledger.mark_unknown(record.id, error_message=self.client.redact(str(exc)))
             else:
-                self.ledger.mark_failed(record.id, error_code=code, error_message=str(exc))
+                self.ledger.mark_failed(
+                    record.id, error_code=code, error_message=self.client.redact(str(exc))
+                )
             raise
         # GHL's send response has no "scheduled" status (its enum is delivered, failed,
         # pending, read); a message with a schedule is scheduled until it goes out.
@@ -723,15 +725,13 @@ class SmsService:
                 return known
         message = await self.client.get_message(message_id)
         code = message.error.code if message.error else None
-        explanation, advice = _explain(
-            message.status, code, message.error.message if message.error else None
-        )
+        # GHL's own words, which could echo anything: redacted before shown or stored.
+        detail = message.error.message if message.error else None
+        detail = self.client.redact(detail) if detail else None
+        explanation, advice = _explain(message.status, code, detail)
         if message.status:
             self.ledger.update_status(
-                message_id,
-                message.status,
-                error_code=code,
-                error_message=message.error.message if message.error else None,
+                message_id, message.status, error_code=code, error_message=detail
             )
         if code in OPT_OUT_CODES and message.contact_id:
             # The carrier says the recipient opted out (e.g. STOP sent to another number of
