@@ -341,9 +341,6 @@ ROWS: dict[str, Row] = {
         then=nothing_sent,
     ),
     "21-inbox-cursor-nonsense": Row(("inbox", *SB, "--cursor", "nope"), 2, ("--cursor",)),
-    "21-thread-cursor-nonsense": Row(
-        ("thread", *SB, "--contact", AVA, "--cursor", "nope"), 2, ("--cursor",)
-    ),
     # 22. --json errors are JSON on stdout, with the same exit code; Ctrl-C is 130.
     "22-json-usage-error": Row(
         ("send", *SB, "--json", "--to", AVA_PHONE), 2, ("text",), then=json_error

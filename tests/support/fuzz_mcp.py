@@ -20,6 +20,7 @@ from mcp import Client
 from mcp.client import ClientRequestContext
 from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult, TextContent
 
+from ghl_sms._clock import FakeClock
 from ghl_sms.mcp_server.server import build_server
 from support.fuzz import (
     CONTACT_IDS,
@@ -47,7 +48,15 @@ from support.fuzz_values import (
 )
 from support.stack import Stack, stack
 
-__all__ = ["McpFuzzer", "arguments_for", "clean_send", "list_tool_schemas", "session"]
+__all__ = [
+    "McpFuzzer",
+    "arguments_for",
+    "clean_send",
+    "error_text",
+    "list_tool_schemas",
+    "outbound",
+    "session",
+]
 
 Answer = Literal["accept", "decline", "legacy"]
 
@@ -158,8 +167,10 @@ class _Unexpected(logging.Handler):
 
 
 @asynccontextmanager
-async def session(answer: Answer) -> AsyncIterator[tuple[Client, Stack]]:
-    async with stack() as s:
+async def session(
+    answer: Answer, clock: FakeClock | None = None
+) -> AsyncIterator[tuple[Client, Stack]]:
+    async with stack(clock=clock) as s:
         server = build_server(s.service_factory(), confirm=True)
         mode: Literal["auto", "legacy"] = "legacy" if answer == "legacy" else "auto"
         callback = None if answer == "legacy" else _User(answer)
@@ -178,7 +189,7 @@ def list_tool_schemas() -> dict[str, dict[str, Any]]:
     return anyio.run(fetch)
 
 
-def _outbound(s: Stack) -> dict[str, Outbound]:
+def outbound(s: Stack) -> dict[str, Outbound]:
     rows = s.sandbox.store.conn.execute(
         "SELECT m.id, m.to_number, m.contact_id, c.phone, m.body, m.status "
         "FROM messages m LEFT JOIN contacts c ON c.id = m.contact_id "
@@ -189,7 +200,7 @@ def _outbound(s: Stack) -> dict[str, Outbound]:
     }
 
 
-def _text(result: CallToolResult) -> str:
+def error_text(result: CallToolResult) -> str:
     return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
 
 
@@ -219,7 +230,7 @@ class McpFuzzer:
     ) -> None:
         arguments = {k: self.substitute(v) for k, v in arguments.items()}
         call = {"tool": tool, "arguments": arguments}
-        before = _outbound(s)
+        before = outbound(s)
         handler = _Unexpected()
         logging.getLogger().addHandler(handler)
         try:
@@ -230,7 +241,7 @@ class McpFuzzer:
         finally:
             logging.getLogger().removeHandler(handler)
             self.calls += 1
-        after = _outbound(s)
+        after = outbound(s)
         new = [m for mid, m in after.items() if mid not in before]
         self.texted += len(new)
         if handler.records:
@@ -238,7 +249,7 @@ class McpFuzzer:
         out = result.structured_content or {}
         if result.is_error:
             self.errors += 1
-            self._check_error(call, _text(result))
+            self._check_error(call, error_text(result))
         else:
             self.campaign_ids += [out["campaign_id"]] if out.get("campaign_id") else []
             if tool == "sms_bulk_send" and out.get("outcome") in ("started", "already_started"):
