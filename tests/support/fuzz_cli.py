@@ -65,7 +65,7 @@ class ConsoleScript:
         self.app = app
 
     def main(self, args: Sequence[str] = (), prog_name: str = "ghl-sms", **_: Any) -> Any:
-        module = importlib.import_module("ghl_sms.cli")
+        module: Any = importlib.import_module("ghl_sms.cli")
         real = module.cli
         saved_argv = sys.argv
         module.cli = _WithApp(real, self.app)

@@ -38,7 +38,7 @@ __all__ = [
 
 # Printable or not, any script, but no lone surrogates or NUL (argv cannot carry them).
 nonsense = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
     max_size=24,
 ).filter(lambda s: not s.startswith("-"))
 
