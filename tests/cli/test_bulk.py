@@ -193,3 +193,19 @@ def test_an_empty_recipient_list_is_a_usage_error_not_a_completed_campaign(
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
     assert h.json("bulk", "status", "--sandbox") == []  # no campaign was left behind
+
+
+def test_cancel_after_a_killed_run_leaves_no_recipient_sending(h: CliHarness) -> None:
+    import sqlite3
+
+    waiting = h.json("bulk", "send", "--sandbox", "--contacts", f"{AVA},{HUGO}", "Hello",
+                     "--per-day", "1", "--no-wait")  # fmt: skip
+    campaign_id = waiting["campaign"]["id"]
+    ledger = sqlite3.connect(h.tmp / "sandbox-ledger.db")
+    with ledger:  # as a run killed while it held Hugo would leave it
+        ledger.execute("UPDATE bulk_recipients SET state = 'sending' WHERE state = 'deferred'")
+    ledger.close()
+    cancelled = h.json("bulk", "cancel", "--sandbox", campaign_id)
+    assert cancelled["counts"]["sending"] == 0
+    assert cancelled["counts"] == {**cancelled["counts"], "sent": 1, "skipped": 1}
+    assert _outbound(h) == Counter({AVA: 1})

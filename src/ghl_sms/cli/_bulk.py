@@ -463,10 +463,21 @@ def _change(
     async def main() -> None:
         async with _engine(app, settings) as (engine, _):
             campaign = getattr(engine, verb)(campaign_id)
+            unsettled = 0
+            if verb == "cancel":
+                # Sends a killed run left in flight: looked up in GHL, adopted or not sent.
+                unsettled = await engine.settle(campaign_id)
             if as_json:
                 emit_json(engine.status(campaign.id))
             else:
                 console().print(f"Campaign {campaign.id} is {campaign.state}.")
+            if unsettled and not engine.status(campaign_id).active:
+                raise CommandError(
+                    f"{unsettled} interrupted sends of campaign {campaign_id} could not be "
+                    "checked with GHL yet (did they go out?).",
+                    EXIT_FAILED,
+                    hint=f"Run `ghl-sms bulk cancel {campaign_id}` again to settle them.",
+                )
 
     run_async(main)
 

@@ -236,3 +236,32 @@ async def test_recipients_of_a_dead_run_are_settled_from_the_ledger_not_resent(
         assert {r.state for r in engine.report(campaign.id)} == {"sent"}
         assert all(r.message_id for r in engine.report(campaign.id))
         assert s.requests[before:] == []  # settled from the ledger alone
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+async def test_a_campaign_interrupted_at_any_request_then_cancelled_leaves_no_row_sending(
+    tmp_path: Path, when: str
+) -> None:
+    """Ctrl-C, then `bulk cancel`: every row ends final, and a send that may have gone
+    out is looked up in GHL: adopted if it is there, marked not sent if it isn't."""
+    total = await _requests_of_a_clean_run(tmp_path)
+    for at in range(2, total + 1, 2):
+        async with bulk_stack(tmp_path / f"{when}-{at}") as s:
+            s.tmp.mkdir()
+            campaign_id, _, _ = await _campaign(s)
+            if not await _run_crashing_at_request(s, s.engine(workers=1), campaign_id, at, when):
+                break
+            cancelling = s.engine()
+            cancelling.cancel(campaign_id)
+            assert await cancelling.settle(campaign_id) == 0
+            rows = list(cancelling.report(campaign_id))
+            assert {r.state for r in rows} <= {"sent", "skipped", "failed"}, at
+            texted = {c for c, n in s.outbound().items() if n}
+            assert all(n == 1 for n in s.outbound().values())
+            sent = [r for r in rows if r.state == "sent"]
+            assert {m for r in sent for m in [r.message_id]} <= {
+                m for c in texted for m in s.outbound_ids(c)
+            }
+            assert len(sent) == len(texted), (at, rows)  # nothing texted goes unreported
+            assert all(r.reason_code == "cancelled" for r in rows if r.state == "skipped"
+                       and r.reason_code not in ("sms_dnd", "opted_out", "no_phone"))  # fmt: skip

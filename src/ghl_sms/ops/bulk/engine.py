@@ -26,7 +26,7 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, cast
@@ -39,6 +39,7 @@ from ghl_sms.ops.bulk.dispatcher import (
     HeldLease,
     InProcessDispatcher,
     Leases,
+    Owner,
     SqliteLeases,
 )
 from ghl_sms.ops.bulk.guards import GuardStore, SqliteGuardStore
@@ -57,8 +58,9 @@ from ghl_sms.ops.bulk.models import (
 )
 from ghl_sms.ops.bulk.preview import PreviewTally, run_preview
 from ghl_sms.ops.bulk.pump import ProgressCallback, Pump, PumpConfig, Tally, Until
+from ghl_sms.ops.bulk.settle import settle_interrupted, settle_known
 from ghl_sms.ops.bulk.sources import RecipientSource, normalize_phone
-from ghl_sms.ops.bulk.store import CampaignStore, SqliteCampaignStore
+from ghl_sms.ops.bulk.store import CANCELLED_REASON, CampaignStore, SqliteCampaignStore
 from ghl_sms.ops.bulk.template import Template
 from ghl_sms.ops.errors import UsageError
 from ghl_sms.ops.ledger import Ledger
@@ -413,17 +415,62 @@ class BulkEngine:
         return self._move(campaign_id, CampaignState.RUNNING, [CampaignState.PAUSED], "resume")
 
     def cancel(self, campaign_id: str) -> Campaign:
-        """Stop for good: every recipient not yet texted is skipped as ``cancelled``."""
+        """Stop for good: every recipient not yet texted is skipped as ``cancelled``.
+
+        Recipients a live pump is sending finish there. Those an interrupted run left
+        ``sending`` are settled from the ledger when no pump holds the location; a send
+        that may have reached GHL waits for ``settle`` (which asks GHL) or the next pump.
+        """
         campaign = self._move(
             campaign_id,
             CampaignState.CANCELLED,
             [CampaignState.DRAFT, CampaignState.RUNNING, CampaignState.PAUSED],
             "cancel",
         )
-        self.store.cancel_open(
-            campaign_id, "The campaign was cancelled before this recipient was texted."
-        )
+        self.store.cancel_open(campaign_id, CANCELLED_REASON)
+        with self._holding(campaign.location_id) as held:
+            if held:
+                settle_known(
+                    self.store.sending([campaign_id]),
+                    store=self.store,
+                    ledger=self.ledger,
+                    cancelled={campaign_id},
+                )
         return campaign
+
+    async def settle(self, campaign_id: str) -> int:
+        """Settle a stopped campaign's interrupted sends, asking GHL about those that may
+        have gone out (adopted, or marked not sent). Returns how many are still
+        ``sending``: a live pump's (it finishes them) or those GHL couldn't be asked about.
+        """
+        campaign = self.campaign(campaign_id)
+        if campaign.state == CampaignState.RUNNING or not self.store.sending([campaign_id]):
+            return len(self.store.sending([campaign_id]))
+        location = campaign.location_id
+        with self._holding(location) as held:
+            if held:
+                async with self._service(location, self.pacer(location)) as service:
+                    await settle_interrupted(
+                        self.store.sending([campaign_id]),
+                        store=self.store,
+                        ledger=self.ledger,
+                        service=service,
+                        cancelled={campaign_id}
+                        if campaign.state == CampaignState.CANCELLED
+                        else set(),
+                    )
+        return len(self.store.sending([campaign_id]))
+
+    @contextmanager
+    def _holding(self, location_id: str) -> Iterator[bool]:
+        """The location's lease for a moment (True), unless a live pump holds it."""
+        owner = Owner.here()
+        held = self.leases.acquire(location_id, owner, self.clock.now(), self.config.lease_ttl)
+        try:
+            yield held
+        finally:
+            if held:
+                self.leases.release(location_id, owner)
 
     # --- running --------------------------------------------------------------------------
 

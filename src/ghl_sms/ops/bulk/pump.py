@@ -67,8 +67,9 @@ from ghl_sms.ops.bulk.models import (
     SkipReason,
 )
 from ghl_sms.ops.bulk.models import Recipient as Row
+from ghl_sms.ops.bulk.settle import settle_interrupted
 from ghl_sms.ops.bulk.sources import normalize_phone
-from ghl_sms.ops.bulk.store import CampaignStore
+from ghl_sms.ops.bulk.store import CANCELLED_REASON, CampaignStore
 from ghl_sms.ops.bulk.template import MissingFields, Template, merge_fields
 from ghl_sms.ops.errors import (
     PreflightBlocked,
@@ -78,7 +79,7 @@ from ghl_sms.ops.errors import (
     SendInProgressError,
     UsageError,
 )
-from ghl_sms.ops.ledger import Ledger, SendState
+from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import SendRequest, SmsService
 from ghl_sms.rules.preflight import ReasonCode
 
@@ -124,6 +125,10 @@ class PumpConfig:
     retry_base: float = 30.0
     """Backoff after a transient failure: this, doubled per attempt, up to ``retry_max``."""
     retry_max: float = 900.0
+
+
+class _Stopped(Exception):
+    """The campaign was paused or cancelled after this recipient was claimed."""
 
 
 class Tally:
@@ -322,52 +327,22 @@ class Pump:
     # --- settling what a dead pump left ---------------------------------------------------
 
     async def _recover(self) -> None:
-        """Settle recipients a dead pump left ``sending``, from the ledger.
-
-        We hold the location's lease, so no one else is sending them: their ledger leases
-        are released, which lets the next attempt reconcile at once instead of waiting
-        for the lease to run out. Sent ones are recorded as sent; the rest go back to
-        ``pending`` and the ledger decides, under the same key, whether anything is left
-        to send (an in-doubt send is looked for in GHL before anything goes out).
-        """
+        """Settle recipients a dead pump left ``sending`` (``settle.py``): we hold the
+        location's lease, so no one else is sending them."""
         campaigns = [
             c
             for c in self.store.list_campaigns(self.location_id)
             if c.state in (CampaignState.RUNNING, CampaignState.PAUSED, CampaignState.CANCELLED)
         ]
         stuck = self.store.sending([c.id for c in campaigns])
-        if not stuck:
-            return
-        states = {c.id: c.state for c in campaigns}
-        in_doubt_cancelled = False
-        for row in stuck:
-            record = self.ledger.get(row.idempotency_key)
-            if record is not None and record.in_doubt:
-                self.ledger.release(record.id)
-                in_doubt_cancelled |= states[row.campaign_id] == CampaignState.CANCELLED
-        if in_doubt_cancelled:
-            # A cancelled campaign won't send again: ask GHL what became of its sends.
-            try:
-                await self.service.reconcile_in_doubt()
-            except GhlError as exc:
-                logger.warning("could not reconcile interrupted sends yet: %s", exc)
-        for row in stuck:
-            record = self.ledger.get(row.idempotency_key)
-            cancelled = states[row.campaign_id] == CampaignState.CANCELLED
-            if record is not None and record.state == SendState.SENT:
-                self.store.finish(row.id, RecipientState.SENT, message_id=record.message_id)
-            elif cancelled and record is not None and record.in_doubt:
-                continue  # still unknown; settled by the next pump
-            elif cancelled:
-                self.store.finish(
-                    row.id,
-                    RecipientState.SKIPPED,
-                    reason_code=str(SkipReason.CANCELLED),
-                    reason="The campaign was cancelled before this recipient was texted.",
-                )
-            else:
-                self.store.finish(row.id, RecipientState.PENDING)
-        logger.info("settled %d recipients an interrupted run left in flight", len(stuck))
+        if stuck:
+            await settle_interrupted(
+                stuck,
+                store=self.store,
+                ledger=self.ledger,
+                service=self.service,
+                cancelled={c.id for c in campaigns if c.state == CampaignState.CANCELLED},
+            )
 
     # --- workers --------------------------------------------------------------------------
 
@@ -422,7 +397,7 @@ class Pump:
                     row,
                     RecipientState.SKIPPED,
                     code=str(SkipReason.CANCELLED),
-                    reason="The campaign was cancelled before this recipient was texted.",
+                    reason=CANCELLED_REASON,
                 )
             else:
                 self._release(row)
@@ -452,6 +427,9 @@ class Pump:
         async def gate(sender: str | None, parts: int) -> None:
             if missing:
                 raise MissingFields(missing[0])
+            current = self.store.get_campaign(campaign.id)
+            if current is None or current.state != CampaignState.RUNNING:
+                raise _Stopped  # paused or cancelled since it was claimed: send nothing
             self._claim_person(campaign, row, person[0] if person else (None, None), parts)
             await self._claim_caps(campaign, sender)
 
@@ -461,6 +439,9 @@ class Pump:
         except LeaseLost:
             # Another process holds the location now and settles this recipient.
             self._release(row)
+            return
+        except _Stopped:
+            self._release(row)  # back to waiting; skipped if the campaign was cancelled
             return
         except PreflightBlocked as exc:
             self._blocked(row, campaign, exc)

@@ -28,7 +28,16 @@ from ghl_sms.ops.bulk.models import (
     SkipReason,
 )
 
-__all__ = ["CampaignStore", "ImportCounts", "SqliteCampaignStore", "recipient_key"]
+__all__ = [
+    "CANCELLED_REASON",
+    "CampaignStore",
+    "ImportCounts",
+    "SqliteCampaignStore",
+    "recipient_key",
+]
+
+
+CANCELLED_REASON = "The campaign was cancelled before this recipient was texted."
 
 
 def recipient_key(campaign_id: str, seq: int) -> str:
@@ -380,15 +389,27 @@ class SqliteCampaignStore:
         not_before: float | None = None,
         attempt: bool = False,
     ) -> None:
-        self._write(
-            "UPDATE bulk_recipients SET state = ?, reason_code = ?, reason = ?, "
-            "message_id = coalesce(?, message_id), not_before = coalesce(?, not_before), "
-            "attempts = attempts + ?, updated_at = ? WHERE id = ?",
-            (
-                str(state), reason_code, reason, message_id, not_before, int(attempt),
-                self._clock.now(), recipient_id,
-            ),
-        )  # fmt: skip
+        with write_transaction(self._db) as db:
+            if (
+                state in (RecipientState.PENDING, RecipientState.DEFERRED)
+                and db.execute(
+                    "SELECT 1 FROM bulk_recipients r JOIN bulk_campaigns c ON c.id = r.campaign_id "
+                    "WHERE r.id = ? AND c.state = 'cancelled'",
+                    (recipient_id,),
+                ).fetchone()
+            ):
+                # A cancelled campaign has no open recipients, whoever puts one back.
+                state, reason_code = RecipientState.SKIPPED, str(SkipReason.CANCELLED)
+                reason = CANCELLED_REASON
+            db.execute(
+                "UPDATE bulk_recipients SET state = ?, reason_code = ?, reason = ?, "
+                "message_id = coalesce(?, message_id), not_before = coalesce(?, not_before), "
+                "attempts = attempts + ?, updated_at = ? WHERE id = ?",
+                (
+                    str(state), reason_code, reason, message_id, not_before, int(attempt),
+                    self._clock.now(), recipient_id,
+                ),
+            )  # fmt: skip
 
     def defer_due(
         self, campaign_id: str, until: float, reason_code: str, reason: str, now: float
