@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from ghl_sms.ghl import ConfigError, GhlError
+from ghl_sms.ops._quiet import iso_utc
 from ghl_sms.ops.errors import (
     OpsError,
     PreflightBlocked,
@@ -25,6 +26,8 @@ from ghl_sms.ops.errors import (
     UsageError,
 )
 from ghl_sms.ops.hints import hint_for
+from ghl_sms.ops.models import Note
+from ghl_sms.rules.preflight import ReasonCode
 
 __all__ = [
     "EXIT_BLOCKED",
@@ -32,6 +35,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "CommandError",
+    "blocked_error",
     "KNOWN_ERRORS",
     "error_json",
     "interrupted",
@@ -112,6 +116,38 @@ def translate(error: BaseException) -> CommandError | None:
     if isinstance(error, ValueError):
         return CommandError(str(error), EXIT_USAGE, name="usage")
     return None
+
+
+def blocked_error(blocked: PreflightBlocked) -> CommandError:
+    """A refused send: the reasons, and for quiet hours the time to paste into --at.
+
+    Under --json the error object carries the preflight's notes and the next allowed time.
+    """
+    notes = [note.model_dump(mode="json") for note in Note.all_of(blocked.verdict)]
+    details: dict[str, Any] = {"notes": notes}
+    message, hint = str(blocked), None
+    quiet = [r for r in blocked.reasons if r.code == ReasonCode.QUIET_HOURS]
+    if quiet and len(blocked.reasons) == 1:
+        # The ops text names both faces' options (--at / send_at); the CLI says it its way:
+        # where they are and why, then the time to paste and the ways forward.
+        situation = re.split(r" (?=The next allowed time|No time in the next)", quiet[0].message)
+        moment = blocked.verdict.next_allowed_at
+        details["next_allowed_at"] = iso_utc(moment) if moment else None
+        local = quiet[0].details.get("next_allowed_local")
+        if moment is None:
+            message = f"Not sent: {situation[0]} No time in the next month is allowed for them."
+            ways = "add"
+        else:
+            message = (
+                f"Not sent: {situation[0]} The next allowed time is "
+                f"{f'{local} ({iso_utc(moment)})' if local else iso_utc(moment)}."
+            )
+            ways = f"schedule it then with --at {iso_utc(moment)}, or add"
+        hint = (
+            f"To text them, {ways} --transactional if it is not marketing (a reminder, a code, "
+            "a reply). --ignore-quiet-hours sends it now anyway, on purpose."
+        )
+    return CommandError(message, EXIT_BLOCKED, hint=hint, name="blocked", details=details)
 
 
 def interrupted() -> CommandError:

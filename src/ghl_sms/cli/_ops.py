@@ -25,6 +25,7 @@ from ghl_sms.cli._app import (
     run_async,
     to_jsonable,
 )
+from ghl_sms.cli._errors import blocked_error
 from ghl_sms.cli._inputs import one_source, read_text, refuse_unused
 from ghl_sms.cli._render import (
     console,
@@ -41,7 +42,7 @@ from ghl_sms.cli._render import (
 from ghl_sms.ghl import NotFoundError
 from ghl_sms.ops._when import parse_when
 from ghl_sms.ops.errors import PreflightBlocked
-from ghl_sms.ops.models import MessageStatus, Note
+from ghl_sms.ops.models import MessageStatus
 from ghl_sms.ops.service import SendRequest
 from ghl_sms.webhooks.poller import InboxPoller
 
@@ -75,6 +76,10 @@ def _recipient_options(fn: Any) -> Any:
 @click.option("--key", "idempotency_key", help="Idempotency key: a repeat with it sends nothing.")
 @click.option("--allow-repeat", is_flag=True, help="Send even if the same text just went out.")
 @click.option("--transactional", is_flag=True, help="Not marketing: quiet hours don't apply.")
+@click.option(
+    "--ignore-quiet-hours", is_flag=True,
+    help="Send a marketing text in the recipient's quiet hours anyway, on purpose.",
+)  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
 @click.option(
     "--file", "text_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -97,6 +102,7 @@ def send(
     idempotency_key: str | None,
     allow_repeat: bool,
     transactional: bool,
+    ignore_quiet_hours: bool,
     dry_run: bool,
 ) -> None:
     """Send an SMS, or an MMS with --media, now or later (--at).
@@ -104,8 +110,11 @@ def send(
     TEXT is the message; - reads it from standard input (or use --file PATH).
 
     The preflight runs first: a contact with DND, an opted-out or invalid number, or a
-    bad attachment is refused (exit 3). Every send is recorded in the local ledger first,
-    so running the same command again never texts twice.
+    bad attachment is refused (exit 3); so is a marketing text in the recipient's quiet
+    hours, with the next allowed time (schedule it then with --at, mark it
+    --transactional if it is not marketing, or --ignore-quiet-hours on purpose). Every
+    send is recorded in the local ledger first, so running the same command again never
+    texts twice.
 
     \b
     Examples:
@@ -163,16 +172,13 @@ def send(
                 idempotency_key=idempotency_key,
                 allow_repeat=allow_repeat,
                 transactional=transactional,
+                ignore_quiet_hours=ignore_quiet_hours,
                 dry_run=dry_run,
             )
             try:
                 result = await service.send(request)
             except PreflightBlocked as blocked:
-                # Under --json the error object carries the preflight's notes.
-                notes = [note.model_dump(mode="json") for note in Note.all_of(blocked.verdict)]
-                raise CommandError(
-                    str(blocked), EXIT_BLOCKED, name="blocked", details={"notes": notes}
-                ) from None
+                raise blocked_error(blocked) from None
             show(result, render_send, as_json=as_json)
 
     run_async(main)
