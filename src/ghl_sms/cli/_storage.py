@@ -13,17 +13,10 @@ from pathlib import Path
 
 from ghl_sms._clock import Clock
 from ghl_sms.cli._errors import EXIT_USAGE, CommandError
-from ghl_sms.ops import errors as ops_errors
+from ghl_sms.ops.errors import LedgerUnusable
 from ghl_sms.ops.ledger import Ledger
 
 __all__ = ["ensure_folder", "open_ledger", "unusable_ledger", "unusable_sandbox_file"]
-
-# The operations layer's own "not a ghl-sms ledger" error, once it has one.
-_LEDGER_UNUSABLE: tuple[type[BaseException], ...] = tuple(
-    error
-    for error in (getattr(ops_errors, "LedgerUnusable", None),)
-    if isinstance(error, type) and issubclass(error, BaseException)
-)
 
 
 def ensure_folder(folder: Path, what: str, setting: str) -> None:
@@ -80,7 +73,7 @@ def open_ledger(path: Path, clock: Clock, *, setting: str) -> Ledger:
         )
     try:
         return Ledger.open(path, clock)
-    except _LEDGER_UNUSABLE as exc:  # its message names the file and what to do
+    except LedgerUnusable as exc:  # its message names the file and what to do
         raise CommandError(str(exc), EXIT_USAGE, name="ledger_unusable") from None
     except sqlite3.DatabaseError:
         raise unusable_ledger(path) from None
