@@ -69,3 +69,59 @@ def test_contact_values_and_custom_fields_fill_the_template_and_row_values_win()
     values = merge_fields({"first_name": "Avery", "last_name": ""}, contact)
     template = Template.parse("{first_name} {last_name}: {custom.apptDate} / {apptDate}")
     assert template.render(values) == "Avery Reed: May 2 / May 2"
+
+
+AVA = Contact.model_validate(
+    {"id": "c1", "firstName": "Ava", "lastName": "Reed", "phone": "+14155550100",
+     "email": "ava@example.com", "customFields": [{"id": "apptDate", "value": "May 2"}]}
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("Hi {{contact.first_name}}!", "Hi Ava!"),
+        ("Hi {{ contact.first_name }}!", "Hi Ava!"),
+        ("{{contact.name}} <{{contact.email}}> {{contact.phone}}", "Ava Reed <ava@example.com> "
+         "+14155550100"),
+        ("{{contact.last_name}}, {{contact.firstName}}", "Reed, Ava"),
+        ("See you {{contact.apptDate}}", "See you May 2"),
+        ("Hi {{contact.first_name}} and {first_name|there}", "Hi Ava and Ava"),
+    ],
+)  # fmt: skip
+def test_ghl_merge_tags_fill_like_our_fields(source: str, expected: str) -> None:
+    assert Template.parse(source).render(contact_fields(AVA)) == expected
+
+
+@pytest.mark.parametrize(
+    "source",
+    ['Hi {{contact.first_name | default: "there"}}!', "Hi {{contact.first_name|there}}!",
+     "Hi {{ contact.first_name | default: 'there' }}!"],
+)  # fmt: skip
+def test_a_ghl_tag_with_a_default_falls_back_like_ours(source: str) -> None:
+    assert Template.parse(source).render({}) == "Hi there!"
+
+
+def test_an_unfilled_ghl_tag_is_refused_never_rendered_as_written() -> None:
+    template = Template.parse("Hi {{contact.first_name}}, from {{location.name}}")
+    with pytest.raises(MissingFields) as info:
+        template.render({"last_name": "Reed"})
+    assert info.value.names == ("first_name", "location.name")
+    assert [f.placeholder for f in template.unfilled({})] == [
+        "{{contact.first_name}}",
+        "{{location.name}}",
+    ]
+    assert template.render({"location.name": "Bright Smiles", "first_name": "Ava"}) == (
+        "Hi Ava, from Bright Smiles"
+    )
+
+
+def test_double_braces_that_are_not_ghl_tags_stay_literal_braces() -> None:
+    template = Template.parse("{{code}} and {{custom.x}} for {{contact.first_name}}")
+    assert template.render({"first_name": "Ava"}) == "{code} and {custom.x} for Ava"
+
+
+def test_display_keeps_an_unfilled_ghl_tag_as_written() -> None:
+    template = Template.parse("Hi {{ contact.first_name }}, {code}")
+    assert template.display({"code": "A1"}) == "Hi {{ contact.first_name }}, A1"
+    assert template.display({"first_name": "Ava", "code": "A1"}) == "Hi Ava, A1"

@@ -9,6 +9,16 @@ means: leave it out). A field with no value and no fallback makes ``render`` rai
 Names are matched case-insensitively, with spaces, dashes and camelCase read as
 snake_case, so a CSV column ``First Name`` and GHL's ``firstName`` both fill
 ``{first_name}``. A contact's custom fields are ``{custom.<field id>}`` (or the bare id).
+
+GHL's own merge tags are accepted too, since users paste GHL templates (GHL's send API
+does not fill them: they would reach the phone as written):
+``{{contact.first_name}}``, ``{{ contact.first_name }}``, ``{{contact.name}}``,
+``{{contact.phone}}``, ``{{contact.email}}``..., with a Liquid-style fallback
+``{{contact.first_name | default: "there"}}`` (or ``{{contact.first_name|there}}``).
+``contact.<field>`` fills like ``{<field>}`` (a custom field by its key or id); other GHL
+namespaces (``location.``, ``user.``, ``custom_values.``...) are fields named
+``location.name`` and so on, filled only by a row's column of that name. A double brace
+that is not such a tag (``{{code}}``) is still a literal brace.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from typing import Any
 from ghl_sms.ghl import Contact
 
 __all__ = [
+    "GHL_NAMESPACES",
     "Field",
     "MissingFields",
     "Template",
@@ -32,6 +43,17 @@ __all__ = [
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\- ]*")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+GHL_NAMESPACES = frozenset(
+    {"contact", "location", "user", "custom_values", "appointment", "calendar", "message"}
+)
+"""The first part of a GHL merge tag (``{{contact.first_name}}``) that makes a double
+brace a field rather than a literal brace."""
+_GHL_TAG = re.compile(
+    r"\{\{\s*(?P<namespace>[A-Za-z_]+)\.(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-]*)\s*"
+    r"(?:\|(?P<fallback>[^{}]*?))?\s*\}\}"
+)
+_LIQUID_DEFAULT = re.compile(r"""\s*default\s*:\s*(?P<q>["']?)(?P<value>.*?)(?P=q)\s*""")
 
 
 class TemplateError(ValueError):
@@ -60,6 +82,34 @@ def normalize_name(name: str) -> str:
 class Field:
     name: str
     fallback: str | None
+    written: str | None = None
+    """The placeholder as the template wrote it, when it was a GHL tag."""
+
+    @property
+    def placeholder(self) -> str:
+        """How it reads in the template: ``{{contact.first_name}}``, ``{first_name}``."""
+        if self.written is not None:
+            return self.written
+        return f"{{{self.name}}}" if self.fallback is None else f"{{{self.name}|{self.fallback}}}"
+
+
+def _ghl_fallback(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    liquid = _LIQUID_DEFAULT.fullmatch(raw)
+    return liquid.group("value") if liquid else raw.strip()
+
+
+def _ghl_tag(source: str, at: int) -> tuple[Field, int] | None:
+    """The GHL merge tag starting at ``at``, and where it ends; None if there is none."""
+    match = _GHL_TAG.match(source, at)
+    if match is None or match.group("namespace").lower() not in GHL_NAMESPACES:
+        return None
+    namespace = match.group("namespace").lower()
+    name = normalize_name(match.group("name"))
+    if namespace != "contact":
+        name = f"{namespace}.{name}"
+    return Field(name, _ghl_fallback(match.group("fallback")), match.group(0)), match.end()
 
 
 @dataclass(frozen=True)
@@ -74,7 +124,14 @@ class Template:
         i = 0
         while i < len(source):
             ch = source[i]
-            if ch == "{" and source.startswith("{{", i):
+            tag = _ghl_tag(source, i) if source.startswith("{{", i) else None
+            if tag is not None:
+                if literal:
+                    parts.append("".join(literal))
+                    literal = []
+                parts.append(tag[0])
+                i = tag[1]
+            elif ch == "{" and source.startswith("{{", i):
                 literal.append("{")
                 i += 2
             elif ch == "}" and source.startswith("}}", i):
@@ -150,11 +207,17 @@ class Template:
             value = values.get(part.name) or values.get(f"custom.{part.name}")
             if value:
                 out.append(value.replace("{", "{{").replace("}", "}}"))
-            elif part.fallback is None:
-                out.append(f"{{{part.name}}}")
             else:
-                out.append(f"{{{part.name}|{part.fallback}}}")
+                out.append(part.placeholder)
         return "".join(out)
+
+    def unfilled(self, values: Mapping[str, str]) -> tuple[Field, ...]:
+        """The fields ``values`` has no value for (with or without a fallback)."""
+        return tuple(
+            part
+            for part in self.fields
+            if not (values.get(part.name) or values.get(f"custom.{part.name}"))
+        )
 
     def missing(self, values: Mapping[str, str]) -> tuple[str, ...]:
         """Fields without value or fallback (what ``render`` would complain about)."""
