@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,14 @@ async def _collect(stream: ByteReceiveStream, into: bytearray) -> None:
         pass
 
 
+async def _read_to_end(stream: ByteReceiveStream) -> bytes:
+    data = b""
+    with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+        while True:
+            data += await stream.receive()
+    return data
+
+
 async def _wait_for_url(stream: ByteReceiveStream, seen: bytearray) -> str:
     pattern = re.compile(rb"listening on (http://\S+/mcp)")
     while (found := pattern.search(seen)) is None:
@@ -109,7 +119,8 @@ async def _wait_for_url(stream: ByteReceiveStream, seen: bytearray) -> str:
 @pytest.mark.anyio
 async def test_http_needs_the_bearer_token(tmp_path: Path) -> None:
     env = {"GHL_SMS_DATA_DIR": str(tmp_path), "PATH": os.environ.get("PATH", "")}
-    command = [*ghl_sms(), "mcp", "--sandbox", "--http", "--port", "0", "--http-token", TOKEN]
+    command = [*ghl_sms(), "mcp", "--sandbox", "--http", "--port", "0", "--http-token", TOKEN,
+               "--header-timeout", "0.2"]  # fmt: skip
     with anyio.fail_after(30):
         async with await anyio.open_process(command, env=env, cwd=tmp_path) as process:
             assert process.stderr is not None
@@ -128,6 +139,13 @@ async def test_http_needs_the_bearer_token(tmp_path: Path) -> None:
                         assert len((await client.list_tools()).tools) == 10
                         numbers = await client.call_tool("sms_numbers", {})
                         assert numbers.structured_content["numbers"][0]["is_default"] is True
+                        # A client whose headers stall is cut off; the session goes on.
+                        host, port = url.removeprefix("http://").split("/")[0].rsplit(":", 1)
+                        async with await anyio.connect_tcp(host, int(port)) as stalled:
+                            await stalled.send(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                            cut_off = await _read_to_end(stalled)
+                        assert cut_off.startswith(b"HTTP/1.1 408 ")
+                        assert len((await client.list_tools()).tools) == 10
                 process.terminate()
                 await process.wait()
                 tg.cancel_scope.cancel()
@@ -144,7 +162,15 @@ async def _hello(scope: Scope, receive: Receive, send: Send) -> None:
         ({}, 401),
         ({"Authorization": "Bearer wrong"}, 401),
         ({"Authorization": f"bearer {TOKEN}x"}, 401),
+        ({"Authorization": f"Basic {TOKEN}"}, 401),
+        ({"Authorization": f"Bearer{TOKEN}"}, 401),
+        ({"Authorization": "Bearer"}, 401),
+        ({"Authorization": f"Bearer {TOKEN[:-1]}"}, 401),
         ({"Authorization": f"Bearer {TOKEN}"}, 200),
+        # RFC 9110: the scheme is case-insensitive, and one or more spaces follow it.
+        ({"Authorization": f"bearer {TOKEN}"}, 200),
+        ({"Authorization": f"BEARER {TOKEN}"}, 200),
+        ({"Authorization": f"Bearer   {TOKEN}"}, 200),
     ],
 )
 async def test_the_bearer_middleware_lets_only_the_token_through(
@@ -185,3 +211,58 @@ def test_mcp_without_credentials_names_the_variables_and_writes_nothing_to_stdou
     result = CliRunner().invoke(cli, ["mcp"], obj=app)
     assert result.exit_code == 2 and result.stdout == ""
     assert "GHL_TOKEN and GHL_LOCATION_ID not set" in result.stderr
+
+
+SECRET_WITH_A_SPACE = "s3cret-part one-89abcdef"
+
+
+@pytest.mark.parametrize(
+    ("args", "environ", "says"),
+    [
+        (["--http-token", ""], {}, "The bearer token in --http-token is blank"),
+        (["--http-token", "  \t "], {}, "The bearer token in --http-token is blank"),
+        ([], {"GHL_SMS_MCP_TOKEN": "   "}, "The bearer token in GHL_SMS_MCP_TOKEN is blank"),
+        (["--http-token", SECRET_WITH_A_SPACE], {}, "has spaces, control or non-ASCII"),
+        ([], {"GHL_SMS_MCP_TOKEN": "abc\r\nX-Evil: 1"}, "has spaces, control or non-ASCII"),
+    ],
+)
+def test_a_blank_or_malformed_token_is_refused_at_start_without_echoing_it(
+    tmp_path: Path, args: list[str], environ: dict[str, str], says: str
+) -> None:
+    app = harness(tmp_path).app(**environ)
+    result = CliRunner().invoke(cli, ["mcp", "--sandbox", "--http", "--port", "0", *args], obj=app)
+    assert result.exit_code == 2
+    assert says in result.stderr and "openssl rand -hex 32" in result.stderr
+    assert result.stdout == ""
+    for secret in ("s3cret", "part one", "X-Evil"):
+        assert secret not in result.output
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    app = harness(tmp_path).app()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = ["mcp", "--sandbox", "--http", "--port", str(port), "--http-token", TOKEN]
+        result = CliRunner().invoke(cli, command, obj=app)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: port {port} is in use; pick another with --port\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--port", "70000"], "70000 is not in the range 0<=x<=65535"),
+        (["--host", "192.0.2.1"], "not an address of this machine; use 127.0.0.1"),
+        (["--header-timeout", "-1"], "Invalid value for '--header-timeout'"),
+    ],
+)
+def test_where_and_how_to_listen_is_checked_first(
+    tmp_path: Path, args: list[str], says: str
+) -> None:
+    app = harness(tmp_path).app()
+    command = ["mcp", "--sandbox", "--http", "--http-token", TOKEN, "--port", "0", *args]
+    result = CliRunner().invoke(cli, command, obj=app)
+    assert result.exit_code == 2
+    assert says in result.stderr and "Traceback" not in result.output

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import socket
 import sys
+from collections.abc import Mapping
 
 import anyio
 import click
 
+from ghl_sms._serve import ListenError, ServeLimits, listen
+from ghl_sms._serve.options import PORT, limit_options
 from ghl_sms._settings import Settings
 from ghl_sms.cli._app import (
     EXIT_FAILED,
@@ -63,7 +67,7 @@ def _missing_settings(settings: Settings) -> str | None:
 @connection_options
 @click.option("--http", "use_http", is_flag=True, help="Serve streamable HTTP instead of stdio.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP: interface to bind.")
-@click.option("--port", default=8000, show_default=True, type=int, help="HTTP: 0 picks one.")
+@click.option("--port", default=8000, show_default=True, type=PORT, help="HTTP: 0 picks one.")
 @click.option(
     "--http-token",
     help="HTTP: the bearer token clients must send (default: $GHL_SMS_MCP_TOKEN).",
@@ -79,6 +83,7 @@ def _missing_settings(settings: Settings) -> str | None:
     show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
 )
+@limit_options(max_connections=100)
 def mcp(
     *,
     app: AppContext,
@@ -89,6 +94,7 @@ def mcp(
     http_token: str | None,
     no_confirm: bool,
     log_level: str,
+    limits: ServeLimits,
 ) -> None:
     """Serve the ghl-sms tools to Claude, Cursor or any MCP client.
 
@@ -103,34 +109,28 @@ def mcp(
       claude mcp add ghl-sms -e GHL_TOKEN=pit-... -e GHL_LOCATION_ID=... -- ghl-sms mcp
       GHL_SMS_MCP_TOKEN=$(openssl rand -hex 32) ghl-sms mcp --http --port 8000
     """
-    from ghl_sms.mcp_server.http import is_loopback, serve_http
+    from ghl_sms.mcp_server.http import serve_http
     from ghl_sms.mcp_server.server import build_server
     from ghl_sms.sandbox.store import SandboxInUseError
 
     problem = _missing_settings(settings)
     if problem is not None:
         raise CommandError(problem, EXIT_USAGE)
-    http_token = http_token or app.environ.get("GHL_SMS_MCP_TOKEN", "").strip() or None
-    if use_http and not http_token:
-        # Required on loopback too: any local process or web page could otherwise text as
-        # you. We don't make one up, since printing it would put a secret in the logs.
-        where = "" if is_loopback(host) else f" on {host}"
-        raise CommandError(
-            f"Refusing to serve MCP over HTTP{where} without a bearer token: set "
-            "GHL_SMS_MCP_TOKEN (for example `export GHL_SMS_MCP_TOKEN=$(openssl rand -hex "
-            "32)`) or pass --http-token; clients send it as `Authorization: Bearer <token>`.",
-            EXIT_USAGE,
-        )
-    _log_to_stderr(log_level)
-    server = build_server(lambda: app.service(settings), confirm=not no_confirm)
-    if no_confirm:
-        logger.warning("sends are not confirmed by the user (--no-confirm)")
+    token = _http_token(http_token, app.environ, host) if use_http else None
+    # Bound before anything starts: a busy port is one line, and --port 0 is known.
+    sock = _listen(host, port) if use_http else None
     try:
-        if not use_http:
+        _log_to_stderr(log_level)
+        server = build_server(lambda: app.service(settings), confirm=not no_confirm)
+        if no_confirm:
+            logger.warning("sends are not confirmed by the user (--no-confirm)")
+        if sock is None or token is None:
             server.run()
             return
-        assert http_token is not None
-        anyio.run(functools.partial(serve_http, server, host=host, port=port, token=http_token))
+        serve = functools.partial(
+            serve_http, server, host=host, sock=sock, token=token, limits=limits
+        )
+        anyio.run(serve)
     except KeyboardInterrupt:
         pass
     except Exception as exc:  # the lifespan's failures arrive wrapped in exception groups
@@ -144,6 +144,44 @@ def mcp(
                 "this one its own GHL_SMS_DATA_DIR"
             )
         raise CommandError(f"The MCP server stopped: {message}", EXIT_FAILED) from None
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+def _http_token(option: str | None, environ: Mapping[str, str], host: str) -> str:
+    """The bearer token for --http, from the option or GHL_SMS_MCP_TOKEN; never echoed."""
+    from ghl_sms.mcp_server.http import is_loopback, token_problem
+
+    source, token = "--http-token", option
+    if token is None:
+        source, token = "GHL_SMS_MCP_TOKEN", environ.get("GHL_SMS_MCP_TOKEN")
+    if token is None:
+        # Required on loopback too: any local process or web page could otherwise text as
+        # you. We don't make one up, since printing it would put a secret in the logs.
+        where = "" if is_loopback(host) else f" on {host}"
+        raise CommandError(
+            f"Refusing to serve MCP over HTTP{where} without a bearer token: set "
+            "GHL_SMS_MCP_TOKEN (for example `export GHL_SMS_MCP_TOKEN=$(openssl rand -hex "
+            "32)`) or pass --http-token; clients send it as `Authorization: Bearer <token>`.",
+            EXIT_USAGE,
+        )
+    token = token.strip()
+    problem = token_problem(token)
+    if problem is not None:
+        raise CommandError(
+            f"The bearer token in {source} {problem} (for example `export "
+            f"GHL_SMS_MCP_TOKEN=$(openssl rand -hex 32)`).",
+            EXIT_USAGE,
+        )
+    return token
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        return listen(host, port)
+    except ListenError as exc:
+        raise CommandError(exc.message, EXIT_USAGE) from None
 
 
 def _first_leaf(error: BaseException) -> BaseException:

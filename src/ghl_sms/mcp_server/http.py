@@ -7,41 +7,57 @@ don't have; a static token checked in constant time is all a single user needs.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
-import anyio
-import uvicorn
 from mcp.server import MCPServer
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["BearerTokenMiddleware", "http_app", "is_loopback", "serve_http"]
+from ghl_sms._serve import HttpServer, ServeLimits, is_loopback
+
+__all__ = [
+    "MCP_LIMITS",
+    "BearerTokenMiddleware",
+    "http_app",
+    "is_loopback",
+    "serve_http",
+    "token_problem",
+]
 
 logger = logging.getLogger(__name__)
 
 MCP_PATH = "/mcp"
+# One user's assistants: a hundred connections is plenty.
+MCP_LIMITS = ServeLimits(max_connections=100)
+MAKE_A_TOKEN = "make one with `openssl rand -hex 32`"
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def token_problem(token: str) -> str | None:
+    """Why ``token`` can't be the bearer token (never quoting it), or None if it can."""
+    if not token.strip():
+        return f"is blank; {MAKE_A_TOKEN}"
+    if not token.isascii() or any(c.isspace() or not c.isprintable() for c in token):
+        return (
+            "has spaces, control or non-ASCII characters, which an Authorization header "
+            f"can't carry; {MAKE_A_TOKEN}"
+        )
+    return None
 
 
 class BearerTokenMiddleware:
-    """Answers 401 to any HTTP request without ``Authorization: Bearer <token>``."""
+    """Answers 401 to any HTTP request without ``Authorization: Bearer <token>``.
+
+    The scheme is case-insensitive (RFC 9110 section 11.1): ``bearer <token>`` passes too.
+    """
 
     def __init__(self, app: ASGIApp, token: str) -> None:
-        if not token:
-            raise ValueError("the bearer token must not be empty")
+        if token_problem(token) is not None:
+            raise ValueError("the bearer token must be non-blank visible ASCII")
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not self._authorized(scope):
@@ -60,7 +76,10 @@ class BearerTokenMiddleware:
             if name.lower() == b"authorization":
                 given = value
                 break
-        return hmac.compare_digest(given, self._expected)
+        scheme, _, credentials = given.strip().partition(b" ")
+        if scheme.lower() != b"bearer":
+            return False
+        return hmac.compare_digest(credentials.lstrip(b" "), self._expected)
 
 
 def http_app(server: MCPServer[Any], token: str, *, host: str) -> ASGIApp:
@@ -72,32 +91,25 @@ async def serve_http(
     server: MCPServer[Any],
     *,
     host: str,
-    port: int,
+    sock: socket.socket,
     token: str,
+    limits: ServeLimits = MCP_LIMITS,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve until cancelled. ``port=0`` picks a free port; ``on_ready`` gets the URL."""
-    config = uvicorn.Config(
+    """Serve on ``sock`` (bound to ``host``, see :func:`ghl_sms._serve.listen`) until
+    cancelled; ``on_ready`` gets the URL."""
+    http = HttpServer(
         http_app(server, token, host=host),
-        host=host,
-        port=port,
-        log_config=None,  # our logging: stderr only
-        access_log=False,
+        sock,
+        limits=limits,
         lifespan="on",
+        log_config=None,  # our logging: stderr only
     )
-    uv = uvicorn.Server(config)
-    async with anyio.create_task_group() as tg:
 
-        async def announce() -> None:
-            while not uv.started:
-                await anyio.sleep(0.01)
-            bound = uv.servers[0].sockets[0].getsockname()
-            shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-            url = f"http://{shown}:{bound[1]}{MCP_PATH}"
-            logger.info("ghl-sms MCP server listening on %s", url)
-            if on_ready is not None:
-                on_ready(url)
+    def ready(base_url: str) -> None:
+        url = f"{base_url}{MCP_PATH}"
+        logger.info("ghl-sms MCP server listening on %s", url)
+        if on_ready is not None:
+            on_ready(url)
 
-        tg.start_soon(announce)
-        await uv.serve()
-        tg.cancel_scope.cancel()
+    await http.serve(ready)
