@@ -188,6 +188,33 @@ async def test_connections_beyond_the_limit_get_503_and_the_rest_are_served(http
             assert (await read_response(later)).startswith(b"HTTP/1.1 200 ")
 
 
+async def test_a_flood_of_slow_bodies_holds_at_most_the_limit_and_each_for_the_bound(
+    http: str,
+) -> None:
+    """The issue's report, scaled down: many clients each send headers and a body start,
+    then stall. The first ``max_connections`` get 408 after the body bound, the rest 503
+    at once; nothing reaches the app."""
+    limits = ServeLimits(header_timeout=1.0, body_timeout=1.0, max_connections=20)
+    answers: list[bytes] = []
+    async with served(http, limits) as (host, port):
+        clients = []
+        for _ in range(60):
+            client = await anyio.connect_tcp(host, port)
+            await client.send(request(body=b"x" * 100)[:-90])
+            clients.append(client)
+        async with anyio.create_task_group() as tg:
+
+            async def read(client: SocketStream) -> None:
+                answers.append((await read_to_end(client))[:12])
+                await client.aclose()
+
+            for client in clients:
+                tg.start_soon(read, client)
+    assert answers.count(b"HTTP/1.1 408") == 20
+    assert answers.count(b"HTTP/1.1 503") == 40
+    assert received_bodies == []
+
+
 async def test_a_refused_client_that_sends_its_request_still_reads_the_503(http: str) -> None:
     async with served(http, ServeLimits(max_connections=1)) as (host, port):
         async with await anyio.connect_tcp(host, port) as first:
