@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 
 import ghl_sms.ghl as ghl
 from ghl_sms._clock import FakeClock
-from ghl_sms.mcp_server._errors import tool_error
+from ghl_sms.mcp_server._errors import anticipated_cause, tool_error
 from ghl_sms.mcp_server._send import schedule_time
 from ghl_sms.ops.errors import (
     OpsError,
@@ -27,6 +28,7 @@ from ghl_sms.sandbox import ALL_SCOPES, Sandbox
 from support.stack import WEEKDAY_NOON
 
 AVA = "sbxCtReachable000001"
+BEN_DND = "sbxCtSmsDnd000000001"
 MODES = ["auto", "legacy"]
 
 
@@ -315,3 +317,79 @@ def test_a_delay_past_the_last_date_is_a_usage_error_not_a_crash() -> None:
     # Rounding a delay to the minute can step past datetime.max even where parsing did not.
     with pytest.raises(UsageError, match="send_at"):
         schedule_time("2914000d", FakeClock(WEEKDAY_NOON))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("echo", [str, str.upper, str.lower], ids=["exact", "upper", "lower"])
+async def test_no_error_text_echoes_the_token_in_any_case(
+    connect: Any, mode: str, monkeypatch: pytest.MonkeyPatch, echo: Any
+) -> None:
+    async with connect(mode=mode) as s:
+        token = s.stack.sandbox.token
+
+        async def leaky() -> None:
+            raise UsageError(f"GHL said: bearer {echo(token)} is not welcome.")
+
+        monkeypatch.setattr(s.stack.service, "numbers", leaky)
+        text = await s.error("sms_numbers")
+        assert text.startswith("Error executing tool sms_numbers: GHL said: bearer ")
+        assert "is not welcome" in text and token.lower() not in text.lower()
+
+
+def test_an_anticipated_error_that_escaped_tool_errors_still_reads_as_itself() -> None:
+    crash = UnexpectedToolError("Error executing tool sms_x")
+    crash.__cause__ = UsageError("Say who to text.")
+    mapped = anticipated_cause("sms_x", crash)
+    assert mapped is not None and str(mapped) == "Error executing tool sms_x: Say who to text."
+    bug = UnexpectedToolError("Error executing tool sms_x")
+    bug.__cause__ = RuntimeError("internal")
+    assert anticipated_cause("sms_x", bug) is None
+
+
+@pytest.mark.anyio
+async def test_numbers_and_bodies_stay_out_of_the_info_log(
+    connect: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    body, number = "Secret body 4711", "+14155550188"
+    caplog.set_level(logging.DEBUG)
+    async with connect() as s:
+        await s.error("sms_send", text=body, to_number=number)  # refused: preview to confirm
+        await s.ok("sms_send", text=body, to_number=number, confirmed=True)
+        await s.ok("sms_send", text=body, to_number=number, confirmed=True)  # a duplicate
+        await s.error("sms_send", text=body, contact_id=BEN_DND, confirmed=True)  # blocked
+        await s.error("sms_send", text=body, to_number=number, media_urls=body)  # bad argument
+        await s.ok("sms_thread", to_number=number)
+    # The HTTP client's own request lines (with query strings) are quieted by the entry
+    # point: see the test below.
+    info = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.INFO and r.name.split(".")[0] not in HTTP_CLIENT_LOGGERS
+    ]
+    assert "Tool sms_send refused (PreflightBlocked)" in [r.getMessage() for r in info]
+    for record in info:
+        line = record.getMessage()
+        assert body not in line and number not in line and "4155550188" not in line, line
+    debug = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
+    assert body in debug  # the full refusal is there when asked for
+
+
+HTTP_CLIENT_LOGGERS = ("httpx2", "httpcore2")
+
+
+def test_the_server_entry_point_quiets_the_http_clients_request_lines() -> None:
+    from ghl_sms.cli._mcp import _log_to_stderr
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    levels = {name: logging.getLogger(name).level for name in HTTP_CLIENT_LOGGERS}
+    try:
+        _log_to_stderr("DEBUG")  # even when the user asks for everything
+        for name in HTTP_CLIENT_LOGGERS:
+            assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)

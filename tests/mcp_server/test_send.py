@@ -357,7 +357,7 @@ async def test_a_key_reused_for_another_send_is_a_conflict_naming_what_differs(
             "Error executing tool sms_send: The idempotency key 'k1' was already used for "
             f"another send (message {first['message_id']}): {difference}. Use a new key for "
             "a new message, or repeat the first request exactly to get its result. "
-            "Nothing was sent."
+            "Nothing was sent; a new message needs a new idempotency_key."
         )
         assert s.outbound_count() == before and len(user.asked) == 1  # never asked again
         again = await s.ok("sms_send", text="A", to_number="+14155550100", idempotency_key="k1")

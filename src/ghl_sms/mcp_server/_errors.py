@@ -120,7 +120,7 @@ def tool_error(error: BaseException) -> ToolError | None:
     if isinstance(error, SendInProgressError):
         return ToolError(f"{error} Nothing new was sent.")
     if isinstance(error, IdempotencyConflict):  # before UsageError: it is one
-        return ToolError(f"{error} Nothing was sent.")
+        return ToolError(f"{error} Nothing was sent; a new message needs a new idempotency_key.")
     if isinstance(error, RecipientNotFound):
         return ToolError(f"{error} Find the right id with sms_inbox or sms_thread.")
     if isinstance(error, SenderNotAvailable | UsageError | OpsError):

@@ -160,7 +160,7 @@ def _redactor(context: Context[AppState, Any] | None) -> Callable[[str], str]:
         state = None
     if state is None:
         return str
-    return state.service.client._redact  # until the library makes its redaction public
+    return state.service.client.redact
 
 
 def build_server(service_factory: ServiceFactory, *, confirm: bool = True) -> MCPServer[AppState]:
