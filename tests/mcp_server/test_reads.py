@@ -217,3 +217,29 @@ async def test_every_timestamp_is_iso_8601_utc_to_the_second(connect: Any) -> No
     times = _times(results)
     assert len(times) >= 6
     assert all(isinstance(t, str) and ISO_UTC.match(t) for t in times), times
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_cursor_the_server_did_not_give_out_is_refused_saying_what_to_pass(
+    connect: Any, mode: str
+) -> None:
+    async with connect(mode=mode, confirm=False) as s:
+        for body in ("One", "Two", "Three"):
+            await s.ok("sms_send", text=body, contact_id=AVA)
+        thread_cursor = (await s.ok("sms_thread", contact_id=AVA, limit=1))["next_cursor"]
+        cases = [
+            ("sms_inbox", {}, "nope"),
+            ("sms_inbox", {}, "1700000000000"),  # a raw sort value: not ours to parse
+            ("sms_thread", {"contact_id": AVA}, "nope"),
+            ("sms_inbox", {}, thread_cursor),  # another tool's cursor
+        ]
+        for tool, arguments, cursor in cases:
+            text = await s.error(tool, cursor=cursor, **arguments)
+            assert text == (
+                f"Error executing tool {tool}: cursor {cursor!r} is not a next_cursor that "
+                f"{tool} returned. Pass the previous page's next_cursor unchanged, or leave "
+                "cursor out for the first page."
+            )
+        older = await s.ok("sms_thread", contact_id=AVA, limit=1, cursor=thread_cursor)
+        assert [m["body"] for m in older["messages"]] == ["Two"]

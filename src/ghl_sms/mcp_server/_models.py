@@ -26,7 +26,6 @@ from pydantic_core.core_schema import SerializerFunctionWrapHandler
 from ghl_sms.ops.models import (
     CheckResult,
     Conversation,
-    InboxPage,
     MessageStatus,
     SenderNumber,
     ThreadMessage,
@@ -198,7 +197,7 @@ class ThreadOut(Result):
     next_cursor: str | None = None
 
     @classmethod
-    def of(cls, page: ThreadPage, messages: list[MessageOut]) -> ThreadOut:
+    def of(cls, page: ThreadPage, messages: list[MessageOut], next_cursor: str | None) -> ThreadOut:
         return cls(
             conversation_id=page.conversation_id,
             contact_id=page.contact_id,
@@ -206,7 +205,7 @@ class ThreadOut(Result):
             phone=page.phone,
             unread=page.unread_count,
             messages=messages,
-            next_cursor=page.next_cursor,
+            next_cursor=next_cursor,
         )
 
 
@@ -239,8 +238,8 @@ class InboxOut(Result):
     next_cursor: str | None = None
 
     @classmethod
-    def of(cls, page: InboxPage, conversations: list[ConversationOut]) -> InboxOut:
-        return cls(conversations=conversations, next_cursor=page.next_cursor)
+    def of(cls, conversations: list[ConversationOut], next_cursor: str | None) -> InboxOut:
+        return cls(conversations=conversations, next_cursor=next_cursor)
 
 
 class NoteOut(Result):

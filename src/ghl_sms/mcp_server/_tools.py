@@ -23,6 +23,7 @@ from ghl_sms.mcp_server._bulk import (
     plan_bulk,
     status_result,
 )
+from ghl_sms.mcp_server._cursor import issue, redeem
 from ghl_sms.mcp_server._errors import tool_errors
 from ghl_sms.mcp_server._models import (
     BulkOut,
@@ -191,12 +192,12 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
                 to=to_number,
                 conversation_id=conversation_id,
                 limit=limit,
-                cursor=cursor,
+                cursor=redeem("sms_thread", cursor),
             )
         messages = [
             MessageOut.of(m, truncate(m.body, THREAD_BODY_LIMIT, m.id)) for m in page.messages
         ]
-        return ThreadOut.of(page, messages)
+        return ThreadOut.of(page, messages, issue("sms_thread", page.next_cursor))
 
     @mcp.tool(title="SMS inbox", annotations=_READS_GHL)
     async def sms_inbox(
@@ -208,13 +209,13 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         """Who wrote in: recent conversations, newest first, unread counts, last message."""
         with tool_errors():
             page = await state_of(ctx).service.inbox(
-                unread_only=unread_only, limit=limit, cursor=cursor
+                unread_only=unread_only, limit=limit, cursor=redeem("sms_inbox", cursor)
             )
         conversations = [
             ConversationOut.of(c, truncate(c.last_message, INBOX_BODY_LIMIT))
             for c in page.conversations
         ]
-        return InboxOut.of(page, conversations)
+        return InboxOut.of(conversations, issue("sms_inbox", page.next_cursor))
 
     @mcp.tool(title="Check recipient", annotations=_READS_GHL)
     async def sms_check(
