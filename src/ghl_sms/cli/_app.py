@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -178,13 +180,45 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
 
 
-def to_jsonable(value: Any) -> Any:
+# Keys whose values are moments: ISO strings, epoch seconds (or GHL's epoch ms).
+_TIME_KEY = re.compile(r"(_at|^date_added|^date_updated|^now)$")
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})")
+
+
+def json_time(moment: datetime) -> str:
+    """The one timestamp format of the CLI's JSON: ``2026-12-04T17:00:00Z`` (UTC, seconds)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        if isinstance(value, str) and _ISO_TIME.fullmatch(value):
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = value / 1000 if value > 100_000_000_000 else value  # GHL's epoch ms
+            return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def to_jsonable(value: Any, key: str | None = None) -> Any:
+    """JSON-ready data with every timestamp in one format (``json_time``), wherever it
+    came from: a model's datetime, an ISO string, or epoch seconds in a ``*_at`` field."""
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+        value = value.model_dump(mode="json")
+    if isinstance(value, datetime):
+        return json_time(value)
     if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
+        return [to_jsonable(v, key) for v in value]
     if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
+        return {k: to_jsonable(v, str(k)) for k, v in value.items()}
+    if key is not None and _TIME_KEY.search(key):
+        moment = _moment(value)
+        if moment is not None:
+            return json_time(moment)
     return value
 
 

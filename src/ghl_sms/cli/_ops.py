@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,7 +44,7 @@ from ghl_sms.ghl import NotFoundError
 from ghl_sms.ops._when import parse_when
 from ghl_sms.ops.errors import PreflightBlocked
 from ghl_sms.ops.models import MessageStatus
-from ghl_sms.ops.service import SendRequest
+from ghl_sms.ops.service import SendRequest, SmsService
 from ghl_sms.webhooks.poller import InboxPoller
 
 __all__ = ["cancel", "check", "inbox", "numbers", "send", "status", "thread"]
@@ -263,25 +264,31 @@ def status(
     async def main() -> None:
         async with app.service(settings) as service:
             result = await service.status(message_id, refresh=refresh or watch)
-            show_status(result)
+            show_status(service, result)
             wait, polls = interval, 1
             while watch and not result.final and (max_polls is None or polls < max_polls):
                 await app.clock.sleep(wait)
                 wait, polls = min(wait * 1.5, 30.0), polls + 1
                 latest = await service.status(message_id, refresh=True)
                 if latest.status != result.status:
-                    show_status(latest)
+                    show_status(service, latest)
                 result = latest
             if result.status in ("failed", "undelivered"):
                 raise click.exceptions.Exit(EXIT_FAILED)
 
-    def show_status(result: MessageStatus) -> None:
+    def show_status(service: SmsService, result: MessageStatus) -> None:
+        # When a scheduled message goes out: GHL's answer omits it; the ledger has it.
+        record = service.ledger.by_message_id(message_id)
+        goes_out = None
+        if result.status == "scheduled" and record is not None and record.scheduled_at:
+            goes_out = datetime.fromtimestamp(record.scheduled_at, UTC)
+        data = {**to_jsonable(result), "scheduled_at": to_jsonable(goes_out)}
         if as_json and watch:
-            click.echo(json.dumps(to_jsonable(result)))  # one line per change
+            click.echo(json.dumps(data, ensure_ascii=False))  # one line per change
         elif as_json:
-            emit_json(result)
+            emit_json(data)
         else:
-            render_status(console(), result)
+            render_status(console(), result, scheduled_at=goes_out)
 
     run_async(main)
 
@@ -393,7 +400,7 @@ def inbox(
                         render_inbound(out, seen)
                 for change in statuses:
                     if as_json:
-                        click.echo(json.dumps({"event": "status", **asdict(change)}))
+                        click.echo(json.dumps({"event": "status", **to_jsonable(asdict(change))}))
                     else:
                         out.print(f"status {change.message_id}: {change.status}"
                                   + (f" (error {change.error_code})" if change.error_code

@@ -23,6 +23,7 @@ from ghl_sms.webhooks.poller import InboundSeen
 
 __all__ = [
     "console",
+    "plural",
     "render_cancel",
     "render_check",
     "render_inbound",
@@ -41,6 +42,11 @@ def console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+def plural(count: int, word: str) -> str:
+    """``1 part``, ``2 parts``, ``10,050 recipients``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def _when(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
 
@@ -56,11 +62,16 @@ def render_send(out: Console, result: SendOutcome) -> None:
     who = escape(result.contact_name or result.to or result.contact_id or "?")
     if result.to and result.to != who:
         who = f"{who} ({result.to})"
-    parts = f"{result.segments} part{'s' if result.segments != 1 else ''} {result.encoding}"
+    parts = f"{plural(result.segments, 'part')} {result.encoding}"
     cost = f", ~${result.cost_estimate_usd:.4f}" if result.cost_estimate_usd is not None else ""
     if result.outcome == "dry_run":
+        action = (
+            f"would schedule {result.type} for {_when(result.scheduled_at)}"
+            if result.scheduled_at
+            else f"would send {result.type} now"
+        )
         out.print(
-            f"Dry run: would send {result.type} to {who} from "
+            f"Dry run: {action} to {who} from "
             f"{result.from_number or 'the default number'}: {parts}{cost}. Nothing sent."
         )
         if result.segments_with_footer and result.segments_with_footer != result.segments:
@@ -92,7 +103,11 @@ def render_scheduled(out: Console, records: list[SendRecord]) -> None:
     if not records:
         out.print("No scheduled messages in the ledger.")
         return
-    table = Table("message id", "to", "when", "text")
+    table = Table()
+    table.add_column("message id", no_wrap=True)
+    table.add_column("to", no_wrap=True)
+    table.add_column("when")
+    table.add_column("text")
     for record in records:
         when = datetime.fromtimestamp(record.scheduled_at or 0).astimezone()
         table.add_row(
@@ -105,7 +120,9 @@ def render_scheduled(out: Console, records: list[SendRecord]) -> None:
     out.print("Cancel one with: ghl-sms cancel MESSAGE_ID")
 
 
-def render_status(out: Console, result: MessageStatus) -> None:
+def render_status(
+    out: Console, result: MessageStatus, *, scheduled_at: datetime | None = None
+) -> None:
     colour = {"delivered": "green", "read": "green", "failed": "red", "undelivered": "red"}.get(
         result.status or "", "yellow"
     )
@@ -114,6 +131,10 @@ def render_status(out: Console, result: MessageStatus) -> None:
         f"Message {result.message_id}: [{colour}]{result.status}[/]"
         f" ({result.direction or '-'}, {_when(result.date_added)}{source})"
     )
+    if scheduled_at is not None:
+        out.print(
+            f"  Goes out {_when(scheduled_at)}; `ghl-sms cancel {result.message_id}` stops it."
+        )
     if result.explanation:
         out.print(f"  {result.explanation}")
     if result.advice:
@@ -121,38 +142,51 @@ def render_status(out: Console, result: MessageStatus) -> None:
 
 
 def render_thread(out: Console, page: ThreadPage) -> None:
-    who = page.contact_name or page.contact_id
-    unread = f", {page.unread_count} unread" if page.unread_count else ""
+    who = escape(page.contact_name or page.contact_id or "?")
+    unread = f", {page.unread_count:,} unread" if page.unread_count else ""
+    ids = f"conversation {page.conversation_id or '(none yet)'}, contact {page.contact_id or '-'}"
     out.print(f"Conversation with {who} ({page.phone or 'no phone'}){unread}")
+    out.print(f"  {ids}")
     if not page.messages:
         out.print("  No messages yet.")
+    # Each line starts with the message id: what `status` and `cancel` take.
     for m in page.messages:
         arrow = "<-" if m.direction == "inbound" else "->"
         media = f" \\[+{len(m.attachments)} media]" if m.attachments else ""
         status = "" if m.direction == "inbound" else f"  \\[{m.status}]"
         error = f" error {m.error_code}" if m.error_code else ""
         body = escape(m.body or "")
-        out.print(f"  {_when(m.date_added)} {arrow} {body}{media}{status}{error}")
+        out.print(f"  {m.id}  {_when(m.date_added)} {arrow} {body}{media}{status}{error}")
     if page.next_cursor:
         out.print(f"Older messages: --cursor {page.next_cursor}")
+    if page.messages:
+        out.print("Details of one: ghl-sms status MESSAGE_ID")
 
 
 def render_inbox(out: Console, page: InboxPage) -> None:
     if not page.conversations:
         out.print("No conversations.")
         return
-    table = Table("contact", "phone", "unread", "last message", "when")
+    table = Table()
+    # Ids and numbers are copied into other commands: never wrapped.
+    table.add_column("conversation id", no_wrap=True)
+    table.add_column("contact")
+    table.add_column("phone", no_wrap=True)
+    for column in ("unread", "last message", "when"):
+        table.add_column(column)
     for c in page.conversations:
         arrow = "<-" if c.last_message_direction == "inbound" else "->"
-        unread = f"[bold]{c.unread_count}[/]" if c.unread_count else "0"
+        unread = f"[bold]{c.unread_count:,}[/]" if c.unread_count else "0"
         table.add_row(
-            c.contact_name or c.contact_id or "-",
+            c.id,
+            escape(c.contact_name or c.contact_id or "-"),
             c.phone or "-",
             unread,
             f"{arrow} {(c.last_message or '')[:50]}",
             _when(c.last_message_at),
         )
     out.print(table)
+    out.print("Open one: ghl-sms thread --conversation CONVERSATION_ID")
     if page.next_cursor:
         out.print(f"More: --cursor {page.next_cursor}")
 
@@ -169,7 +203,7 @@ def render_check(out: Console, result: CheckResult) -> None:
     who = result.contact_name or result.contact_id or result.to or "?"
     out.print(f"{who} ({result.to or 'no valid number'}): {_MARK[result.verdict]}")
     if result.segments is not None:
-        out.print(f"  {result.segments} part(s), {result.encoding}")
+        out.print(f"  {plural(result.segments, 'part')}, {result.encoding}")
     _notes(out, result.notes)
 
 
