@@ -11,6 +11,7 @@ import pytest
 
 from ghl_sms._clock import FakeClock, utc_datetime
 from ghl_sms.ghl import GhlError, NotFoundError
+from ghl_sms.ops._merge import single_send_template
 from ghl_sms.ops.errors import (
     IdempotencyConflict,
     PreflightBlocked,
@@ -615,3 +616,93 @@ async def test_a_key_whose_first_send_failed_is_still_bound_to_its_request() -> 
             SendRequest(contact_id=ava, text="One", idempotency_key="k3")
         )
         assert retried.outcome == "sent" and [m[1] for m in s.messages(ava)] == ["One"]
+
+
+@pytest.mark.parametrize(
+    "text", ["Hi {{contact.first_name}}, table ready", "Hi {first_name|there}, table ready"]
+)
+async def test_a_single_send_fills_merge_fields_from_the_contact(text: str) -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        result = await s.service.send(SendRequest(contact_id=ava, text=text))
+        assert result.text == "Hi Ava, table ready"
+        assert [m[1] for m in s.messages(ava)] == ["Hi Ava, table ready"]
+        retried = await s.service.send(SendRequest(contact_id=ava, text=text))
+        assert retried.outcome == "duplicate" and len(s.messages(ava)) == 1
+
+
+async def test_an_unfilled_placeholder_blocks_a_single_send_and_never_reaches_the_phone() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        with pytest.raises(PreflightBlocked) as info:
+            await s.service.send(
+                SendRequest(contact_id=ava, text="See you {{contact.appointment_date}}")
+            )
+        assert [str(r.code) for r in info.value.reasons] == ["merge_fields"]
+        assert "{{contact.appointment_date}}" in str(info.value) and "fallback" in str(info.value)
+        assert s.messages(ava) == []
+        created = s.sandbox.store.count_contacts()
+        with pytest.raises(PreflightBlocked):  # a new number has no name: not created either
+            await s.service.send(SendRequest(to="+14155550142", text="Hi {first_name}"))
+        assert s.sandbox.store.count_contacts() == created
+
+
+async def test_a_fallback_that_was_used_is_a_warning_showing_what_is_sent() -> None:
+    async with stack() as s:
+        result = await s.service.send(
+            SendRequest(to="+14155550142", text="Hi {{contact.first_name|there}}", dry_run=True)
+        )
+        assert result.text == "Hi there" and result.verdict == "warn"
+        assert "merge_fallback" in [n.code for n in result.notes]
+
+
+async def test_plain_text_with_stray_braces_goes_out_as_written() -> None:
+    async with stack() as s:
+        ava = s.ids("reachable")
+        result = await s.service.send(SendRequest(contact_id=ava, text='Hi :} {"ok": 1} {{x}}'))
+        assert s.messages(ava)[0][1] == 'Hi :} {"ok": 1} {{x}}' == result.text
+
+
+async def test_a_malformed_template_is_a_usage_error_before_any_request() -> None:
+    async with stack() as s:
+        counting = CountingTransport(s.sandbox.transport())
+        s.client._http._transport = counting
+        with pytest.raises(UsageError, match="Unclosed"):
+            await s.service.send(SendRequest(contact_id=s.ids("reachable"), text="Hi {first_name"))
+        assert counting.requests == []
+
+
+async def test_a_key_reused_with_the_same_template_is_the_same_send_even_if_the_name_changed() -> (
+    None
+):
+    async with stack() as s:
+        ava = s.ids("reachable")
+        request = SendRequest(contact_id=ava, text="Hi {first_name}", idempotency_key="t1")
+        first = await s.service.send(request)
+        await s.client.upsert_contact(phone="+14155550100", first_name="Avery")
+        assert (await s.client.get_contact(ava)).first_name == "Avery"
+        again = await s.service.send(request)
+        assert again.outcome == "duplicate" and again.message_id == first.message_id
+        with pytest.raises(IdempotencyConflict, match="the text differs"):
+            await s.service.send(replace(request, text="Hello {first_name}"))
+
+
+@pytest.mark.parametrize(
+    ("text", "is_template"),
+    [
+        ("Hi {first_name}", True),
+        ("Hi {{ Contact.first_name }}", True),
+        ("Use {{SAVE10}} now, {first_name|friend}", True),
+        ("Hi :} and { } and 1{2}", False),
+        ('{"json": true}', False),
+        ("{{code}} alone", False),
+    ],
+)
+def test_which_single_send_texts_are_templates(text: str, is_template: bool) -> None:
+    assert (single_send_template(text) is not None) is is_template
+
+
+@pytest.mark.parametrize("text", ["Hi {first_name", "Hi {first_name} }", "{first name!}"])
+def test_a_text_meant_as_a_template_but_malformed_is_a_usage_error(text: str) -> None:
+    with pytest.raises(UsageError, match="merge fields are malformed"):
+        single_send_template(text)

@@ -67,6 +67,8 @@ class SendOutcome(_Out):
     idempotency_key: str | None = None
     adopted: bool = False
     """The outcome was unknown and the message was found in GHL afterwards."""
+    text: str | None = None
+    """The text as sent (or as it would be): merge fields filled from the contact."""
 
 
 class CancelOutcome(_Out):

@@ -31,6 +31,7 @@ from ghl_sms.ghl import (
     TransportError,
 )
 from ghl_sms.ops._idempotency import refuse_conflict
+from ghl_sms.ops._merge import add_reasons, merge_contact, single_send_template
 from ghl_sms.ops._quiet import in_quiet_hours, refuse_in_quiet_hours, sent_in_quiet_hours
 from ghl_sms.ops._recipient import number_texted, require_one_recipient
 from ghl_sms.ops.errors import (
@@ -288,6 +289,8 @@ class SmsService:
             conversation_id=request.conversation_id,
             missing="Say who to text: a contact id, a phone number or a conversation.",
         )
+        if request.render is None:
+            single_send_template(request.text)  # a malformed one is refused before any request
         contact_id = request.contact_id or None
         if request.conversation_id:
             contact_id = (await self._conversation(request.conversation_id)).contact_id
@@ -416,8 +419,13 @@ class SmsService:
             if contact is not None:
                 number_texted(contact, e164, self.config.default_region)
         template = request.text
+        merge_reasons: list[Reason] = []
         if request.render is not None:
             request = replace(request, text=request.render(contact))
+        elif (parsed := single_send_template(request.text)) is not None:
+            merged = merge_contact(parsed, contact, e164)
+            request = replace(request, text=merged.text)
+            merge_reasons = merged.reasons
         # GHL texts the contact's own phone: preflight that number, not another one.
         to = request.to if contact is None else None
         is_first = False
@@ -437,7 +445,7 @@ class SmsService:
             default_region=self.config.default_region,
             many_segments=self.config.many_segments,
         )
-        verdict = _quiet_hours_policy(request, verdict)
+        verdict = _quiet_hours_policy(request, add_reasons(verdict, merge_reasons))
         going = not (verdict.blocked or _defers(request, verdict) or request.dry_run)
         if contact is None and going and e164:
             # A number GHL doesn't know yet: create its contact so there is someone to text.
@@ -654,6 +662,7 @@ class SmsService:
             notes=Note.all_of(verdict),
             idempotency_key=plan.key,
             adopted=adopted,
+            text=plan.request.text,
         )
 
     def _outcome_from_record(
@@ -677,6 +686,7 @@ class SmsService:
             verdict="ok",
             notes=[],
             idempotency_key=record.idempotency_key,
+            text=record.text,
         )
 
     # --- cancel, status -------------------------------------------------------------------

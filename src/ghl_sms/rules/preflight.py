@@ -42,6 +42,8 @@ class ReasonCode(StrEnum):
     SMS_NOT_SUPPORTED = "sms_not_supported"
     MMS_NOT_SUPPORTED = "mms_not_supported"
     BAD_ATTACHMENT = "bad_attachment"
+    MERGE_FIELDS = "merge_fields"
+    """A merge field the recipient has no value for (set by the operations layer)."""
     # warn
     QUIET_HOURS = "quiet_hours"
     LOCAL_TIME_UNKNOWN = "local_time_unknown"
@@ -52,6 +54,8 @@ class ReasonCode(StrEnum):
     LANDLINE_SUSPECTED = "landline_suspected"
     ATTACHMENT_WARNING = "attachment_warning"
     SENDER_CAPABILITIES_UNKNOWN = "sender_capabilities_unknown"
+    MERGE_FALLBACK = "merge_fallback"
+    """A merge field's fallback was used (set by the operations layer)."""
 
 
 @dataclass(frozen=True)
@@ -109,9 +113,7 @@ class Verdict:
                 self.segments_with_footer.to_dict() if self.segments_with_footer else None
             ),
             "quiet_hours": self.quiet_hours.to_dict() if self.quiet_hours else None,
-            "next_allowed_at": (
-                self.next_allowed_at.isoformat() if self.next_allowed_at else None
-            ),
+            "next_allowed_at": (self.next_allowed_at.isoformat() if self.next_allowed_at else None),
         }
 
 
@@ -329,7 +331,7 @@ def preflight(
             warn(
                 ReasonCode.FIRST_MESSAGE_FOOTER,
                 f"GHL appends opt-out and sender text to the first message ({change}); "
-                "include your own \"Reply STOP to unsubscribe\" and business name to control it.",
+                'include your own "Reply STOP to unsubscribe" and business name to control it.',
                 footer=footer,
                 segments=report.segments,
                 segments_with_footer=with_footer.segments,
