@@ -29,8 +29,16 @@ from webhooks.harness import KeyPairs
 def run(tmp_path: Path, *args: str, **environ: str) -> Result:
     env = {"GHL_SMS_DATA_DIR": str(tmp_path), "HOME": str(tmp_path), **environ}
     app = AppContext(environ=env, clock=FakeClock())
-    no_env_file = str(tmp_path / "absent.env")
-    return CliRunner().invoke(cli, ["webhooks", "--env-file", no_env_file, *args], obj=app)
+    return CliRunner().invoke(
+        cli, ["webhooks", "--env-file", empty_env_file(tmp_path), *args], obj=app
+    )
+
+
+def empty_env_file(tmp_path: Path) -> str:
+    """Keeps a .env in the working directory out of the test."""
+    path = tmp_path / "empty.env"
+    path.write_text("", encoding="utf-8")
+    return str(path)
 
 
 def ed25519_pem(keys: KeyPairs) -> str:
@@ -206,7 +214,7 @@ async def test_served_slow_bodies_are_cut_off_and_excess_connections_refused(
     """The issue's report: slow bodies held open without limit. Bounds are small here."""
     command = [
         sys.executable, "-m", "ghl_sms", "webhooks", "--port", "0", "--env-file",
-        str(tmp_path / "absent.env"), "--header-timeout", "0.2", "--body-timeout", "0.2",
+        empty_env_file(tmp_path), "--header-timeout", "0.2", "--body-timeout", "0.2",
         "--max-connections", "2",
     ]  # fmt: skip
     env = {
