@@ -37,6 +37,11 @@ BAD_INPUTS = [
     (["check", "--contact", "nope"], 1, "recipient_not_found"),
     (["numbers", "--base-url", "https://example.com"], 2, "usage"),
     (["no-such-command"], 2, "usage"),
+    (["inbox", "--cursor", "garbage"], 2, "usage"),
+    (["status", ""], 2, "usage"),
+    (["cancel", " "], 2, "usage"),
+    (["thread", "--conversation", ""], 2, "usage"),
+    (["send", "--contact", AVA, "Hi", "--at", ""], 2, "usage"),
 ]
 
 
@@ -48,6 +53,7 @@ def test_each_bad_input_has_its_exit_code_and_a_json_error(
     assert text.exit_code == exit_code, text.output
     assert text.stderr.startswith(("Error: ", "Usage: ")), text.stderr
     assert "Traceback" not in text.output and "bug" not in text.output
+    assert "could not convert" not in text.output and "must not be empty" not in text.output
 
     as_json = h.run(*args, "--sandbox", "--json")
     assert as_json.exit_code == exit_code

@@ -11,7 +11,7 @@ from click.core import ParameterSource
 
 from ghl_sms.cli._app import EXIT_USAGE, CommandError
 
-__all__ = ["one_source", "read_text", "refuse_unused"]
+__all__ = ["non_empty_id", "one_source", "read_text", "refuse_unused"]
 
 
 def one_source(what: str, **given: object) -> None:
@@ -83,3 +83,11 @@ def read_text(path: Path) -> str:
             hint="Give the message text in the file, on standard input, or as an argument.",
         )
     return text
+
+
+def non_empty_id(value: str | None, what: str, where: str) -> None:
+    """An id given as "" (an unset shell variable, say) is a usage error, not GHL's 404."""
+    if value is not None and not value.strip():
+        raise CommandError(
+            f"The {what} is empty.", EXIT_USAGE, hint=f"{where} shows the {what}s to use."
+        )

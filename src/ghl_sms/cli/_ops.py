@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from ghl_sms.cli._app import (
     to_jsonable,
 )
 from ghl_sms.cli._errors import blocked_error
-from ghl_sms.cli._inputs import one_source, read_text, refuse_unused
+from ghl_sms.cli._inputs import non_empty_id, one_source, read_text, refuse_unused
 from ghl_sms.cli._render import (
     console,
     render_cancel,
@@ -154,7 +155,7 @@ def send(
         )
 
     when = None
-    if at:
+    if at is not None:
         try:
             when = parse_when(at, utc_datetime(app.clock))
         except ValueError as exc:
@@ -197,6 +198,8 @@ def cancel(*, app: AppContext, settings: Settings, as_json: bool, message_id: st
       ghl-sms cancel t22c6DQcTDf3MjRhwf77
     """
 
+    non_empty_id(message_id, "message id", "`ghl-sms cancel` (no id)")
+
     async def main() -> None:
         async with app.service(settings) as service:
             if message_id is None:
@@ -217,7 +220,8 @@ def cancel(*, app: AppContext, settings: Settings, as_json: bool, message_id: st
                     f"Message {message_id} is not scheduled (already sent, already cancelled, "
                     "or a wrong id); nothing changed.",
                     EXIT_FAILED,
-                    hint=f"`ghl-sms status {message_id}` shows its state; `ghl-sms cancel` "
+                    hint=f"`ghl-sms status {shlex.quote(message_id)}` shows its state; "
+                    "`ghl-sms cancel` "
                     "lists the scheduled messages.",
                     name="not_scheduled",
                 ) from None
@@ -258,6 +262,7 @@ def status(
       ghl-sms status --watch t22c6DQcTDf3MjRhwf77
     """
 
+    non_empty_id(message_id, "message id", "`ghl-sms thread`")
     if not watch:
         refuse_unused("--watch", "without", "interval", "max_polls")
 
@@ -318,6 +323,7 @@ def thread(
     """
 
     one_source("thread", to=to, contact=contact_id, conversation=conversation_id)
+    non_empty_id(conversation_id, "conversation id", "`ghl-sms inbox`")
 
     async def main() -> None:
         async with app.service(settings) as service:
@@ -376,6 +382,12 @@ def inbox(
         refuse_unused("--watch", "with", "unread_only", "limit", "cursor")
     else:
         refuse_unused("--watch", "without", "interval", "max_polls")
+    if cursor is not None and not cursor.strip().isdigit():
+        raise CommandError(
+            f"--cursor {cursor!r} is not a cursor of this command.",
+            EXIT_USAGE,
+            hint="Use the value printed after 'More: --cursor' (or next_cursor in --json).",
+        )
 
     async def main() -> None:
         async with app.service(settings) as service:
