@@ -209,3 +209,23 @@ def test_cancel_after_a_killed_run_leaves_no_recipient_sending(h: CliHarness) ->
     assert cancelled["counts"]["sending"] == 0
     assert cancelled["counts"] == {**cancelled["counts"], "sent": 1, "skipped": 1}
     assert _outbound(h) == Counter({AVA: 1})
+
+
+def test_no_wait_in_quiet_hours_returns_at_once_with_everyone_deferred(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from ghl_sms._clock import FakeClock
+
+    night = FakeClock(datetime(2026, 3, 4, 2, 0, tzinfo=UTC).timestamp())  # 21:00 in New York
+    h = CliHarness(tmp_path, night)
+    rows = [[f"+1212555{1000 + i:04d}", f"P{i}"] for i in range(200)]
+    csv_file = write_csv(tmp_path / "list.csv", ["phone", "first_name"], rows)
+    started = night.now()
+    status = h.json("bulk", "send", "--sandbox", "--csv", str(csv_file), "Hi {first_name}",
+                    "--no-wait")  # fmt: skip
+    assert night.now() - started < 1.0  # no request paced for a deferral
+    assert status["campaign"]["state"] == "running"
+    assert status["campaign"]["waiting_reason"] == "quiet_hours"
+    assert status["counts"]["deferred"] == 200 and status["counts"]["sent"] == 0
+    assert status["next_due_at"].startswith("2026-03-04T13:00")
+    assert _outbound(h) == Counter()

@@ -522,3 +522,48 @@ async def test_a_checked_dry_run_finds_the_same_person_listed_twice(tmp_path: Pa
         preview = await engine.preview(campaign.id, check_contacts=True)
         assert preview.would_send == 1
         assert [(r.code, r.count) for r in preview.skipped] == [("duplicate_recipient", 1)]
+
+
+async def test_deferring_for_quiet_hours_costs_no_request_and_returns_at_once(
+    tmp_path: Path,
+) -> None:
+    # Wednesday 02:00 UTC: 21:00 in New York, quiet hours for Eastern numbers.
+    clock = FakeClock(datetime(2026, 3, 4, 2, 0, tzinfo=UTC).timestamp())
+    rows = [[f"+1212555{1000 + i:04d}", f"P{i}"] for i in range(300)]
+    csv_file = write_csv(tmp_path / "list.csv", ["phone", "first_name"], rows)
+    async with bulk_stack(tmp_path, clock=clock) as s:
+        engine = s.engine()
+        campaign = await engine.create(_spec(s), CsvSource(csv_file))
+        engine.start(campaign.id)
+        started = clock.now()
+        await engine.run([campaign.id], until="idle")
+
+        assert s.requests == []  # no lookup, no budget slot for a deferral
+        assert clock.now() - started < 1.0  # nothing paced: it returned at once
+        status = engine.status(campaign.id)
+        assert status.counts["deferred"] == 300
+        eight_am_ny = datetime(2026, 3, 4, 13, 0, tzinfo=UTC)
+        assert status.next_due_at == eight_am_ny
+        assert status.campaign.waiting_reason == "quiet_hours"
+
+
+async def test_a_recipient_due_again_goes_before_later_rows_never_tried(tmp_path: Path) -> None:
+    async with bulk_stack(tmp_path) as s:
+        pats = s.add_contacts(12)
+        engine = s.engine(workers=1, retry_base=30.0)
+        campaign = await engine.create(_spec(s, caps=Caps(per_minute=2)), ContactIdsSource(pats))
+        engine.start(campaign.id)
+        # Pat0's first send fails (after the client's own retries): it waits 30 s.
+        s.sandbox.inject_fault("500", count=3, path="/conversations/messages", method="POST")
+        await engine.run([campaign.id])
+
+        assert s.outbound() == Counter({p: 1 for p in pats})
+        order = [
+            str(r[0])
+            for r in s.sandbox.store.conn.execute(
+                "SELECT contact_id FROM messages WHERE direction = 'outbound' ORDER BY seq"
+            )
+        ]
+        # Two a minute: Pat0 is due again half a minute in, and goes as soon as the rows
+        # already handed to the worker are done, not after every row never tried.
+        assert order.index(pats[0]) <= 3, order

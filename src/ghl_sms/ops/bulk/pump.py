@@ -37,7 +37,7 @@ from typing import Any, Literal
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ghl_sms._clock import Clock
+from ghl_sms._clock import Clock, utc_datetime
 from ghl_sms.ghl import (
     ApiError,
     AuthenticationError,
@@ -81,7 +81,9 @@ from ghl_sms.ops.errors import (
 )
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import SendRequest, SmsService
+from ghl_sms.rules.phones import PhoneNumberError, parse_phone
 from ghl_sms.rules.preflight import ReasonCode
+from ghl_sms.rules.quiet_hours import check_quiet_hours, recipient_time
 
 __all__ = ["Pump", "PumpConfig", "Tally", "Until"]
 
@@ -405,6 +407,11 @@ class Pump:
         if not self.lease.keep():
             self._release(row)
             return
+        quiet = self._quiet_until(campaign, row)
+        if quiet is not None:
+            # Known from the number alone: wait (or skip) without spending a request.
+            self._in_quiet_hours(row, campaign, *quiet)
+            return
         blocked = self._blocked_until(campaign)
         if blocked is not None:
             until, code, why = blocked
@@ -563,18 +570,53 @@ class Pump:
             return
         quiet = next((r for r in verdict.reasons if r.code == ReasonCode.QUIET_HOURS), None)
         why = quiet.message if quiet else "The recipient is in their quiet hours."
+        until = verdict.next_allowed_at.timestamp() if verdict.next_allowed_at else None
+        self._in_quiet_hours(row, campaign, until, why)
+
+    def _in_quiet_hours(self, row: Row, campaign: Campaign, until: float | None, why: str) -> None:
         if campaign.quiet_hours == "skip":
             self._finish(row, RecipientState.SKIPPED, code=str(ReasonCode.QUIET_HOURS), reason=why)
             return
         now = self.clock.now()
-        until = verdict.next_allowed_at.timestamp() if verdict.next_allowed_at else now + 86_400.0
         self._finish(
             row,
             RecipientState.DEFERRED,
             code=str(ReasonCode.QUIET_HOURS),
             reason=why,
-            not_before=max(until, now + 1.0),
+            not_before=max(until or now + 86_400.0, now + 1.0),
         )
+
+    def _quiet_until(self, campaign: Campaign, row: Row) -> tuple[float | None, str] | None:
+        """Quiet hours read from the row alone (its number, and a zone, state or country
+        it carries): when they hold the recipient back, their next allowed moment.
+
+        Only ever more careful than the send's preflight, which reads the GHL contact:
+        a recipient this lets through is still checked there.
+        """
+        if campaign.transactional or not row.phone or not row.phone.startswith("+"):
+            return None
+        try:
+            info = parse_phone(row.phone, self.service.config.default_region)
+        except PhoneNumberError:
+            return None
+        fields = row.fields
+        recipient = recipient_time(
+            contact_timezone=fields.get("timezone"),
+            contact_state=fields.get("state"),
+            contact_country=fields.get("country"),
+            phone=info,
+        )
+        check = check_quiet_hours(utc_datetime(self.clock), recipient)
+        if check.allowed is not False:
+            return None
+        local = ", ".join(f"{t:%a %H:%M %Z}" for t in check.local_times)
+        until = check.next_allowed_at
+        when = f"waiting until {until:%Y-%m-%d %H:%M} UTC" if until else "no allowed time soon"
+        why = (
+            f"It is {local} for the recipient, outside the allowed hours "
+            f"({recipient.window.describe()}); {when}."
+        )
+        return (until.timestamp() if until else None), why
 
     def _retry(
         self,
