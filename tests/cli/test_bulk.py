@@ -229,3 +229,51 @@ def test_no_wait_in_quiet_hours_returns_at_once_with_everyone_deferred(tmp_path:
     assert status["counts"]["deferred"] == 200 and status["counts"]["sent"] == 0
     assert status["next_due_at"].startswith("2026-03-04T13:00")
     assert _outbound(h) == Counter()
+
+
+def test_status_pause_and_resume_work_while_another_process_sends_with_the_sandbox(
+    h: CliHarness,
+) -> None:
+    """Another `bulk send --sandbox` holds the sandbox file and the location: the
+    ledger-only commands still work, and anything that needs the sandbox names it."""
+    import os
+    import socket
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from ghl_sms.cli import cli
+    from ghl_sms.cli._app import AppContext
+    from ghl_sms.ops.bulk import Owner, SqliteLeases
+    from ghl_sms.sandbox import DEMO_LOCATION_ID
+
+    waiting = h.json("bulk", "send", "--sandbox", "--contacts", f"{AVA},{HUGO}", "Hello",
+                     "--per-day", "1", "--no-wait")  # fmt: skip
+    campaign_id = waiting["campaign"]["id"]
+    ledger = sqlite3.connect(h.tmp / "sandbox-ledger.db", isolation_level=None)
+    other = Owner(id="other-run", host=socket.gethostname(), pid=os.getppid())
+    assert SqliteLeases(ledger).acquire(DEMO_LOCATION_ID, other, h.clock.now(), 3600.0)
+    with h.sandbox() as held:  # the other process has the sandbox file, exclusively
+        held.store.conn.execute("SELECT count(*) FROM messages").fetchone()
+
+        status = h.json("bulk", "status", "--sandbox", campaign_id)
+        assert status["campaign"]["state"] == "running" and status["active"] is True
+        assert status["worker"] == f"{socket.gethostname()}:{os.getppid()}"
+        assert h.json("bulk", "pause", "--sandbox", campaign_id)["campaign"]["state"] == "paused"
+        resumed = h.run("bulk", "resume", "--sandbox", campaign_id, "--no-wait")
+        assert resumed.exit_code == 0, resumed.output
+        assert f"Another process ({other.describe()}) is sending" in resumed.stdout
+        listed = h.run("bulk", "status", "--sandbox")
+        assert listed.exit_code == 0 and campaign_id in listed.stdout
+
+        # A command that must open the sandbox says who has it (not `ghl-sms sandbox`).
+        app = AppContext(environ={"GHL_SMS_DATA_DIR": str(h.tmp), "HOME": str(h.tmp)},
+                         clock=h.clock)  # fmt: skip
+        tagged = CliRunner().invoke(
+            cli, ["bulk", "send", "--sandbox", "--tag", "vip", "Hi"], obj=app,
+            catch_exceptions=False,
+        )  # fmt: skip
+        assert tagged.exit_code == 2, tagged.output
+        assert f"in use by a `ghl-sms bulk` run ({other.describe()})" in tagged.stderr
+        assert campaign_id in tagged.stderr
+    ledger.close()

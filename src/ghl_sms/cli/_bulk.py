@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -27,6 +28,7 @@ from ghl_sms.cli._app import (
     run_async,
 )
 from ghl_sms.cli._render import console
+from ghl_sms.cli._storage import open_ledger
 from ghl_sms.ghl import GhlClient, RequestPacer
 from ghl_sms.ops.bulk import (
     BulkEngine,
@@ -44,6 +46,8 @@ from ghl_sms.ops.bulk import (
     RunSummary,
     TagSource,
 )
+from ghl_sms.ops.bulk.dispatcher import SqliteLeases
+from ghl_sms.ops.bulk.store import SqliteCampaignStore
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig
 
@@ -71,9 +75,20 @@ def bulk() -> None:
 
 @asynccontextmanager
 async def _engine(app: AppContext, settings: Settings, workers: int = 8) -> AsyncIterator[Any]:
-    """(engine, location id) for this invocation's location."""
-    async with app.client(settings) as probe:
-        location_id = probe.location_id  # builds nothing remote: no request is made
+    """(engine, location id) for this invocation's location.
+
+    Only the ledger is opened here, so `bulk status`, `pause` and `cancel` work while
+    another process sends (the ledger is shared); GHL, or the embedded sandbox, whose
+    file one process holds at a time, is opened only when a campaign reads or sends.
+    """
+    location_id = await _location_of(app, settings)
+    path = app.ledger_path(settings)
+    setting = (
+        "point --ledger (GHL_SMS_LEDGER) at another folder"
+        if settings.ledger_path is not None
+        else "set GHL_SMS_DATA_DIR to a folder you can write"
+    )
+    ledger = open_ledger(path, app.clock, setting=setting)
 
     @asynccontextmanager
     async def connect(wanted: str, pacer: RequestPacer) -> AsyncIterator[GhlClient]:
@@ -82,11 +97,14 @@ async def _engine(app: AppContext, settings: Settings, workers: int = 8) -> Asyn
                 f"Campaign is for location {wanted}; run this with --location {wanted}.",
                 EXIT_USAGE,
             )
-        async with app.client(settings) as client:
+        async with AsyncExitStack() as stack:
+            try:
+                client = await stack.enter_async_context(app.client(settings))
+            except CommandError as exc:
+                raise _name_the_holder(exc, ledger, location_id, app) from None
             client.pacer = pacer  # every request of the campaign claims from its budget
             yield client
 
-    ledger = Ledger.open(app.ledger_path(settings), app.clock)
     try:
         engine = BulkEngine.sqlite(
             ledger,
@@ -100,6 +118,38 @@ async def _engine(app: AppContext, settings: Settings, workers: int = 8) -> Asyn
         yield engine, location_id
     finally:
         ledger.close()
+
+
+async def _location_of(app: AppContext, settings: Settings) -> str:
+    """The location without opening anything: the sandbox's is fixed."""
+    if settings.sandbox:
+        from ghl_sms.sandbox import DEMO_LOCATION_ID  # lazily: only --sandbox needs it
+
+        return DEMO_LOCATION_ID
+    if settings.location_id:
+        return settings.location_id
+    async with app.client(settings) as probe:  # says what is missing (no request is made)
+        return probe.location_id
+
+
+def _name_the_holder(
+    error: CommandError, ledger: Ledger, location_id: str, app: AppContext
+) -> CommandError:
+    """The sandbox is in use: when a `ghl-sms bulk` run holds it, say so."""
+    holder = SqliteLeases(ledger.db).holder(location_id, app.clock.now())
+    if holder is None or holder.pid == os.getpid() or "in use" not in error.message:
+        return error
+    running = [c.id for c in SqliteCampaignStore(ledger.db, app.clock).running_campaigns(
+        location_id
+    )]  # fmt: skip
+    which = f" (campaign {', '.join(running)})" if running else ""
+    return CommandError(
+        f"The embedded sandbox is in use by a `ghl-sms bulk` run ({holder.describe()}) that "
+        f"is sending{which}.",
+        EXIT_USAGE,
+        hint="Follow it with `ghl-sms bulk status --sandbox`; pause or cancel it from here, "
+        "or wait for it to finish.",
+    )
 
 
 def _source(
