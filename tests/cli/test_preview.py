@@ -101,15 +101,18 @@ def test_a_dash_reads_the_text_from_standard_input():
 
 @pytest.mark.parametrize(("args", "stdin"), [([""], None), (["   "], None), (["-"], "\n")])
 def test_an_empty_text_is_a_one_line_error_with_exit_code_2(args, stdin):
-    result = preview(*args, "--json", stdin=stdin)
+    result = preview(*args, stdin=stdin)
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == "Error: the message is empty; give the text to preview.\n"
+    assert result.stderr == "Error: The message is empty; give the text to preview.\n"
+    as_json = preview(*args, "--json", stdin=stdin)
+    assert as_json.exit_code == 2
+    assert json.loads(as_json.stdout)["error"]["message"].startswith("The message is empty")
 
 
 def test_text_that_is_not_utf8_is_a_one_line_error():
     result = preview("caf\udce9")
-    assert (result.exit_code, result.stderr) == (2, "Error: the text is not valid UTF-8.\n")
+    assert (result.exit_code, result.stderr) == (2, "Error: The text is not valid UTF-8.\n")
 
 
 def test_preview_needs_no_credentials():

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ghl_sms.cli._errors import EXIT_USAGE, CommandError
 from ghl_sms.rules.segments import (
     GsmSuggestion,
     NonGsmCharacter,
@@ -149,8 +150,7 @@ def _render(out: Console, text: str, report: SegmentReport, data: dict[str, Any]
 @click.command()
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of a table.")
-@click.pass_context
-def preview(ctx: click.Context, text: str, as_json: bool) -> None:
+def preview(text: str, as_json: bool) -> None:
     """Show how TEXT will be encoded and split into billed SMS parts.
 
     Lists the characters that force UCS-2 (70 characters a part instead of 160) and what
@@ -159,15 +159,20 @@ def preview(ctx: click.Context, text: str, as_json: bool) -> None:
     Example: ghl-sms preview "It’s ready — see you at 5"
     """
     if text == "-":
-        text = sys.stdin.read().removesuffix("\n")
+        try:
+            text = sys.stdin.read().removesuffix("\n")
+        except UnicodeDecodeError:
+            raise CommandError(
+                "The text on standard input is not UTF-8.",
+                EXIT_USAGE,
+                hint="Save it as UTF-8, or give the text as an argument.",
+            ) from None
     if not text.strip():
-        click.echo("Error: the message is empty; give the text to preview.", err=True)
-        ctx.exit(2)
+        raise CommandError("The message is empty; give the text to preview.", EXIT_USAGE)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # undecodable bytes in argv arrive as lone surrogates
-        click.echo("Error: the text is not valid UTF-8.", err=True)
-        ctx.exit(2)
+        raise CommandError("The text is not valid UTF-8.", EXIT_USAGE) from None
     data = preview_data(text)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
