@@ -211,3 +211,23 @@ def test_cancelling_a_message_that_is_not_scheduled_says_so(h: CliHarness) -> No
     again = h.run("cancel", "--sandbox", scheduled["message_id"], "--json")
     assert again.exit_code == 1
     assert json.loads(again.stdout)["error"]["code"] == "not_scheduled"
+
+
+# What needs no --sandbox: the demo runs one itself, preview asks GHL nothing, sandbox
+# serves one, webhooks receives GHL's calls.
+_NO_GHL_CALLS = {"demo", "preview", "sandbox", "webhooks"}
+
+
+def test_every_command_that_talks_to_ghl_takes_sandbox() -> None:
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        if name in _NO_GHL_CALLS:
+            continue
+        commands = (
+            list(command.commands.values()) if isinstance(command, click.Group) else [command]
+        )
+        for each in commands:
+            options = {opt for param in each.params for opt in param.opts}
+            assert "--sandbox" in options, f"{name} {each.name}"
