@@ -277,3 +277,21 @@ def test_status_pause_and_resume_work_while_another_process_sends_with_the_sandb
         assert f"in use by a `ghl-sms bulk` run ({other.describe()})" in tagged.stderr
         assert campaign_id in tagged.stderr
     ledger.close()
+
+
+def test_status_of_a_stopped_run_says_interrupted_not_sending(h: CliHarness) -> None:
+    import sqlite3
+
+    waiting = h.json("bulk", "send", "--sandbox", "--contacts", f"{AVA},{HUGO}", "Hello",
+                     "--per-day", "1", "--no-wait")  # fmt: skip
+    campaign_id = waiting["campaign"]["id"]
+    assert waiting["next_due_at"] and not waiting["next_due_at"].startswith("1970")
+    ledger = sqlite3.connect(h.tmp / "sandbox-ledger.db")
+    with ledger:
+        ledger.execute("UPDATE bulk_recipients SET state = 'sending' WHERE state = 'deferred'")
+    ledger.close()
+    shown = h.run("bulk", "status", "--sandbox", campaign_id)
+    assert "no process is sending" in shown.stdout
+    assert "1 interrupted mid-send" in shown.stdout and f"bulk resume {campaign_id}" in shown.stdout
+    as_json = h.json("bulk", "status", "--sandbox", campaign_id)
+    assert as_json["counts"]["sending"] == 0 and as_json["interrupted"] == 1

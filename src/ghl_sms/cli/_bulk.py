@@ -246,13 +246,19 @@ def _render_status(out: Console, status: CampaignStatus) -> None:
     out.print(
         f"  {c.total} recipients: {counts.get('sent', 0)} sent, {counts.get('skipped', 0)} "
         f"skipped, {counts.get('failed', 0)} failed, {counts.get('deferred', 0)} deferred, "
-        f"{counts.get('pending', 0) + counts.get('sending', 0)} to go"
+        f"{counts.get('pending', 0) + counts.get('sending', 0) + status.interrupted} to go"
     )
     if c.state == CampaignState.RUNNING:
         worker = f"sending now ({status.worker})" if status.active else "no process is sending"
         out.print(
             f"  {status.rate_per_minute:.0f} sent in the last minute, "
             f"{_duration(status.eta_seconds)} left; {worker}"
+        )
+    if status.interrupted:
+        settle = "cancel" if c.state == CampaignState.CANCELLED else "resume"
+        out.print(
+            f"  {status.interrupted} interrupted mid-send; `ghl-sms bulk {settle} {c.id}` "
+            "settles them (looked up in GHL, never sent twice)"
         )
     for reason in status.reasons:
         example = f": {escape(reason.example)}" if reason.example else ""

@@ -292,7 +292,8 @@ def status_result(engine: BulkEngine, campaign_id: str) -> BulkStatusOut:
         sent=status.counts.get("sent", 0),
         skipped=status.counts.get("skipped", 0),
         failed=status.counts.get("failed", 0),
-        left=sum(status.counts.get(s, 0) for s in ("pending", "sending", "deferred")),
+        left=sum(status.counts.get(s, 0) for s in ("pending", "sending", "deferred"))
+        + status.interrupted,
         per_minute=status.rate_per_minute,
         eta_minutes=round(status.eta_seconds / 60, 1) if status.eta_seconds else None,
         waiting=waiting,

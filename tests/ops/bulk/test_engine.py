@@ -567,3 +567,43 @@ async def test_a_recipient_due_again_goes_before_later_rows_never_tried(tmp_path
         # Two a minute: Pat0 is due again half a minute in, and goes as soon as the rows
         # already handed to the worker are done, not after every row never tried.
         assert order.index(pats[0]) <= 3, order
+
+
+async def test_time_left_comes_from_the_caps_and_budget_that_apply(tmp_path: Path) -> None:
+    async with bulk_stack(tmp_path) as s:
+        pats = s.add_contacts(30)
+        engine = s.engine()
+        campaign = await engine.create(_spec(s, caps=Caps(per_minute=10)), ContactIdsSource(pats))
+        assert engine.status(campaign.id).eta_seconds is None  # a draft: nothing moves
+        engine.start(campaign.id)
+        status = engine.status(campaign.id)
+        assert status.eta_seconds == pytest.approx(180.0)  # 30 at 10 a minute
+        assert status.next_due_at is None  # due now: not 1970
+        seen: list[CampaignProgress] = []
+        await engine.run([campaign.id], on_progress=seen.append)
+        for p in seen:  # every snapshot: what is left, at the cap
+            assert p.eta_seconds == pytest.approx(p.pending * 6.0), p
+        assert seen[-1].eta_seconds == 0.0
+
+        # Without a cap the request budget decides: 2 requests a contact, ~9.8 a second.
+        uncapped = await engine.create(_spec(s, "Again"), ContactIdsSource(pats))
+        engine.start(uncapped.id)
+        assert engine.status(uncapped.id).eta_seconds == pytest.approx(60 * 1.02 / 10)
+
+
+async def test_status_never_reports_sends_in_flight_when_no_process_is_sending(
+    tmp_path: Path,
+) -> None:
+    async with bulk_stack(tmp_path) as s:
+        pats = s.add_contacts(3)
+        engine = s.engine()
+        campaign = await engine.create(_spec(s), ContactIdsSource(pats))
+        engine.start(campaign.id)
+        engine.ledger.db.execute("UPDATE bulk_recipients SET state = 'sending' WHERE seq < 3")
+        status = engine.status(campaign.id)
+        assert not status.active
+        assert status.counts["sending"] == 0 and status.interrupted == 2
+        assert status.counts["pending"] == 1
+        await engine.run([campaign.id])
+        assert engine.status(campaign.id).interrupted == 0
+        assert s.outbound() == Counter({p: 1 for p in pats})

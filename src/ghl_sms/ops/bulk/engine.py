@@ -57,6 +57,7 @@ from ghl_sms.ops.bulk.models import (
     RunSummary,
 )
 from ghl_sms.ops.bulk.preview import PreviewTally, run_preview
+from ghl_sms.ops.bulk.progress import REQUESTS_PER_CONTACT, REQUESTS_PER_NUMBER, seconds_left
 from ghl_sms.ops.bulk.pump import ProgressCallback, Pump, PumpConfig, Tally, Until
 from ghl_sms.ops.bulk.settle import settle_interrupted, settle_known
 from ghl_sms.ops.bulk.sources import RecipientSource, normalize_phone
@@ -558,12 +559,32 @@ class BulkEngine:
     def progress(self, campaign_id: str) -> CampaignProgress:
         """A progress snapshot read from the store (any process)."""
         campaign = self.campaign(campaign_id)
-        counts = self.store.counts(campaign_id)
-        tally = Tally([(state, n) for (state, _), n in counts.items()], campaign.total)
-        snapshot = tally.snapshot(campaign, self.clock.now())
-        rate = float(self.store.sent_since(campaign_id, self.clock.now() - 60.0))
-        eta = snapshot.pending / rate * 60.0 if rate > 0 else snapshot.eta_seconds
-        return snapshot.model_copy(update={"rate_per_minute": rate, "eta_seconds": eta})
+        now = self.clock.now()
+        snapshot = Tally.read(self.store, campaign, self.config.rate_limits).snapshot(campaign, now)
+        rate = float(self.store.sent_since(campaign_id, now - 60.0))
+        return snapshot.model_copy(
+            update={"rate_per_minute": rate, "eta_seconds": self._time_left(campaign, now)}
+        )
+
+    def _time_left(self, campaign: Campaign, now: float) -> float | None:
+        """From the caps, the request budget and the recipients' own waits; None while
+        the campaign is not running (nothing moves until it is)."""
+        open_rows, by_number, latest_due = self.store.open_summary(campaign.id)
+        if open_rows == 0:
+            return 0.0
+        if campaign.state != CampaignState.RUNNING:
+            return None
+        requests = by_number * REQUESTS_PER_NUMBER + (open_rows - by_number) * (
+            REQUESTS_PER_CONTACT
+        )
+        return seconds_left(
+            campaign.caps_spec,
+            self.config.rate_limits,
+            remaining=open_rows,
+            requests=requests,
+            waiting_until=latest_due,
+            now=now,
+        )
 
     def status(self, campaign_id: str) -> CampaignStatus:
         """Counts by state and reason, the send rate over the last minute, time left."""
@@ -584,19 +605,22 @@ class BulkEngine:
                         example=self.store.reason_example(campaign_id, state, code),
                     )
                 )
-        rate = float(self.store.sent_since(campaign_id, now - 60.0))
-        remaining = by_state["pending"] + by_state["sending"] + by_state["deferred"]
-        eta = remaining / rate * 60.0 if rate > 0 else (0.0 if remaining == 0 else None)
-        due = self.store.next_due(campaign_id)
         holder = self.leases.holder(campaign.location_id, now)
+        active = holder is not None and campaign.state == CampaignState.RUNNING
+        interrupted = 0
+        if holder is None and by_state["sending"]:
+            # Nobody is sending them: a stopped run left them mid-send.
+            interrupted, by_state["sending"] = by_state["sending"], 0
+        due = self.store.next_due(campaign_id)
         return CampaignStatus(
             campaign=campaign,
             counts={s: by_state[s] for s in [str(x) for x in RecipientState]},
+            interrupted=interrupted,
             reasons=reasons,
-            rate_per_minute=rate,
-            eta_seconds=eta,
-            next_due_at=_dt(due[0]) if due else None,
-            active=holder is not None and campaign.state == CampaignState.RUNNING,
+            rate_per_minute=float(self.store.sent_since(campaign_id, now - 60.0)),
+            eta_seconds=self._time_left(campaign, now),
+            next_due_at=_dt(due[0]) if due and due[0] > now else None,
+            active=active,
             worker=holder.describe() if holder else None,
         )
 

@@ -241,11 +241,20 @@ class CampaignStatus(_Out):
 
     campaign: Campaign
     counts: dict[str, int]
-    """Recipients by state (pending, sending, sent, skipped, failed, deferred)."""
+    """Recipients by state (pending, sending, sent, skipped, failed, deferred);
+    ``sending`` only counts sends a live process has in flight."""
+    interrupted: int = 0
+    """Recipients a stopped run left mid-send: settled from the ledger (and GHL) by the
+    next ``bulk resume``, or by ``bulk cancel``."""
     reasons: list[ReasonCount]
     rate_per_minute: float
+    """Messages sent in the last minute (what happened, not a forecast)."""
     eta_seconds: float | None
+    """Time left at the caps, the request budget and the recipients' own waits; None
+    while the campaign is not running."""
     next_due_at: datetime | None
+    """When the next waiting recipient is due; None when some are due now or none is
+    left."""
     active: bool
     """A pump holds the campaign's location right now (this or another process)."""
     worker: str | None = None

@@ -46,6 +46,7 @@ from ghl_sms.ghl import (
     InvalidRequestError,
     PermissionDeniedError,
     RateLimitError,
+    RateLimits,
 )
 from ghl_sms.ops.bulk.budget import (
     MESSAGE_SLACK,
@@ -67,6 +68,7 @@ from ghl_sms.ops.bulk.models import (
     SkipReason,
 )
 from ghl_sms.ops.bulk.models import Recipient as Row
+from ghl_sms.ops.bulk.progress import REQUESTS_PER_CONTACT, REQUESTS_PER_NUMBER, seconds_left
 from ghl_sms.ops.bulk.settle import settle_interrupted
 from ghl_sms.ops.bulk.sources import normalize_phone
 from ghl_sms.ops.bulk.store import CANCELLED_REASON, CampaignStore
@@ -136,12 +138,34 @@ class _Stopped(Exception):
 class Tally:
     """A campaign's counts while it runs, kept in memory from one read of the store."""
 
-    def __init__(self, counts: Iterable[tuple[str, int]], total: int) -> None:
+    def __init__(
+        self,
+        counts: Iterable[tuple[str, int]],
+        total: int,
+        *,
+        limits: RateLimits,
+        requests_per_row: float = REQUESTS_PER_CONTACT,
+    ) -> None:
         self.by_state: Counter[str] = Counter()
         for state, count in counts:
             self.by_state[state] += count
         self.total = total
+        self.limits = limits
+        self.requests_per_row = requests_per_row
         self._sent_at: deque[float] = deque()
+
+    @classmethod
+    def read(cls, store: CampaignStore, campaign: Campaign, limits: RateLimits) -> Tally:
+        counts = store.counts(campaign.id)
+        open_rows, by_number, _ = store.open_summary(campaign.id)
+        per_row = (
+            (by_number * REQUESTS_PER_NUMBER + (open_rows - by_number) * REQUESTS_PER_CONTACT)
+            / open_rows
+            if open_rows
+            else REQUESTS_PER_CONTACT
+        )
+        per_state = [(state, n) for (state, _), n in counts.items()]
+        return cls(per_state, campaign.total, limits=limits, requests_per_row=per_row)
 
     def move(self, old: str, new: str, now: float) -> None:
         self.by_state[old] -= 1
@@ -157,8 +181,15 @@ class Tally:
     def snapshot(self, campaign: Campaign, now: float) -> CampaignProgress:
         s = self.by_state
         pending = s["pending"] + s["sending"] + s["deferred"]
-        rate = self.rate_per_minute(now)
-        eta = pending / rate * 60.0 if rate > 0 else (0.0 if pending == 0 else None)
+        waiting = campaign.waiting_until.timestamp() if campaign.waiting_until else None
+        eta = seconds_left(
+            campaign.caps_spec,
+            self.limits,
+            remaining=pending,
+            requests=pending * self.requests_per_row,
+            waiting_until=waiting,
+            now=now,
+        )
         return CampaignProgress(
             campaign_id=campaign.id,
             state=campaign.state,
@@ -168,7 +199,7 @@ class Tally:
             failed=s["failed"],
             deferred=s["deferred"],
             pending=pending,
-            rate_per_minute=rate,
+            rate_per_minute=self.rate_per_minute(now),
             eta_seconds=eta,
             waiting_reason=campaign.waiting_reason,
             waiting_until=campaign.waiting_until,
@@ -237,9 +268,7 @@ class Pump:
         seen = {c.id for c in running}
         for campaign in running:
             if campaign.id not in self._tallies:
-                counts = self.store.counts(campaign.id)
-                per_state = [(state, n) for (state, _), n in counts.items()]
-                self._tallies[campaign.id] = Tally(per_state, campaign.total)
+                self._tallies[campaign.id] = Tally.read(self.store, campaign, self.pacer.limits)
             self._templates.setdefault(campaign.id, Template.parse(campaign.template))
         for gone in set(self._campaigns) - seen:
             self._campaigns.pop(gone)

@@ -115,6 +115,11 @@ class CampaignStore(Protocol):
         ...
 
     def has_open(self, campaign_id: str) -> bool: ...
+    def open_summary(self, campaign_id: str) -> tuple[int, int, float | None]:
+        """Recipients not done (pending, sending, deferred), how many of them are given
+        by number only, and the latest ``not_before`` among them."""
+        ...
+
     def counts(self, campaign_id: str) -> dict[tuple[str, str | None], int]: ...
     def reason_example(self, campaign_id: str, state: str, code: str) -> str | None: ...
     def sent_since(self, campaign_id: str, since: float) -> int: ...
@@ -466,6 +471,14 @@ class SqliteCampaignStore:
             (campaign_id,),
         ).fetchone()
         return row is not None
+
+    def open_summary(self, campaign_id: str) -> tuple[int, int, float | None]:
+        row = self._db.execute(
+            "SELECT count(*), coalesce(sum(contact_id IS NULL), 0), max(not_before) "
+            f"FROM bulk_recipients WHERE campaign_id = ? AND state IN {_UNFINISHED}",
+            (campaign_id,),
+        ).fetchone()
+        return int(row[0]), int(row[1]), (float(row[2]) if row[2] is not None else None)
 
     def counts(self, campaign_id: str) -> dict[tuple[str, str | None], int]:
         rows = self._db.execute(
