@@ -280,6 +280,32 @@ def m004_send_template(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE sends ADD COLUMN template TEXT")
 
 
+@migration
+def m005_history_and_opt_out_audit(db: sqlite3.Connection) -> None:
+    """The contact's name at send time (for ``ops.history``), and who added or removed an
+    opt-out by hand, when and why (``ops.optouts``)."""
+    db.execute("ALTER TABLE sends ADD COLUMN contact_name TEXT")
+    db.execute("CREATE INDEX sends_history ON sends (location_id, created_at)")
+    db.execute(
+        """
+        CREATE TABLE opt_out_audit (
+            id INTEGER PRIMARY KEY,
+            location_id TEXT NOT NULL,
+            action TEXT NOT NULL,              -- add | remove
+            phone TEXT,
+            contact_id TEXT,
+            reason TEXT,
+            actor TEXT,                        -- who ran it (the OS user, or a tool's name)
+            sources TEXT NOT NULL DEFAULT '[]', -- JSON: the sources lifted by a remove
+            sync TEXT,                         -- GHL's SMS DND: set | cleared | no_contact
+                                               -- | failed; NULL when not asked to sync
+            at REAL NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX opt_out_audit_phone ON opt_out_audit (location_id, phone, at)")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")

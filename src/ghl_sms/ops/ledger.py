@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -81,6 +81,8 @@ class SendRecord:
     updated_at: float
     template: str | None = None
     """The text as the caller gave it, when merge fields made ``text`` differ from it."""
+    contact_name: str | None = None
+    """The contact's name when the send was recorded, if GHL had one."""
 
     @property
     def given_text(self) -> str:
@@ -164,7 +166,8 @@ def derive_idempotency_key(
 _COLUMNS = (
     "id, idempotency_key, key_origin, location_id, contact_id, to_number, text, attachments, "
     "from_number, scheduled_at, state, message_id, conversation_id, status, error_code, "
-    "error_message, attempts, lease_until, campaign_id, created_at, updated_at, template"
+    "error_message, attempts, lease_until, campaign_id, created_at, updated_at, template, "
+    "contact_name"
 )
 
 
@@ -255,6 +258,38 @@ class Ledger:
         ).fetchall()
         return [_record(r) for r in rows]
 
+    def search(
+        self,
+        location_id: str,
+        *,
+        contact_id: str | None = None,
+        to_number: str | None = None,
+        campaign_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> Iterator[SendRecord]:
+        """The location's sends, newest first, narrowed by every filter given
+        (``since``/``until``: when the send was recorded, both ends included)."""
+        where = ["location_id = ?"]
+        params: list[Any] = [location_id]
+        for column, value in (
+            ("contact_id = ?", contact_id),
+            ("to_number = ?", to_number),
+            ("campaign_id = ?", campaign_id),
+            ("created_at >= ?", since),
+            ("created_at <= ?", until),
+        ):
+            if value is not None:
+                where.append(column)
+                params.append(value)
+        cursor = self._db.execute(
+            f"SELECT {_COLUMNS} FROM sends WHERE {' AND '.join(where)} "
+            "ORDER BY created_at DESC, id DESC",
+            params,
+        )
+        for row in cursor:
+            yield _record(row)
+
     # --- claiming a send ------------------------------------------------------------------
 
     def claim(
@@ -274,6 +309,7 @@ class Ledger:
         campaign_id: str | None = None,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         template: str | None = None,
+        contact_name: str | None = None,
     ) -> Claim:
         """Record a send before it goes out, or say why it must not go out as new.
 
@@ -281,6 +317,7 @@ class Ledger:
         ``repeat_window`` under another key, unless ``allow_repeat``) and
         ``SendInProgressError`` (another worker holds the lease on this key).
         ``template``: the text as the caller gave it, when merge fields changed it.
+        ``contact_name``: the recipient's name, kept for the history.
         """
         now = self._clock.now()
         text_hash = _text_hash(text, attachments)
@@ -310,14 +347,15 @@ class Ledger:
                 """
                 INSERT INTO sends (idempotency_key, key_origin, location_id, contact_id,
                     to_number, text, text_hash, attachments, from_number, scheduled_at, state,
-                    attempts, lease_until, campaign_id, created_at, updated_at, template)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?)
+                    attempts, lease_until, campaign_id, created_at, updated_at, template,
+                    contact_name)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     idempotency_key, key_origin, location_id, contact_id, to_number, text,
                     text_hash, json.dumps(list(attachments)), from_number, scheduled_at,
                     now + lease_seconds, campaign_id, now, now,
-                    template if template != text else None,
+                    template if template != text else None, contact_name,
                 ),
             )  # fmt: skip
             assert cursor.lastrowid is not None

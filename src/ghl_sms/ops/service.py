@@ -90,6 +90,12 @@ class _Plan:
     """The text as the caller gave it, before merge fields."""
 
 
+def _person_name(contact: Contact) -> str | None:
+    """The contact's name for the history; None when GHL has none (not the phone)."""
+    full = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+    return (contact.name or full or "").strip() or None
+
+
 def _defers(request: SendRequest, verdict: Verdict) -> bool:
     """The caller defers sends in quiet hours (bulk) and this one is in them."""
     return request.block_quiet_hours and not request.ignore_quiet_hours and in_quiet_hours(verdict)
@@ -302,6 +308,7 @@ class SmsService(ServiceReads):
             allow_repeat=request.allow_repeat,
             campaign_id=request.campaign_id,
             template=plan.template,
+            contact_name=_person_name(plan.contact),
         )
         record = claim.record
         if plan.key_origin == "caller" and claim.kind != "new":
