@@ -295,3 +295,34 @@ def test_status_of_a_stopped_run_says_interrupted_not_sending(h: CliHarness) -> 
     assert "1 interrupted mid-send" in shown.stdout and f"bulk resume {campaign_id}" in shown.stdout
     as_json = h.json("bulk", "status", "--sandbox", campaign_id)
     assert as_json["counts"]["sending"] == 0 and as_json["interrupted"] == 1
+
+
+def test_max_cost_pauses_the_campaign_and_resume_raises_the_cap(h: CliHarness) -> None:
+    chloe = "sbxCtEmailDnd0000001"
+    result = h.run("bulk", "send", "--sandbox", "--contacts", f"{AVA},{HUGO},{chloe}",
+                   "Hello", "--max-cost", "0.01")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "Spend cap reached" in result.stderr
+    campaign_id = h.json("bulk", "status", "--sandbox")[0]["id"]
+    status = h.json("bulk", "status", "--sandbox", campaign_id)
+    assert status["campaign"]["state"] == "paused" and status["counts"]["sent"] == 1
+    done = h.json("bulk", "resume", "--sandbox", campaign_id, "--max-cost", "5")
+    assert done["campaign"]["state"] == "completed" and done["counts"]["sent"] == 3
+    assert sum(_outbound(h).values()) == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--expire-after", "tomorrowish"], "is not a time"),
+        (["--expire-after", "2020-01-01T00:00:00Z"], "has already passed"),
+        (["--max-failure-rate", "lots"], "--max-failure-rate 'lots' is not a share"),
+        (["--max-opt-out-rate", "150%"], "is not a share"),
+        (["--max-cost", "0"], "--max-cost"),
+    ],
+)
+def test_bad_guard_options_are_usage_errors(h: CliHarness, args: list[str], message: str) -> None:
+    result = h.run("bulk", "send", "--sandbox", "--contacts", AVA, "Hi", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert _outbound(h) == Counter()

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -30,6 +30,7 @@ from ghl_sms.cli._app import (
 from ghl_sms.cli._render import console
 from ghl_sms.cli._storage import open_ledger
 from ghl_sms.ghl import GhlClient, RequestPacer
+from ghl_sms.ops._when import parse_when
 from ghl_sms.ops.bulk import (
     BulkEngine,
     Campaign,
@@ -41,6 +42,7 @@ from ghl_sms.ops.bulk import (
     ContactIdsSource,
     CsvSource,
     EngineConfig,
+    Guards,
     Preview,
     RecipientSource,
     RunSummary,
@@ -185,6 +187,38 @@ def _read_ids(path: Path) -> Iterator[str]:
         for line in handle:
             if line.strip() and not line.startswith("#"):
                 yield line.strip()
+
+
+def _rate(text: str, option: str) -> float | None:
+    """``20%``, ``0.2`` or ``off``."""
+    raw = text.strip().lower()
+    if raw in ("off", "none", "0", "0%"):
+        return None
+    try:
+        rate = float(raw.removesuffix("%")) / (100 if raw.endswith("%") else 1)
+    except ValueError:
+        rate = -1.0
+    if not 0 < rate <= 1:
+        raise CommandError(
+            f"{option} {text!r} is not a share; use a percentage such as 20% (or off).",
+            EXIT_USAGE,
+        )
+    return rate
+
+
+def _deadline(text: str, app: AppContext) -> float:
+    now = datetime.fromtimestamp(app.clock.now(), UTC)
+    try:
+        when = parse_when(text, now)
+    except ValueError as exc:
+        raise CommandError(f"--expire-after: {exc}", EXIT_USAGE) from None
+    if when <= now:
+        raise CommandError(
+            f"--expire-after {text!r} has already passed; give a later time or a duration "
+            "such as 2h.",
+            EXIT_USAGE,
+        )
+    return when.timestamp()
 
 
 # --- output -------------------------------------------------------------------------------
@@ -388,6 +422,14 @@ def _finish(engine: BulkEngine, campaign_id: str, summary: RunSummary, as_json: 
 @click.option("--day-timezone", help="Zone whose midnight resets daily caps (default: location's).")
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Concurrent sends.")  # fmt: skip
+@click.option("--max-cost", type=click.FloatRange(min=0, min_open=True), metavar="USD",
+              help="Pause before the estimated spend would pass this.")  # fmt: skip
+@click.option("--expire-after", metavar="WHEN",
+              help="Skip anyone not texted by then (2h, 1d, or an ISO time).")  # fmt: skip
+@click.option("--max-failure-rate", default="20%", show_default=True, metavar="PCT",
+              help="Pause when this share of recent sends fails ('off' to disable).")  # fmt: skip
+@click.option("--max-opt-out-rate", default="5%", show_default=True, metavar="PCT",
+              help="Pause when this share of recent recipients opts out ('off').")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Counts, skips, parts and cost; send nothing.")
 @click.option("--check-dnd", is_flag=True, help="With --dry-run: read every contact (DND).")
 @click.option("--no-wait", is_flag=True, help="Return when nothing is due now (resume later).")
@@ -414,6 +456,10 @@ def send_cmd(
     number_per_day: int | None,
     day_timezone: str | None,
     workers: int,
+    max_cost: float | None,
+    expire_after: str | None,
+    max_failure_rate: str,
+    max_opt_out_rate: str,
     dry_run: bool,
     check_dnd: bool,
     no_wait: bool,
@@ -431,6 +477,11 @@ def send_cmd(
       ghl-sms bulk send --csv list.csv "Hi {first_name|there}! Reply STOP to opt out" --dry-run
       ghl-sms bulk send --tag reminders --transactional --file reminder.txt
       ghl-sms bulk send --contacts-file ids.txt --per-minute 30 --per-day 2000 "Sale today"
+      ghl-sms bulk send --tag reminders --transactional --expire-after 3h --max-cost 25 "..."
+
+    A campaign pauses itself when failures (default 20% of the last 50 sends) or
+    opt-outs (5% of the last 200 texted) run high, or before --max-cost would be
+    passed; `bulk status` says why and `bulk resume` continues on purpose.
     """
     body = template_file.read() if template_file is not None else template
     if not body:
@@ -438,6 +489,12 @@ def send_cmd(
     if check_dnd and not dry_run:
         raise CommandError("--check-dnd goes with --dry-run.", EXIT_USAGE)
     source = _source(csv_path, contacts, contacts_file, tag)
+    guards = Guards(
+        max_failure_rate=_rate(max_failure_rate, "--max-failure-rate"),
+        max_opt_out_rate=_rate(max_opt_out_rate, "--max-opt-out-rate"),
+        max_cost_usd=max_cost,
+        expires_at=_deadline(expire_after, app) if expire_after else None,
+    )
 
     async def main() -> None:
         async with _engine(app, settings, workers) as (engine, location_id):
@@ -456,6 +513,7 @@ def send_cmd(
                     number_per_day=number_per_day,
                     day_timezone=day_timezone,
                 ),
+                guards=guards,
             )
             campaign = await engine.create(spec, source)
             if dry_run:
@@ -559,6 +617,8 @@ def cancel_cmd(*, app: AppContext, settings: Settings, as_json: bool, campaign_i
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Concurrent sends.")  # fmt: skip
 @click.option("--no-wait", is_flag=True, help="Return when nothing is due now.")
+@click.option("--max-cost", type=click.FloatRange(min=0, min_open=True), metavar="USD",
+              help="A new spend cap (after it paused the campaign).")  # fmt: skip
 @common_options
 def resume_cmd(
     *,
@@ -568,6 +628,7 @@ def resume_cmd(
     campaign_id: str,
     workers: int,
     no_wait: bool,
+    max_cost: float | None,
 ) -> None:
     """Continue a paused, interrupted or draft campaign until it is done.
 
@@ -578,8 +639,8 @@ def resume_cmd(
     async def main() -> None:
         async with _engine(app, settings, workers) as (engine, _):
             campaign = engine.campaign(campaign_id)
-            if campaign.state == CampaignState.PAUSED:
-                engine.resume(campaign_id)
+            if campaign.state in (CampaignState.PAUSED, CampaignState.RUNNING):
+                engine.resume(campaign_id, max_cost_usd=max_cost)
             elif campaign.state == CampaignState.DRAFT:
                 engine.start(campaign_id)
             elif campaign.state != CampaignState.RUNNING:

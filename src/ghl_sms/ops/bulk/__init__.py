@@ -38,6 +38,7 @@ from ghl_sms.ops.bulk.engine import (
     EngineConfig,
     NoRecipients,
 )
+from ghl_sms.ops.bulk.guards import Guards
 from ghl_sms.ops.bulk.models import (
     Campaign,
     CampaignProgress,
@@ -83,6 +84,7 @@ __all__ = [
     "CsvSource",
     "Dispatcher",
     "EngineConfig",
+    "Guards",
     "HeldLease",
     "InProcessDispatcher",
     "LeaseInfo",

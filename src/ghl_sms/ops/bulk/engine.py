@@ -27,7 +27,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal, cast
 
@@ -244,7 +244,7 @@ class BulkEngine:
             from_number=from_number,
             transactional=spec.transactional,
             quiet_hours=spec.quiet_hours,
-            caps=spec.caps.to_dict(),
+            caps=spec.caps.to_dict() | {"guards": spec.guards.to_dict()},
             max_attempts=spec.max_attempts,
             source=source.description,
             state=CampaignState.IMPORTING,
@@ -411,8 +411,18 @@ class BulkEngine:
         """Stop claiming its recipients; the ones in flight finish. ``resume`` continues."""
         return self._move(campaign_id, CampaignState.PAUSED, [CampaignState.RUNNING], "pause")
 
-    def resume(self, campaign_id: str) -> Campaign:
-        """Paused (by a person, or by itself after an auth error) -> running."""
+    def resume(self, campaign_id: str, *, max_cost_usd: float | None = None) -> Campaign:
+        """Paused (by a person, or by itself: an auth error, a guard) -> running.
+
+        The failure and opt-out guards count afresh from now (resuming after they
+        paused it is deliberate); ``max_cost_usd`` raises (or sets) the spend cap.
+        """
+        campaign = self.campaign(campaign_id)
+        guards = campaign.guards.resumed(self.clock.now())
+        if max_cost_usd is not None:
+            guards = replace(guards, max_cost_usd=max_cost_usd)
+        if campaign.state == CampaignState.PAUSED or max_cost_usd is not None:
+            self.store.set_caps(campaign_id, campaign.caps | {"guards": guards.to_dict()})
         return self._move(campaign_id, CampaignState.RUNNING, [CampaignState.PAUSED], "resume")
 
     def cancel(self, campaign_id: str) -> Campaign:

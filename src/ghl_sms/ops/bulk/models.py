@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ghl_sms.ops.bulk.guards import Guards
+
 __all__ = [
     "Campaign",
     "CampaignProgress",
@@ -120,6 +122,8 @@ class CampaignSpec:
     caps: Caps = field(default_factory=Caps)
     max_attempts: int = 5
     """Tries per recipient after transient failures (5xx, timeouts) before it fails."""
+    guards: Guards = field(default_factory=Guards)
+    """Auto-pause thresholds, spend cap and deadline (``guards.py``)."""
 
 
 class _Out(BaseModel):
@@ -153,6 +157,10 @@ class Campaign(_Out):
     @property
     def caps_spec(self) -> Caps:
         return Caps.from_dict(self.caps)
+
+    @property
+    def guards(self) -> Guards:
+        return Guards.from_dict(self.caps.get("guards"))
 
 
 @dataclass(frozen=True)

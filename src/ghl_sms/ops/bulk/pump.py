@@ -59,7 +59,12 @@ from ghl_sms.ops.bulk.budget import (
     message_limit,
 )
 from ghl_sms.ops.bulk.dispatcher import HeldLease
-from ghl_sms.ops.bulk.guards import DuplicateRecipient, Guards, GuardStore, SpendCapReached
+from ghl_sms.ops.bulk.guards import (
+    DuplicateRecipient,
+    GuardStore,
+    SpendCapReached,
+    health_problem,
+)
 from ghl_sms.ops.bulk.models import (
     Campaign,
     CampaignProgress,
@@ -133,6 +138,10 @@ class PumpConfig:
 
 class _Stopped(Exception):
     """The campaign was paused or cancelled after this recipient was claimed."""
+
+
+class _Late(Exception):
+    """The carrier caps would send it after the campaign's deadline."""
 
 
 class Tally:
@@ -246,6 +255,7 @@ class Pump:
         self._in_flight: Counter[str] = Counter()
         self._wake = anyio.Event()
         self._default_sender: str | None = None
+        self._outcomes: Counter[str] = Counter()
 
     # --- the coordinator ------------------------------------------------------------------
 
@@ -293,6 +303,7 @@ class Pump:
             running = self._refresh()
             if self._done_watching(running):
                 return
+            self._expire(running)
             now = self.clock.now()
             free = capacity - self._queued - sum(self._in_flight.values())
             claimed: list[Row] = []
@@ -399,6 +410,21 @@ class Pump:
         not_before: float | None = None,
         attempt: bool = False,
     ) -> None:
+        campaign = self._campaigns.get(row.campaign_id)
+        expires_at = campaign.guards.expires_at if campaign is not None else None
+        if (
+            campaign is not None
+            and state == RecipientState.DEFERRED
+            and expires_at is not None
+            and (not_before or 0.0) >= expires_at
+        ):
+            # It would wait past the campaign's deadline: it won't be texted at all.
+            state, code, reason = (
+                RecipientState.SKIPPED,
+                str(SkipReason.EXPIRED),
+                (f"{reason} That is after the campaign's deadline: {_expired_sentence(campaign)}"),
+            )
+            not_before = None
         self.store.finish(
             row.id,
             state,
@@ -409,11 +435,12 @@ class Pump:
             attempt=attempt,
         )
         tally = self._tallies.get(row.campaign_id)
-        campaign = self._campaigns.get(row.campaign_id)
         if tally is not None:
             tally.move(row.state, state, self.clock.now())
             if campaign is not None:
                 self._report(campaign)
+        if campaign is not None and state in (RecipientState.SENT, RecipientState.FAILED):
+            self._check_health(campaign, failed=state == RecipientState.FAILED)
 
     def _release(self, row: Row) -> None:
         """Back to where it was before it was claimed (a pause, a lost lease)."""
@@ -435,6 +462,10 @@ class Pump:
             return
         if not self.lease.keep():
             self._release(row)
+            return
+        if self._expired(campaign):
+            self._finish(row, RecipientState.SKIPPED, code=str(SkipReason.EXPIRED),
+                         reason=_expired_sentence(campaign))  # fmt: skip
             return
         quiet = self._quiet_until(campaign, row)
         if quiet is not None:
@@ -479,6 +510,9 @@ class Pump:
         except _Stopped:
             self._release(row)  # back to waiting; skipped if the campaign was cancelled
             return
+        except _Late:
+            self._finish(row, RecipientState.SKIPPED, code=str(SkipReason.EXPIRED),
+                         reason=_expired_sentence(campaign))  # fmt: skip
         except PreflightBlocked as exc:
             self._blocked(row, campaign, exc)
         except MissingFields as exc:
@@ -551,6 +585,32 @@ class Pump:
         if paused is not None:
             logger.warning("campaign %s paused itself: %s", campaign.id, reason)
 
+    def _check_health(self, campaign: Campaign, *, failed: bool) -> None:
+        """After a failure, and every few sends (opt-outs arrive later), look at the
+        campaign's recent outcomes; pause it when a guard's threshold is crossed."""
+        self._outcomes[campaign.id] += 1
+        if not failed and self._outcomes[campaign.id] % _HEALTH_EVERY:
+            return
+        guards = campaign.guards
+        problem = health_problem(self.guards.health(campaign.id, self.location_id, guards), guards)
+        if problem is not None:
+            self._pause(campaign, problem)
+
+    def _expired(self, campaign: Campaign) -> bool:
+        expires_at = campaign.guards.expires_at
+        return expires_at is not None and self.clock.now() >= expires_at
+
+    def _expire(self, running: list[Campaign]) -> None:
+        """Past its deadline, a campaign's waiting recipients are skipped at once."""
+        for campaign in running:
+            if self._expired(campaign):
+                skipped = self.store.skip_open(
+                    campaign.id, str(SkipReason.EXPIRED), _expired_sentence(campaign)
+                )
+                tally = self._tallies.get(campaign.id)
+                if skipped and tally is not None:
+                    self._tallies[campaign.id] = Tally.read(self.store, campaign, self.pacer.limits)
+
     # --- one person, one text; the spend cap -------------------------------------------
 
     def _person(self, row: Row, contact: Contact | None) -> tuple[str | None, str | None]:
@@ -572,7 +632,7 @@ class Pump:
             cost = prices.mms_price * max(parts, 1)
         else:
             cost = prices.sms_price_per_segment * parts
-        guards = Guards.from_dict(campaign.caps.get("guards"))
+        guards = campaign.guards
         result = self.guards.claim(
             recipient_id=row.id,
             campaign_id=campaign.id,
@@ -762,6 +822,13 @@ class Pump:
                 raise
             message_at = max(at for _, at in taken)
             if message_at <= request_at <= message_at + MESSAGE_SLACK:
+                expires_at = campaign.guards.expires_at
+                if expires_at is not None and request_at >= expires_at:
+                    # Its slot under the caps comes after the deadline: too late to go.
+                    for key, at in taken:
+                        self.budget.refund(key, at)
+                    self.pacer.cancel_prepaid()
+                    raise _Late
                 return
             # The caps put the message later than its request slot: move the request.
             for key, at in taken:
@@ -779,6 +846,16 @@ class Pump:
                 tally.by_state["pending"] -= was_pending
                 tally.by_state["deferred"] += was_pending
             self._set_waiting(campaign, code, until)
+
+
+_HEALTH_EVERY = 25
+"""Sends between two looks at a campaign's opt-out rate (failures look at once)."""
+
+
+def _expired_sentence(campaign: Campaign) -> str:
+    expires_at = campaign.guards.expires_at or 0.0
+    when = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"Not texted by the campaign's deadline ({when}); it would arrive too late."
 
 
 def _cap_sentence(key: str, until: float) -> str:

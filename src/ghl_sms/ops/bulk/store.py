@@ -71,6 +71,7 @@ class CampaignStore(Protocol):
 
     def set_waiting(self, campaign_id: str, reason: str | None, until: float | None) -> None: ...
     def set_total(self, campaign_id: str, total: int) -> None: ...
+    def set_caps(self, campaign_id: str, caps: Mapping[str, Any]) -> None: ...
     def delete_campaign(self, campaign_id: str) -> None: ...
 
     # recipients
@@ -110,6 +111,10 @@ class CampaignStore(Protocol):
         ...
 
     def cancel_open(self, campaign_id: str, reason: str) -> int: ...
+    def skip_open(self, campaign_id: str, code: str, reason: str) -> int:
+        """Skip every recipient still waiting (pending or deferred) with this reason."""
+        ...
+
     def next_due(self, campaign_id: str) -> tuple[float, str | None] | None:
         """The earliest open recipient's ``not_before`` and why it waits, if any is open."""
         ...
@@ -303,6 +308,12 @@ class SqliteCampaignStore:
             (reason, until, self._clock.now(), campaign_id, reason, until),
         )
 
+    def set_caps(self, campaign_id: str, caps: Mapping[str, Any]) -> None:
+        self._write(
+            "UPDATE bulk_campaigns SET caps = ?, updated_at = ? WHERE id = ?",
+            (json.dumps(dict(caps)), self._clock.now(), campaign_id),
+        )
+
     def set_total(self, campaign_id: str, total: int) -> None:
         self._write(
             "UPDATE bulk_campaigns SET total = ?, updated_at = ? WHERE id = ?",
@@ -450,10 +461,13 @@ class SqliteCampaignStore:
         return int(was_pending)
 
     def cancel_open(self, campaign_id: str, reason: str) -> int:
+        return self.skip_open(campaign_id, str(SkipReason.CANCELLED), reason)
+
+    def skip_open(self, campaign_id: str, code: str, reason: str) -> int:
         return self._write(
             f"UPDATE bulk_recipients SET state = 'skipped', reason_code = ?, reason = ?, "
             f"updated_at = ? WHERE campaign_id = ? AND state IN {_OPEN}",
-            (str(SkipReason.CANCELLED), reason, self._clock.now(), campaign_id),
+            (code, reason, self._clock.now(), campaign_id),
         )
 
     def next_due(self, campaign_id: str) -> tuple[float, str | None] | None:
