@@ -261,3 +261,30 @@ async def test_contact_search_by_tag_posts_filters_and_pages_on(recorder: Record
     }
     assert recorder.body(1)["page"] == 2
     assert recorder.requests[0].headers["version"] == "2021-07-28"
+
+
+@pytest.mark.anyio
+async def test_contact_search_sends_ghls_body_for_text_email_and_search_after(
+    recorder: Recorder,
+) -> None:
+    recorder.answers += [ok({"contacts": [], "total": 0}), ok({"contacts": [], "total": 0})]
+    client = make_client(recorder)
+    await client.search_contacts(query="ben", email="ben@example.com", tag="vip", page=3,
+                                 page_limit=20)  # fmt: skip
+    await client.search_contacts(page_limit=50, search_after=[1767225600000, "c9"])
+    assert recorder.body(0) == {
+        "locationId": "loc123",
+        "page": 3,
+        "pageLimit": 20,
+        "query": "ben",
+        "filters": [
+            {"field": "tags", "operator": "contains", "value": "vip"},
+            {"field": "email", "operator": "eq", "value": "ben@example.com"},
+        ],
+    }
+    # Past GHL's 10,000-result page limit: the cursor replaces the page number.
+    assert recorder.body(1) == {
+        "locationId": "loc123",
+        "pageLimit": 50,
+        "searchAfter": [1767225600000, "c9"],
+    }

@@ -1,6 +1,12 @@
 import pytest
 
-from ghl_sms.rules.phones import PhoneInfo, PhoneNumberError, parse_phone, to_e164
+from ghl_sms.rules.phones import (
+    PhoneInfo,
+    PhoneNumberError,
+    looks_like_phone,
+    parse_phone,
+    to_e164,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,3 +58,21 @@ def test_a_toll_free_number_has_no_useful_zone():
 def test_only_nanp_numbers_have_an_area_code():
     assert parse_phone("+19155551234").area_code == "915"
     assert parse_phone("+442079460958").area_code is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["+14155550102", "(415) 555-0102", "415.555.0102", " 4155550102 ", "+44 7400 123456",
+     "tel:+14155550102"],
+)  # fmt: skip
+def test_written_phone_numbers_look_like_phones(value):
+    assert looks_like_phone(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["sbxCtSmsDnd000000001", "ve9EPM428h8vShlRW1KT", "Ben Carter", "12345", "", None,
+     "+1 415 555 0102 ext 5", "1234567890123456789"],
+)  # fmt: skip
+def test_ids_names_and_short_or_long_digit_runs_do_not(value):
+    assert not looks_like_phone(value)

@@ -431,17 +431,33 @@ class GhlClient:
         *,
         tag: str | None = None,
         query: str | None = None,
+        email: str | None = None,
+        filters: Sequence[Mapping[str, Any]] | None = None,
         page: int = 1,
         page_limit: int = 100,
+        search_after: Sequence[Any] | None = None,
     ) -> ContactPage:
-        """One page of the location's contacts, optionally with a tag or matching a query."""
-        body: dict[str, Any] = {
-            "locationId": self.location_id,
-            "page": page,
-            "pageLimit": page_limit,
-        }
+        """One page of the location's contacts (``POST /contacts/search``).
+
+        ``query`` is GHL's free text (names, email, phone); ``tag`` and ``email`` become
+        filters, ANDed with any raw ``filters`` (``{field, operator, value}``). Pages are
+        ``page``/``page_limit`` (GHL stops at 10,000 results), or, past that, the last
+        contact's ``search_after`` (then ``page`` is not sent). The phone filter finds
+        nothing live: look a number up with ``find_contact_by_phone``.
+        """
+        body: dict[str, Any] = {"locationId": self.location_id, "pageLimit": page_limit}
+        if search_after is not None:
+            body["searchAfter"] = list(search_after)
+        else:
+            body["page"] = page
+        conditions: list[dict[str, Any]] = []
         if tag:
-            body["filters"] = [{"field": "tags", "operator": "contains", "value": tag}]
+            conditions.append({"field": "tags", "operator": "contains", "value": tag})
+        if email:
+            conditions.append({"field": "email", "operator": "eq", "value": email})
+        conditions.extend(dict(f) for f in filters or ())
+        if conditions:
+            body["filters"] = conditions
         if query:
             body["query"] = query
         path = "/contacts/search"

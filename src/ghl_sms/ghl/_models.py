@@ -125,6 +125,8 @@ class Contact(GhlModel):
     custom_fields: list[CustomField] = Field(default_factory=list)
     date_added: datetime | None = None
     date_updated: datetime | None = None
+    search_after: list[Any] | None = None
+    """In search results only: pass it back as ``search_after`` for the next page."""
 
     @field_validator("tags", "custom_fields", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ contact and a conversation by id answer ``RecipientNotFound`` when GHL has none.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -22,11 +23,19 @@ from ghl_sms.ghl import (
     PermissionDeniedError,
     PhoneNumber,
 )
-from ghl_sms.ops.errors import RecipientNotFound, SenderNotAvailable, UsageError
+from ghl_sms.ops.errors import (
+    PhoneGivenAsContact,
+    RecipientNotFound,
+    SenderNotAvailable,
+    UsageError,
+)
 from ghl_sms.ops.events import EventLog
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.rules.carrier_errors import lookup as lookup_error_code
-from ghl_sms.rules.phones import PhoneNumberError, parse_phone
+from ghl_sms.rules.phones import PhoneNumberError, looks_like_phone, parse_phone
+
+if TYPE_CHECKING:
+    from ghl_sms.ops.contacts import ContactDirectory
 
 __all__ = ["FINAL_STATUSES", "ServiceBase", "ServiceConfig", "explain_failure", "is_not_found"]
 
@@ -91,6 +100,13 @@ class ServiceBase:
         self._location_timezone: str | None | bool = False  # False: not looked up yet
         self._lookups = anyio.Lock()  # concurrent sends (bulk workers) look these up once
 
+    @property
+    def contacts(self) -> ContactDirectory:
+        """Search the location's contacts and show one (``ghl-sms contacts``)."""
+        from ghl_sms.ops.contacts import ContactDirectory  # it imports this module
+
+        return ContactDirectory(self.client, self.ledger, default_region=self.config.default_region)
+
     # --- lookups shared by the operations -------------------------------------------------
 
     async def sender_numbers(self, *, refresh: bool = False) -> list[PhoneNumber]:
@@ -130,6 +146,10 @@ class ServiceBase:
         return default or next((n for n in numbers if n.capabilities.sms), None)
 
     async def _contact(self, contact_id: str) -> Contact:
+        if looks_like_phone(contact_id):  # GHL would only say "not found"
+            raise PhoneGivenAsContact(
+                contact_id, instead="use --to for a number (to_number over MCP)."
+            )
         try:
             return await self.client.get_contact(contact_id)
         except (NotFoundError, InvalidRequestError) as exc:

@@ -19,6 +19,7 @@ __all__ = [
     "IdempotencyConflict",
     "LedgerUnusable",
     "OpsError",
+    "PhoneGivenAsContact",
     "PreflightBlocked",
     "RecipientNotFound",
     "RepeatSendError",
@@ -74,6 +75,20 @@ class LedgerUnusable(OpsError):
 
 class RecipientNotFound(OpsError):
     """No such contact or conversation in this location."""
+
+
+class PhoneGivenAsContact(UsageError, RecipientNotFound):
+    """A phone number where a contact id belongs (``--contact +1415...``).
+
+    A usage error (the CLI exits 2) that is also "no such contact", so a bulk row with a
+    number in its contact column is skipped like an unknown id rather than failing the run.
+    """
+
+    def __init__(self, value: str, *, instead: str) -> None:
+        super().__init__(
+            f"{value.strip()!r} looks like a phone number, not a contact id; {instead}"
+        )
+        self.value = value
 
 
 class SenderNotAvailable(OpsError):

@@ -7,12 +7,13 @@ only be told apart by a live lookup; we catch invalid, toll-free and premium num
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import PhoneNumberType, timezone
 
-__all__ = ["PhoneInfo", "PhoneNumberError", "parse_phone", "to_e164"]
+__all__ = ["PhoneInfo", "PhoneNumberError", "looks_like_phone", "parse_phone", "to_e164"]
 
 DEFAULT_REGION = "US"
 
@@ -103,3 +104,21 @@ def to_e164(raw: str, default_region: str = DEFAULT_REGION) -> str | None:
         return parse_phone(raw, default_region).e164
     except PhoneNumberError:
         return None
+
+
+# Digits with the punctuation people write numbers with; no letters (GHL ids have them).
+_PHONE_SHAPED = re.compile(r"(?:tel:)?\+?[\d\s().\-]+")
+
+
+def looks_like_phone(value: str | None) -> bool:
+    """Whether ``value`` is clearly a phone number rather than an id or a name.
+
+    Shape only, no validity check: ``+1 (415) 555-0102`` and ``4155550102`` are, a GHL
+    contact id (20 letters and digits) is not. Used to say "use --to" instead of "no
+    such contact" when a number is passed where a contact id belongs.
+    """
+    text = (value or "").strip()
+    if not _PHONE_SHAPED.fullmatch(text):
+        return False
+    digits = sum(c.isdigit() for c in text)
+    return 7 <= digits <= 15  # E.164 allows at most 15 digits
