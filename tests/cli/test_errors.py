@@ -154,3 +154,27 @@ def test_the_installed_command_exits_130_on_sigint(tmp_path: Path) -> None:
             process.kill()
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
+
+
+@pytest.mark.skipif(not _installed_cli().exists(), reason="console script not installed")
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`ghl-sms sandbox | head`: the pipe closes before the ready lines are written (inside
+    the server's task group, where click's own broken-pipe handling does not reach)."""
+    env = {**os.environ, "GHL_SMS_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    env.pop("GHL_SMS_DEBUG", None)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes a byte
+    try:
+        process = subprocess.run(
+            [str(_installed_cli()), "sandbox", "--port", "0", "--db", ":memory:"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert process.returncode == 1, process.stderr
+    assert process.stderr == ""

@@ -251,10 +251,11 @@ ROWS: dict[str, Row] = {
     "9-our-merge-single-send": Row(
         ("send", *SB, "--contact", AVA, "Hi {first_name|there}"), 0, then=sent_once("Hi Ava")
     ),
-    "9-unknown-placeholder-warned": Row(
+    # Stricter than a warning, on purpose: a placeholder is never texted as written.
+    "9-unknown-placeholder-blocked": Row(
         ("send", *SB, "--contact", AVA, "--dry-run", "Hi {nickname}"),
-        0,
-        ("{nickname}",),
+        3,
+        ("{nickname}", "fallback"),
         then=nothing_sent,
     ),
     "9-ghl-merge-bulk-preview": Row(

@@ -244,3 +244,20 @@ async def test_served_slow_bodies_are_cut_off_and_excess_connections_refused(
                     assert await _read_to_end(idle) == b""  # sent nothing: closed quietly
             process.terminate()
             await process.wait()
+
+
+@pytest.mark.parametrize("given", ["missing.pem", "./keys/ghl", "~/nowhere/ghl-webhook.pub"])
+def test_a_key_file_that_does_not_exist_is_named(tmp_path: Path, given: str) -> None:
+    result = run(tmp_path, "--check", "--ed25519-key", given)
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+    assert Path(given).name in result.output
+    assert not (tmp_path / "ledger.db").exists()
+
+
+def test_a_key_file_that_is_not_text_is_named(tmp_path: Path) -> None:
+    binary = tmp_path / "ghl.pem"
+    binary.write_bytes(b"\xff\xfe\x00binary")
+    result = run(tmp_path, "--check", "--ed25519-key", str(binary))
+    assert result.exit_code == 2
+    assert f"{binary} is not a text file" in result.output

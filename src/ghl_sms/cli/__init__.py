@@ -7,7 +7,7 @@ Command modules are imported only when their command runs (or help lists them), 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -69,9 +69,13 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except click.exceptions.Exit:
             raise
+        except BrokenPipeError:
+            reader_went_away()
         except KeyboardInterrupt:
             error: click.ClickException = interrupted()
-        except BaseExceptionGroup as group:  # Ctrl-C inside a task group
+        except BaseExceptionGroup as group:  # Ctrl-C (or a closed pipe) inside a task group
+            if group.split(BrokenPipeError)[1] is None:
+                reader_went_away()
             rest = group.split(KeyboardInterrupt)[1]
             if rest is not None:
                 raise
@@ -88,6 +92,20 @@ class LazyGroup(click.Group):
         else:
             error.show()
         raise click.exceptions.Exit(error.exit_code)
+
+
+def reader_went_away() -> NoReturn:
+    """``ghl-sms ... | head``: the reader closed the pipe, so stop quietly (exit 1, as
+    Python's docs advise), without a second error when the interpreter flushes stdout."""
+    import os
+    import sys
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (an in-process runner)
+        pass
+    raise click.exceptions.Exit(EXIT_FAILED)
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)

@@ -33,15 +33,31 @@ ED25519_ENV = "GHL_WEBHOOK_PUBLIC_KEY"
 RSA_ENV = "GHL_WEBHOOK_RSA_PUBLIC_KEY"
 
 
+_KEY_FILE_SUFFIXES = (".pem", ".key", ".pub", ".der", ".txt", ".crt")
+
+
 def _key_text(value: str) -> str:
     """A key given inline, or the contents of the file it names."""
-    if "-----BEGIN" not in value:
-        try:
-            path = Path(value).expanduser()
-            if path.is_file():
-                return path.read_text(encoding="utf-8")
-        except OSError:
-            pass
+    if "-----BEGIN" in value:
+        return value
+    path = Path(value).expanduser()
+    try:
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "is not a text file" if isinstance(exc, UnicodeDecodeError) else "cannot be read"
+        raise CommandError(
+            f"The webhook key file {path} {reason}.",
+            EXIT_USAGE,
+            hint="Give the PEM file HighLevel published, or the key itself as PEM, hex or base64.",
+        ) from None
+    if value.lower().endswith(_KEY_FILE_SUFFIXES) or value.startswith(("./", "../", "~")):
+        # Clearly meant as a file (a raw key is hex or base64, never ending in .pem).
+        raise CommandError(
+            f"The webhook key file {path} does not exist.",
+            EXIT_USAGE,
+            hint="Check the path, or give the key itself as PEM, hex or base64.",
+        )
     return value
 
 
