@@ -76,3 +76,20 @@ def test_written_phone_numbers_look_like_phones(value):
 )  # fmt: skip
 def test_ids_names_and_short_or_long_digit_runs_do_not(value):
     assert not looks_like_phone(value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("abc", "does not look like a number"),
+        ("+999 12", "no valid country code"),
+        ("+1415555010012345678", "too long"),
+    ],
+)
+def test_an_unparseable_number_is_explained_in_plain_words(raw: str, problem: str) -> None:
+    with pytest.raises(PhoneNumberError) as info:
+        parse_phone(raw)
+    message = str(info.value)
+    assert problem in message
+    assert "+15551234567" in message  # what to write instead
+    assert "(1)" not in message and "string supplied" not in message  # not the library's text

@@ -64,6 +64,16 @@ class PhoneInfo:
         return None
 
 
+# phonenumbers' own texts ("(1) The string supplied did not seem to be ...") in plain words.
+_PARSE_PROBLEMS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "no valid country code",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "it does not look like a number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+    phonenumbers.NumberParseException.TOO_LONG: "too long",
+}
+
+
 def parse_phone(raw: str, default_region: str = DEFAULT_REGION) -> PhoneInfo:
     """Parse ``raw`` (any common format) into a valid number, or raise PhoneNumberError.
 
@@ -76,8 +86,12 @@ def parse_phone(raw: str, default_region: str = DEFAULT_REGION) -> PhoneInfo:
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
+        problem = _PARSE_PROBLEMS.get(exc.error_type, "unreadable")
         raise PhoneNumberError(
-            raw, "unparseable", f"{text!r} is not a phone number ({exc})."
+            raw,
+            "unparseable",
+            f"{text!r} is not a phone number ({problem}); "
+            "use E.164 form such as +15551234567.",
         ) from exc
     if not phonenumbers.is_valid_number(number):
         raise PhoneNumberError(
