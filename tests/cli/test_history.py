@@ -37,7 +37,7 @@ def test_text_shows_the_message_id_name_number_text_and_status(h: CliHarness) ->
     assert "Ava Reed (+14155550100)" in first and "pending" in first
     assert "Table for two at 7?" in result.stdout
     assert "SMS, 1 part GSM-7, ~$0.0079" in result.stdout
-    assert "1 send, ~$0.0079 estimated" in result.stdout
+    assert "1 send, ~$0.0079 estimated." in result.stdout
 
 
 def test_history_does_not_open_the_sandbox(h: CliHarness) -> None:

@@ -167,6 +167,7 @@ def _render(out: Console, entries: list[HistoryEntry], *, more: bool) -> None:
             out.print(f"    What to do: {escape(entry.advice)}")
     total = sum(e.cost_estimate_usd for e in entries)
     noun = "send" if len(entries) == 1 else "sends"
-    out.print(f"{len(entries):,} {noun}, ~${total:.4f} estimated. Details of one: ghl-sms status MESSAGE_ID")
+    out.print(f"{len(entries):,} {noun}, ~${total:.4f} estimated.")
+    out.print("Details of one: ghl-sms status MESSAGE_ID")
     if more:
         out.print(f"Newest {len(entries):,} shown; --limit N shows more, --format csv exports all.")
