@@ -1,5 +1,6 @@
 import contextlib
 import socket
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ def test_a_database_in_use_is_a_one_line_error(tmp_path: Path) -> None:
     db = tmp_path / "busy.db"
     with Sandbox(db_path=db):
         result = CliRunner().invoke(cli, ["sandbox", "--db", str(db), "--port", "0"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # configuration: pick another file, as for a busy port
     assert "is in use by another sandbox" in result.output
 
 
@@ -104,6 +105,21 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path)
     assert f"{junk} is not a sandbox database or is damaged" in result.stderr
     assert "ghl-sms bug" not in result.output and "Traceback" not in result.output
     assert junk.read_bytes() == b"these are my notes, not SQLite " * 10
+
+
+def test_another_programs_sqlite_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    theirs = tmp_path / "crm.db"
+    with contextlib.closing(sqlite3.connect(theirs)) as db, db:
+        db.execute("CREATE TABLE leads (id INTEGER PRIMARY KEY, name TEXT)")
+        db.execute("INSERT INTO leads (name) VALUES ('Ada')")
+    before = theirs.read_bytes()
+    result = invoke("--db", str(theirs), "--port", "0")
+    assert result.exit_code == 2
+    assert f"{theirs} is not a sandbox database" in result.stderr
+    assert theirs.read_bytes() == before  # no sandbox tables added to someone else's file
+    with contextlib.closing(sqlite3.connect(theirs)) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"leads"}
 
 
 @dataclass

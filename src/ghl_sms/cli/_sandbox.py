@@ -82,7 +82,7 @@ def sandbox(
         )
     except SandboxInUseError as exc:
         sock.close()
-        raise click.ClickException(str(exc)) from None
+        raise CommandError(str(exc), EXIT_USAGE) from None
     except sqlite3.DatabaseError as exc:
         sock.close()
         raise CommandError(_unusable(db, exc), EXIT_USAGE) from None

@@ -35,6 +35,7 @@ def connect(path: str) -> sqlite3.Connection:
     # SandboxStore serialises access with its own lock.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0.2)
     try:
+        _refuse_a_foreign_database(conn, path)  # before any PRAGMA rewrites its header
         if path != ":memory:":
             # One sandbox owns the file (its caches assume so): exclusive locking makes a
             # second one fail fast instead of corrupting ids, and spares WAL's shared-memory
@@ -45,15 +46,25 @@ def connect(path: str) -> sqlite3.Connection:
             conn.execute("PRAGMA synchronous=OFF")
         conn.execute("PRAGMA foreign_keys=ON")
         migrate(conn)
-    except sqlite3.OperationalError as exc:
+    except sqlite3.DatabaseError as exc:
         conn.close()
-        if "locked" in str(exc):
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             raise SandboxInUseError(
                 f"{path} is in use by another sandbox (is `ghl-sms sandbox` running on it?); "
                 "stop that one or use another database file"
             ) from exc
         raise
     return conn
+
+
+class ForeignDatabaseError(sqlite3.DatabaseError):
+    """The file is an SQLite database of some other program: never adopt or change it."""
+
+
+def _refuse_a_foreign_database(conn: sqlite3.Connection, path: str) -> None:
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if tables and "_migrations" not in tables:
+        raise ForeignDatabaseError(f"{path} holds another program's tables, not a sandbox's")
 
 
 class SandboxInUseError(RuntimeError):
