@@ -90,3 +90,65 @@ def test_a_campaign_killed_twice_with_sigkill_and_resumed_texts_everyone_exactly
     )
     db.close()
     assert outbound == Counter({p: 1 for p in pats})
+
+
+_CHILD = Path(__file__).resolve().parents[2] / "support" / "bulk_child.py"
+
+
+def _child(tmp: Path, url: str, *args: str) -> subprocess.Popen[str]:
+    argv = [sys.executable, str(_CHILD), str(tmp / "fast-ledger.db"), url, DEMO_TOKEN,
+            DEMO_LOCATION_ID, *args]  # fmt: skip
+    return subprocess.Popen(
+        argv, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _lose_answers(url: str, count: int) -> None:
+    """GHL handles the next sends, then the answers are lost (a 500, a dropped socket)."""
+    for kind in ("500_after", "drop"):
+        body = {"kind": kind, "count": count, "path": "/conversations/messages",
+                "method": "POST"}  # fmt: skip
+        httpx2.post(f"{url}/_sandbox/faults", json=body, timeout=5).raise_for_status()
+
+
+def test_hundreds_of_recipients_lost_answers_and_three_kills_still_text_everyone_once(
+    tmp_path: Path,
+) -> None:
+    """Sends GHL handled whose answers were lost, some in flight at a SIGKILL: each is
+    found in GHL and adopted on resume. Were adoption broken, they would go twice."""
+    with served(tmp_path / "sandbox.db", contacts=300, burst=100_000, window=1) as (
+        server,
+        info,
+    ):
+        url = info["url"]
+        pats = info["contacts"]
+        seeds = info["seed"]
+        ineligible = [seeds["sms_dnd"], seeds["no_phone"]]
+        csv_file = write_csv(
+            tmp_path / "list.csv", ["contact_id"], [[c] for c in [*pats, *ineligible]]
+        )
+        before = _messages(url)
+        _lose_answers(url, 12)
+        run = _child(tmp_path, url, "send", str(csv_file), "Hello {first_name}")
+        assert run.stdout is not None
+        campaign_id = run.stdout.readline().strip()
+        assert campaign_id.startswith("cmp_"), run.communicate()
+        for kill in (60, 140, 220):
+            _kill_after(run, url, before + kill)
+            _lose_answers(url, 6)
+            run = _child(tmp_path, url, "resume", campaign_id)
+
+        out, err = run.communicate(timeout=60)
+        assert run.returncode == 0, err
+        status = json.loads(out.splitlines()[-1])
+        assert status["campaign"]["state"] == "completed"
+        assert status["counts"]["sent"] == 300 and status["counts"]["skipped"] == 2
+        server.terminate()
+        server.wait(timeout=10)
+
+    db = sqlite3.connect(tmp_path / "sandbox.db")
+    outbound = Counter(
+        r[0] for r in db.execute("SELECT contact_id FROM messages WHERE direction = 'outbound'")
+    )
+    db.close()
+    assert outbound == Counter({p: 1 for p in pats})
