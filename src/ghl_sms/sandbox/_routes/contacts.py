@@ -1,4 +1,5 @@
-"""``/contacts/*``: get, create, upsert, update, delete, search and duplicate lookup."""
+"""``/contacts/*``: get, create, upsert, update, delete and duplicate lookup; the search is
+in ``_contact_search``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.routing import Route
 from ghl_sms.rules.phones import to_e164
 from ghl_sms.sandbox._engine import AuthContext
 from ghl_sms.sandbox._errors import ApiError, bad_request, unprocessable
+from ghl_sms.sandbox._routes._contact_search import search_contacts
 from ghl_sms.sandbox._routes._gate import (
     CONTACTS_VERSION,
     JsonDict,
@@ -252,70 +254,8 @@ async def delete_contact(request: Request, ctx: AuthContext) -> JsonDict:
 
 
 def _public(contact: JsonDict) -> JsonDict:
-    """Search results omit DND (ISSUE #43): only GET /contacts/{id} shows it."""
+    """Lookups omit DND, as search does (ISSUE #43): only GET /contacts/{id} shows it."""
     return {k: v for k, v in contact.items() if k not in ("dndSettings", "inboundDndSettings")}
-
-
-def _matches(contact: JsonDict, condition: JsonDict) -> bool:
-    field = condition.get("field")
-    operator = condition.get("operator", "eq")
-    value = condition.get("value")
-    if field == "phone":
-        return False  # the live phone filter finds nothing (ISSUE #289); use duplicate lookup
-    if not isinstance(field, str):
-        return True
-    actual = contact.get(field)
-    if operator == "eq":
-        if isinstance(actual, str) and isinstance(value, str):
-            return actual.lower() == value.lower()
-        return bool(actual == value)
-    if operator == "contains" and isinstance(value, str):
-        if isinstance(actual, list):
-            return value in actual
-        return isinstance(actual, str) and value.lower() in actual.lower()
-    if operator == "exists":
-        return actual not in (None, "", [])
-    return True
-
-
-@ghl_route(READ, CONTACTS_VERSION)
-async def search_contacts(request: Request, ctx: AuthContext) -> JsonDict:
-    body = await json_body(request)
-    location_id = body.get("locationId")
-    if not isinstance(location_id, str):
-        raise unprocessable(["locationId must be a string"])
-    ctx.require_location(location_id)
-    engine = engine_of(request)
-    contacts = engine.store.find_contacts(ctx.location_id)
-    text = body.get("query")
-    if isinstance(text, str) and text.strip():
-        needle = text.strip().lower()
-        contacts = [
-            c
-            for c in contacts
-            if needle
-            in " ".join(
-                str(c.get(k) or "") for k in ("name", "email", "phone", "companyName")
-            ).lower()
-        ]
-    filters = body.get("filters")
-    if isinstance(filters, list):
-        for condition in filters:
-            if isinstance(condition, dict):
-                contacts = [c for c in contacts if _matches(c, condition)]
-    page_limit = body.get("pageLimit", 20)
-    page = body.get("page", 1)
-    if not isinstance(page_limit, int) or isinstance(page_limit, bool) or page_limit < 1:
-        page_limit = 20
-    if not isinstance(page, int) or isinstance(page, bool) or page < 1:
-        page = 1
-    page_limit = min(page_limit, 500)
-    chunk = contacts[(page - 1) * page_limit : page * page_limit]
-    return {
-        "contacts": [_public(c) for c in chunk],
-        "total": len(contacts),
-        "traceId": engine.new_id("trace"),
-    }
 
 
 @ghl_route(READ, CONTACTS_VERSION)
