@@ -102,3 +102,30 @@ async def test_the_sdks_own_verifiers_accept_the_sandboxs_webhook_signatures(
         assert manager.verify_ed25519_signature(text, headers["x-ghl-signature"], keys["ed25519"])
         assert manager.verify_signature(text, headers["x-wh-signature"], keys["rsa"])
         assert body == json.dumps(json.loads(body), separators=(",", ":")).encode()
+
+
+async def test_the_sdks_search_contacts_advanced_works_unmodified(sb: Sandbox, ghl: Any) -> None:
+    found = await ghl.contacts.search_contacts_advanced(
+        {"locationId": sb.location_id, "page": 1, "pageLimit": 20, "query": "Ben"}
+    )
+    assert [c["id"] for c in found["contacts"]] == [sb.seed_ids["sms_dnd"]]
+    assert found["total"] == 1 and "traceId" in found
+    tagged = await ghl.contacts.search_contacts_advanced(
+        {
+            "locationId": sb.location_id,
+            "pageLimit": 2,
+            "filters": [{"field": "tags", "operator": "eq", "value": "sandbox"}],
+            "sort": [{"field": "firstNameLowerCase", "direction": "asc"}],
+        }
+    )
+    assert [c["firstName"] for c in tagged["contacts"]] == ["Ava", "Ben"]
+    after = await ghl.contacts.search_contacts_advanced(
+        {
+            "locationId": sb.location_id,
+            "pageLimit": 2,
+            "filters": [{"field": "tags", "operator": "eq", "value": "sandbox"}],
+            "sort": [{"field": "firstNameLowerCase", "direction": "asc"}],
+            "searchAfter": tagged["contacts"][-1]["searchAfter"],
+        }
+    )
+    assert [c["firstName"] for c in after["contacts"]] == ["Chloe", "Dan"]
