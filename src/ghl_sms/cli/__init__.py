@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "numbers": ("ghl_sms.cli._ops", "numbers"),
     "preview": ("ghl_sms.cli._preview", "preview"),
     "history": ("ghl_sms.cli._history", "history_cmd"),
+    "optouts": ("ghl_sms.cli._optouts", "optouts"),
     "bulk": ("ghl_sms.cli._bulk", "bulk"),
     "mcp": ("ghl_sms.cli._mcp", "mcp"),
     "doctor": ("ghl_sms.cli._mcp", "doctor"),
