@@ -138,6 +138,8 @@ async def test_a_phone_with_other_criteria_must_match_them_all() -> None:
         assert len((await s.directory.search(phone="+14155550102", tag="SMS_DND")).contacts) == 1
         assert (await s.directory.search(phone="+14155550102", tag="vip")).contacts == []
         assert (await s.directory.search("Ava", phone="+14155550102")).contacts == []
+        same = await s.directory.search("(415) 555-0102", phone="+14155550102")
+        assert [c.id for c in same.contacts] == [s.ids["sms_dnd"]]
         nobody = await s.directory.search(phone="+14155550177")
         assert (nobody.contacts, nobody.total, nobody.next_cursor) == ([], 0, None)
 

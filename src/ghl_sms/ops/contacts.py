@@ -231,7 +231,7 @@ class ContactDirectory:
             return []
         if email is not None and (found.email or "").lower() != email.lower():
             return []
-        if text is not None and not _mentions(found, text):
+        if text is not None and not self._mentions(found, text):
             return []
         return [found]
 
@@ -336,6 +336,16 @@ class ContactDirectory:
             date_added=contact.date_added,
         )
 
+    def _mentions(self, contact: Contact, text: str) -> bool:
+        """Whether free text fits a contact, as GHL's search would: a name, an email, or
+        (written any way) its number."""
+        if looks_like_phone(text):
+            number = self._phone_or_none(text)
+            return number is not None and number.e164 == self._e164(contact.phone)
+        needle = text.lower()
+        fields = (contact.display_name, contact.first_name, contact.last_name, contact.email)
+        return any(needle in (f or "").lower() for f in fields)
+
     def _e164(self, phone: str | None) -> str | None:
         if not phone:
             return None
@@ -382,9 +392,3 @@ def _page_of(cursor: str | None, limit: int | None) -> tuple[int, int]:
             "it, or leave the limit out."
         )
     return page, size
-
-
-def _mentions(contact: Contact, text: str) -> bool:
-    needle = text.lower()
-    fields = (contact.display_name, contact.first_name, contact.last_name, contact.email)
-    return any(needle in (f or "").lower() for f in fields)
