@@ -1,6 +1,6 @@
 """The async client for the GHL endpoints that texting needs."""
 
-from ghl_sms.ghl._client import DEFAULT_BASE_URL, DEFAULT_VERSIONS, GhlClient
+from ghl_sms.ghl._client import DEFAULT_BASE_URL, DEFAULT_VERSIONS, GhlClient, TokenProvider
 from ghl_sms.ghl._errors import (
     ApiError,
     AuthenticationError,
@@ -39,10 +39,20 @@ from ghl_sms.ghl._models import (
     UploadResult,
     UpsertContactResult,
 )
+from ghl_sms.ghl._oauth import (
+    AUTHORIZE_URL,
+    InstalledLocation,
+    InstalledLocationPage,
+    LocationToken,
+    OAuthClient,
+    TokenGrant,
+    authorize_url,
+)
 from ghl_sms.ghl._pacing import RateLimits, RequestPacer, SlidingWindowPacer
 from ghl_sms.ghl._retry import RetryPolicy
 
 __all__ = [
+    "AUTHORIZE_URL",
     "DEFAULT_BASE_URL",
     "DEFAULT_VERSIONS",
     "ApiError",
@@ -61,13 +71,17 @@ __all__ = [
     "GhlClient",
     "GhlError",
     "InboundMessageResult",
+    "InstalledLocation",
+    "InstalledLocationPage",
     "InvalidRequestError",
     "Location",
+    "LocationToken",
     "Message",
     "MessageFailure",
     "MessagePage",
     "NotFoundError",
     "NumberCapabilities",
+    "OAuthClient",
     "PermissionDeniedError",
     "PhoneNumber",
     "PhoneNumberList",
@@ -81,7 +95,10 @@ __all__ = [
     "SendOutcomeUnknownError",
     "ServerError",
     "SlidingWindowPacer",
+    "TokenGrant",
+    "TokenProvider",
     "TransportError",
     "UploadResult",
     "UpsertContactResult",
+    "authorize_url",
 ]

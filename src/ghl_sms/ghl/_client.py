@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx2
@@ -49,7 +50,7 @@ from ghl_sms.ghl._models import (
 from ghl_sms.ghl._pacing import DailyLimitExhausted, RateLimits, RequestPacer, SlidingWindowPacer
 from ghl_sms.ghl._retry import RetryPolicy
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_VERSIONS", "GhlClient"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_VERSIONS", "GhlClient", "TokenProvider"]
 
 logger = logging.getLogger("ghl_sms.ghl")
 
@@ -68,6 +69,33 @@ _M = TypeVar("_M", bound=BaseModel)
 
 # Failures that happen before a byte of the request could have been processed.
 _NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+
+
+# A 401 that a fresh token may cure (expired or invalid), unlike a missing scope or an
+# agency token on a location route ("Token's user type mismatch!").
+_STALE_TOKEN = re.compile(r"invalid jwt|invalid token|expired|jwt", re.IGNORECASE)
+_SCOPE_OR_CLASS = re.compile(r"scope|user type|authclass", re.IGNORECASE)
+_KEEP_SEEN_TOKENS = 8
+
+
+class TokenProvider(Protocol):
+    """Hands out the current bearer token (an OAuth location token that rotates).
+
+    Called before each request; called with ``invalid=`` the token GHL just refused as
+    expired or invalid, it must return a fresh one (or raise).
+    """
+
+    async def __call__(self, *, invalid: str | None = None) -> str: ...
+
+
+def _token_problem(token: str) -> str | None:
+    if any(c.isspace() or not c.isprintable() for c in token):
+        # Never echoed: a pasted token with a line break is still the secret.
+        return (
+            "The GHL token contains spaces, line breaks or control characters (a "
+            "copy-paste slip?); copy the whole token again. It is not shown here."
+        )
+    return None
 
 
 def _seg(value: str) -> str:
@@ -94,12 +122,14 @@ class GhlClient:
     ``transport`` swaps the network (``httpx2.MockTransport`` in unit tests, the
     sandbox's in-process transport in contract tests); ``clock`` drives pacing and
     retry waits; ``pacer`` may be shared by several clients of one location.
+    ``token_provider`` replaces ``token`` for a token that changes (OAuth): it is asked
+    before each request, and once more after GHL refuses a token as expired.
     """
 
     def __init__(
         self,
         *,
-        token: str,
+        token: str | None = None,
         location_id: str,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 30.0,
@@ -110,18 +140,20 @@ class GhlClient:
         pacer: RequestPacer | None = None,
         rate_limits: RateLimits | None = None,
         versions: Mapping[str, str] | None = None,
+        token_provider: TokenProvider | None = None,
     ) -> None:
-        if not token or not token.strip():
+        if token_provider is None and (not token or not token.strip()):
             raise ConfigError("A GHL token is required (a Private Integration Token, pit-...).")
+        if token_provider is not None and token:
+            raise ConfigError("Give the GHL client a token or a token provider, not both.")
         if not location_id or not location_id.strip():
             raise ConfigError("A GHL location id (sub-account id) is required.")
-        self._token = token.strip()
-        if any(c.isspace() or not c.isprintable() for c in self._token):
-            # Never echoed: a pasted token with a line break is still the secret.
-            raise ConfigError(
-                "The GHL token contains spaces, line breaks or control characters (a "
-                "copy-paste slip?); copy the whole token again. It is not shown here."
-            )
+        self._token = (token or "").strip()
+        problem = _token_problem(self._token)
+        if problem is not None:
+            raise ConfigError(problem)
+        self._token_provider = token_provider
+        self._seen_tokens: list[str] = [self._token] if self._token else []
         self.location_id = location_id.strip()
         self.base_url = base_url.rstrip("/")
         self._clock: Clock = clock or SystemClock()
@@ -134,7 +166,7 @@ class GhlClient:
             transport=transport,
             timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
             headers={
-                "Authorization": f"Bearer {self._token}",
+                **({"Authorization": f"Bearer {self._token}"} if self._token else {}),
                 "Accept": "application/json",
                 "User-Agent": _USER_AGENT,
                 # Most calls (and every send) are conversations calls; others override it.
@@ -566,7 +598,12 @@ class GhlClient:
             # body httpx2 sets it itself.
             headers = {**(headers or {}), "Content-Type": "application/json"}
         attempt = 0
+        token: str | None = None
+        renewed = False  # at most one fresh token per call
         while True:
+            if self._token_provider is not None and not (renewed and token is not None):
+                token = await self._current_token(None)
+                headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
             try:
                 await self.pacer.acquire()
             except DailyLimitExhausted as exc:
@@ -601,6 +638,12 @@ class GhlClient:
             if response.status_code < 400:
                 return self._json(response, method, path)
             error = self._api_error(response, method, path)
+            if token is not None and not renewed and _is_stale_token(error):
+                # Refused before processing: safe to repeat, sends included, once.
+                renewed = True
+                token = await self._current_token(token)
+                headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
+                continue
             retry_after = error.retry_after if isinstance(error, RateLimitError) else None
             if not (isinstance(error, RateLimitError) and error.daily_exhausted) and (
                 self._retry.should_retry(
@@ -719,10 +762,30 @@ class GhlClient:
                 path=path,
             ) from None  # pydantic's text quotes the body, which could echo anything
 
+    async def _current_token(self, invalid: str | None) -> str:
+        assert self._token_provider is not None
+        token = (await self._token_provider(invalid=invalid)).strip()
+        problem = _token_problem(token) if token else "The token provider gave no token."
+        if problem is not None:
+            raise ConfigError(problem)
+        if token not in self._seen_tokens:
+            self._seen_tokens.append(token)
+            del self._seen_tokens[:-_KEEP_SEEN_TOKENS]
+        return token
+
     def redact(self, text: str) -> str:
-        """``text`` without this client's token, in any case: for whatever leaves the
-        process or is stored (error texts kept in the ledger)."""
-        return redact_secret(text, self._token)
+        """``text`` without this client's token (or any it was handed lately), in any
+        case: for whatever leaves the process or is stored (error texts in the ledger)."""
+        for token in self._seen_tokens:
+            text = redact_secret(text, token)
+        return text
+
+
+def _is_stale_token(error: ApiError) -> bool:
+    if error.status_code != 401:
+        return False
+    text = " ".join(error.messages)
+    return bool(_STALE_TOKEN.search(text)) and not _SCOPE_OR_CLASS.search(text)
 
 
 def _unwrap(data: Any, key: str) -> Any:
