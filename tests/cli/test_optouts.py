@@ -149,3 +149,14 @@ def test_adding_twice_says_it_was_already_opted_out(h: CliHarness) -> None:
     assert again.exit_code == 0
     assert "already opted out" in again.stdout and "'first'" in again.stdout
     assert len(h.json("optouts", "audit", "--sandbox")) == 1
+
+
+def test_removing_a_dnd_opt_out_without_sync_says_ghl_still_blocks(h: CliHarness) -> None:
+    ledger = _sandbox_ledger(h)
+    ledger.record_opt_out(
+        "sandboxDemoLocation1", phone=AVA_PHONE, contact_id=AVA, source="webhook_dnd"
+    )
+    ledger.close()
+    removed = h.run("optouts", "remove", "--sandbox", AVA_PHONE, "--reason", "cleared in GHL")
+    assert removed.exit_code == 0, removed.output
+    assert "SMS DND set in GHL" in removed.stdout and "add --sync" in removed.stdout

@@ -362,4 +362,9 @@ def _show_remove(out: Console, outcome: RemoveOutcome, synced: DndSync | None) -
             f"Removed the opt-out of {outcome.phone} ({sources}): ghl-sms may text this "
             "number again."
         )
+        if synced is None and any(e.source == "webhook_dnd" for e in outcome.lifted):
+            out.print(
+                "GHL itself still holds SMS DND on the contact and refuses texts: add --sync "
+                "to clear it there too."
+            )
     _show_sync(out, synced, opted_out=False)
