@@ -162,13 +162,70 @@ def test_pause_and_resume_from_the_command_line(h: CliHarness) -> None:
         (["bulk", "send", "--sandbox", "Hi"], "Say who to text"),
         (["bulk", "send", "--sandbox", "--contacts", AVA, "Hi {first_name"], "Unclosed"),
         (["bulk", "send", "--sandbox", "--csv", "missing.csv", "Hi"], "Can't read"),
-        (["bulk", "resume", "--sandbox", "cmp_nope"], "No campaign"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(h: CliHarness, args: list[str], message: str) -> None:
     result = h.run(*args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("verb", ["status", "report", "pause", "resume", "cancel"])
+def test_an_unknown_campaign_id_exits_1_like_any_unknown_id(h: CliHarness, verb: str) -> None:
+    result = h.run("bulk", verb, "--sandbox", "cmp_nope")
+    assert result.exit_code == 1, result.output
+    assert "No campaign 'cmp_nope'" in result.stderr and "bulk status" in result.stderr
+    as_json = h.run("bulk", verb, "--sandbox", "cmp_nope", "--json")
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout)["error"]["code"] == "campaign_not_found"
+
+
+def test_a_template_given_as_text_and_with_file_is_refused_naming_both(h: CliHarness) -> None:
+    (h.tmp / "msg.txt").write_text("From the file\n", encoding="utf-8")
+    result = h.run("bulk", "send", "--sandbox", "--contacts", AVA, "Hi",
+                   "--file", str(h.tmp / "msg.txt"))  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "TEMPLATE argument" in result.stderr and "--file" in result.stderr
+    assert _outbound(h) == Counter() and h.json("bulk", "status", "--sandbox") == []
+
+
+def test_a_template_file_is_read_as_utf8_without_its_final_newline(h: CliHarness) -> None:
+    (h.tmp / "msg.txt").write_text("Café {first_name|there}\n", encoding="utf-8")
+    out = h.json("bulk", "send", "--sandbox", "--contacts", AVA,
+                 "--file", str(h.tmp / "msg.txt"), "--dry-run")  # fmt: skip
+    assert [x["text"] for x in out["samples"]] == ["Café Ava"]
+    (h.tmp / "latin1.txt").write_bytes(b"Caf\xe9 {first_name}\n")
+    bad = h.run("bulk", "send", "--sandbox", "--contacts", AVA, "--file", str(h.tmp / "latin1.txt"))
+    assert bad.exit_code == 2 and "latin1.txt is not UTF-8" in bad.stderr
+
+
+def test_a_csv_that_is_not_utf8_is_named_with_what_to_do(h: CliHarness) -> None:
+    path = h.tmp / "latin1.csv"
+    path.write_bytes(b"phone,first_name\n+14155550100,Ren\xe9\n")
+    for extra in ([], ["--dry-run"]):
+        result = h.run("bulk", "send", "--sandbox", "--csv", str(path), "Hi", *extra)
+        assert result.exit_code == 2, result.output
+        assert f"{path} is not UTF-8" in result.stderr and "CSV UTF-8" in result.stderr
+        assert "codec" not in result.output and "0xe9" not in result.output
+    assert _outbound(h) == Counter() and h.json("bulk", "status", "--sandbox") == []
+
+
+def test_counts_in_words_use_singulars_and_thousands_separators(h: CliHarness) -> None:
+    one = h.run("bulk", "send", "--sandbox", "--contacts", AVA, "Hello")
+    assert "1 recipient:" in one.stdout and "1 recipients" not in one.output
+    assert "1 recipient. If this stops" in one.stderr
+    rows = [["", f"+1415555{n:04d}", "x"] for n in range(1050)]
+    path = write_csv(h.tmp / "big.csv", ["contact_id", "phone", "First Name"], rows)
+    many = h.run("bulk", "send", "--sandbox", "--csv", str(path), "Hi", "--dry-run")
+    assert many.exit_code == 0, many.output
+    assert "1,050 recipients" in many.stdout and "1,050 would be texted" in many.stdout
+    assert "1,050 parts" in many.stdout
+
+
+@pytest.mark.parametrize("verb", ["pause", "resume", "cancel"])
+def test_every_campaign_command_has_examples_in_its_help(h: CliHarness, verb: str) -> None:
+    shown = h.run("bulk", verb, "--help").stdout
+    assert "Examples:" in shown and f"ghl-sms bulk {verb} cmp_" in shown
 
 
 @pytest.mark.parametrize(

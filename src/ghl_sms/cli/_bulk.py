@@ -27,7 +27,8 @@ from ghl_sms.cli._app import (
     emit_json,
     run_async,
 )
-from ghl_sms.cli._render import console
+from ghl_sms.cli._inputs import read_text
+from ghl_sms.cli._render import console, plural
 from ghl_sms.cli._storage import open_ledger
 from ghl_sms.ghl import GhlClient, RequestPacer
 from ghl_sms.ops._when import parse_when
@@ -245,17 +246,18 @@ def _when(moment: datetime | None) -> str:
 
 def _render_preview(out: Console, campaign: Campaign, preview: Preview) -> None:
     out.print(
-        f"Dry run of {escape(campaign.name)}: {preview.total} recipients, "
-        f"[green]{preview.would_send} would be texted[/], "
-        f"{sum(r.count for r in preview.skipped)} skipped. Nothing sent."
+        f"Dry run of {escape(campaign.name)}: {plural(preview.total, 'recipient')}, "
+        f"[green]{preview.would_send:,} would be texted[/], "
+        f"{sum(r.count for r in preview.skipped):,} skipped. Nothing sent."
     )
     for reason in preview.skipped:
         example = f" (e.g. {escape(reason.example)})" if reason.example else ""
-        out.print(f"  skipped {reason.count:>6}  {reason.code}{example}")
+        out.print(f"  skipped {reason.count:>6,}  {reason.code}{example}")
     out.print(
-        f"  {preview.messages_parts} parts in all (up to {preview.max_parts} a message, "
-        f"{', '.join(f'{n} {e}' for e, n in preview.encodings.items()) or 'none'}), "
-        f"about ${preview.cost_estimate_usd:.2f}; {preview.requests_estimate} GHL requests, "
+        f"  {plural(preview.messages_parts, 'part')} in all (up to {preview.max_parts:,} a "
+        f"message, {', '.join(f'{n:,} {e}' for e, n in preview.encodings.items()) or 'none'}), "
+        f"about ${preview.cost_estimate_usd:,.2f}; "
+        f"{plural(preview.requests_estimate, 'GHL request')}, "
         f"about {_duration(preview.duration_estimate_seconds)} at the allowed rate."
     )
     for sample in preview.samples:
@@ -277,26 +279,28 @@ def _render_status(out: Console, status: CampaignStatus) -> None:
         out.print(
             f"  waiting for {c.waiting_reason.replace('_', ' ')} until {_when(c.waiting_until)}"
         )
+    to_go = counts.get("pending", 0) + counts.get("sending", 0) + status.interrupted
     out.print(
-        f"  {c.total} recipients: {counts.get('sent', 0)} sent, {counts.get('skipped', 0)} "
-        f"skipped, {counts.get('failed', 0)} failed, {counts.get('deferred', 0)} deferred, "
-        f"{counts.get('pending', 0) + counts.get('sending', 0) + status.interrupted} to go"
+        f"  {plural(c.total, 'recipient')}: {counts.get('sent', 0):,} sent, "
+        f"{counts.get('skipped', 0):,} skipped, {counts.get('failed', 0):,} failed, "
+        f"{counts.get('deferred', 0):,} deferred, {to_go:,} to go"
     )
     if c.state == CampaignState.RUNNING:
         worker = f"sending now ({status.worker})" if status.active else "no process is sending"
         out.print(
-            f"  {status.rate_per_minute:.0f} sent in the last minute, "
+            f"  {status.rate_per_minute:,.0f} sent in the last minute, "
             f"{_duration(status.eta_seconds)} left; {worker}"
         )
     if status.interrupted:
         settle = "cancel" if c.state == CampaignState.CANCELLED else "resume"
         out.print(
-            f"  {status.interrupted} interrupted mid-send; `ghl-sms bulk {settle} {c.id}` "
-            "settles them (looked up in GHL, never sent twice)"
+            f"  {status.interrupted:,} interrupted mid-send; `ghl-sms bulk {settle} {c.id}` "
+            f"settles {'it' if status.interrupted == 1 else 'them'} (looked up in GHL, never "
+            "sent twice)"
         )
     for reason in status.reasons:
         example = f": {escape(reason.example)}" if reason.example else ""
-        out.print(f"  {reason.state} {reason.count:>6}  {reason.code}{example}")
+        out.print(f"  {reason.state} {reason.count:>6,}  {reason.code}{example}")
     if c.state == CampaignState.RUNNING and not status.active:
         out.print(f"Continue it with: ghl-sms bulk resume {c.id}")
 
@@ -307,7 +311,8 @@ def _render_list(out: Console, campaigns: list[Campaign]) -> None:
         return
     for c in campaigns:
         out.print(
-            f"{c.id}  {str(c.state):<9}  {c.total:>7} recipients  {_when(c.created_at)}  "
+            f"{c.id}  {str(c.state):<9}  {plural(c.total, 'recipient'):>17}  "
+            f"{_when(c.created_at)}  "
             f"{escape(c.name)}"
         )
 
@@ -347,8 +352,8 @@ class _Bar:
             else ""
         )
         detail = (
-            f"sent {p.sent}  skipped {p.skipped}  failed {p.failed}  "
-            f"{p.rate_per_minute:.0f}/min  {_duration(p.eta_seconds)} left{waiting}"
+            f"sent {p.sent:,}  skipped {p.skipped:,}  failed {p.failed:,}  "
+            f"{p.rate_per_minute:,.0f}/min  {_duration(p.eta_seconds)} left{waiting}"
         )
         self.progress.update(self.task, completed=p.done, total=p.total, detail=detail)
 
@@ -395,8 +400,9 @@ def _finish(engine: BulkEngine, campaign_id: str, summary: RunSummary, as_json: 
 @bulk.command("send")
 @click.argument("template", required=False)
 @click.option(
-    "--file", "template_file", type=click.File("r"), help="Read the template from a file."
-)
+    "--file", "template_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the template from a UTF-8 file (- reads standard input).",
+)  # fmt: skip
 @click.option(
     "--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Recipients: a CSV with a phone or contact_id column; other columns are fields.",
@@ -440,7 +446,7 @@ def send_cmd(
     settings: Settings,
     as_json: bool,
     template: str | None,
-    template_file: IO[str] | None,
+    template_file: Path | None,
     csv_path: Path | None,
     contacts: str | None,
     contacts_file: Path | None,
@@ -483,9 +489,20 @@ def send_cmd(
     opt-outs (5% of the last 200 texted) run high, or before --max-cost would be
     passed; `bulk status` says why and `bulk resume` continues on purpose.
     """
-    body = template_file.read() if template_file is not None else template
-    if not body:
-        raise CommandError("Give the template as an argument or with --file.", EXIT_USAGE)
+    if template is not None and template_file is not None:
+        raise CommandError(
+            "The template was given twice: as the TEMPLATE argument and with --file.",
+            EXIT_USAGE,
+            hint="Keep one: the template as an argument, or --file PATH (- reads standard input).",
+        )
+    body = read_text(template_file) if template_file is not None else template
+    if body == "-":
+        body = read_text(Path("-"))
+    if not body or not body.strip():
+        raise CommandError(
+            "Give the template as an argument, with --file PATH, or - to read standard input.",
+            EXIT_USAGE,
+        )
     if check_dnd and not dry_run:
         raise CommandError("--check-dnd goes with --dry-run.", EXIT_USAGE)
     source = _source(csv_path, contacts, contacts_file, tag)
@@ -529,8 +546,8 @@ def send_cmd(
             engine.start(campaign.id)
             if not as_json:
                 _err().print(
-                    f"Campaign {campaign.id}: {campaign.total} recipients. If this stops, "
-                    f"continue with: ghl-sms bulk resume {campaign.id}"
+                    f"Campaign {campaign.id}: {plural(campaign.total, 'recipient')}. If this "
+                    f"stops, continue with: ghl-sms bulk resume {campaign.id}"
                 )
             summary = await _run(engine, campaign.id, as_json=as_json, no_wait=no_wait)
             _finish(engine, campaign.id, summary, as_json)
@@ -586,8 +603,9 @@ def _change(
             else:
                 console().print(f"Campaign {campaign.id} is {campaign.state}.")
             if unsettled and not engine.status(campaign_id).active:
+                sends = "send" if unsettled == 1 else "sends"
                 raise CommandError(
-                    f"{unsettled} interrupted sends of campaign {campaign_id} could not be "
+                    f"{unsettled:,} interrupted {sends} of campaign {campaign_id} could not be "
                     "checked with GHL yet (did they go out?).",
                     EXIT_FAILED,
                     hint=f"Run `ghl-sms bulk cancel {campaign_id}` again to settle them.",
@@ -600,7 +618,15 @@ def _change(
 @click.argument("campaign_id")
 @common_options
 def pause_cmd(*, app: AppContext, settings: Settings, as_json: bool, campaign_id: str) -> None:
-    """Pause a campaign: no new sends (the few in flight finish). `bulk resume` goes on."""
+    """Pause a campaign: no new sends (the few in flight finish). `bulk resume` goes on.
+
+    Works from another terminal while the campaign sends (it only writes the ledger).
+
+    \b
+    Examples:
+      ghl-sms bulk pause cmp_1a2b3c4d5e6f
+      ghl-sms bulk pause --sandbox cmp_1a2b3c4d5e6f --json
+    """
     _change(app, settings, as_json, campaign_id, "pause")
 
 
@@ -608,7 +634,16 @@ def pause_cmd(*, app: AppContext, settings: Settings, as_json: bool, campaign_id
 @click.argument("campaign_id")
 @common_options
 def cancel_cmd(*, app: AppContext, settings: Settings, as_json: bool, campaign_id: str) -> None:
-    """Cancel a campaign: everyone not texted yet is skipped as cancelled."""
+    """Cancel a campaign: everyone not texted yet is skipped as cancelled.
+
+    Sends a killed run left in flight are looked up in GHL and settled (adopted if they
+    went out, never sent again).
+
+    \b
+    Examples:
+      ghl-sms bulk cancel cmp_1a2b3c4d5e6f
+      ghl-sms bulk cancel --sandbox cmp_1a2b3c4d5e6f --json
+    """
     _change(app, settings, as_json, campaign_id, "cancel")
 
 
@@ -634,6 +669,12 @@ def resume_cmd(
 
     After a crash, the sends that were in flight are settled from the ledger (found in
     GHL and recorded, or sent): nobody is texted twice and nobody is left out.
+
+    \b
+    Examples:
+      ghl-sms bulk resume cmp_1a2b3c4d5e6f
+      ghl-sms bulk resume cmp_1a2b3c4d5e6f --max-cost 50
+      ghl-sms bulk resume cmp_1a2b3c4d5e6f --no-wait
     """
 
     async def main() -> None:

@@ -63,7 +63,7 @@ from ghl_sms.ops.bulk.settle import settle_interrupted, settle_known
 from ghl_sms.ops.bulk.sources import RecipientSource, normalize_phone
 from ghl_sms.ops.bulk.store import CANCELLED_REASON, CampaignStore, SqliteCampaignStore
 from ghl_sms.ops.bulk.template import Template
-from ghl_sms.ops.errors import UsageError
+from ghl_sms.ops.errors import OpsError, UsageError
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig, SmsService
 from ghl_sms.rules.preflight import ReasonCode
@@ -86,8 +86,9 @@ location's request budget): ``async with connect(location_id, pacer) as client``
 ImportCallback = Callable[[int], None]
 
 
-class CampaignNotFound(UsageError):
-    """No campaign with this id in this store."""
+class CampaignNotFound(OpsError):
+    """No campaign with this id in this store: like any unknown id, a failure (the CLI
+    exits 1), not a usage error."""
 
 
 class CampaignStateError(UsageError):

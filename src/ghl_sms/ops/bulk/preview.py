@@ -259,7 +259,7 @@ class PreviewTally:
         if per_day and self.would_send > min(per_day):
             days = -(-self.would_send // min(per_day))
             warnings.append(
-                f"The daily cap of {min(per_day)} spreads the campaign over {days} days."
+                f"The daily cap of {min(per_day):,} spreads the campaign over {days:,} days."
             )
         if self.from_contact:
             names = ", ".join(n for n, _ in self.missing_names.most_common(3))

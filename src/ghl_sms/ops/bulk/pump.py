@@ -723,7 +723,7 @@ class Pump:
                 row,
                 RecipientState.FAILED,
                 code=code,
-                reason=f"Gave up after {attempts} attempts: {error}",
+                reason=f"Gave up after {attempts} attempt{'s' if attempts != 1 else ''}: {error}",
                 attempt=True,
             )
             return

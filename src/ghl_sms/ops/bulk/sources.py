@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 import phonenumbers
 
@@ -122,31 +122,46 @@ class CsvSource:
         except OSError as exc:
             raise SourceError(f"Can't read {self.path}: {exc.strerror or exc}.") from None
         with handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None or not any(h.strip() for h in header):
+            try:
+                async for row in self._rows(handle, region):
+                    yield row
+            except UnicodeDecodeError:
                 raise SourceError(
-                    f"{self.path.name} is empty; it needs a header row (phone or contact_id, "
-                    "then any merge fields) and one row per recipient."
-                )
-            names = [normalize_name(h) for h in header]
-            phone_at = next((names.index(c) for c in _PHONE_COLUMNS if c in names), None)
-            contact_at = next((names.index(c) for c in _CONTACT_COLUMNS if c in names), None)
-            if phone_at is None and contact_at is None:
+                    f"{self.path} is not UTF-8 text, so its names and fields can't be read "
+                    "safely. Save it as UTF-8 (Excel: Save As, CSV UTF-8) and run it again."
+                ) from None
+            except csv.Error:  # a NUL byte, a binary file: not a CSV at all
                 raise SourceError(
-                    f"{self.path.name} has no phone column ({', '.join(_PHONE_COLUMNS[:3])}) "
-                    "and no contact id column (contact_id); add one to its header row."
-                )
-            skip = {phone_at, contact_at}
-            for cells in reader:
-                if not any(c.strip() for c in cells):
-                    continue
-                fields = {
-                    name: cells[i].strip()
-                    for i, name in enumerate(names)
-                    if i not in skip and i < len(cells) and cells[i].strip()
-                }
-                yield _recipient(_cell(cells, contact_at), _cell(cells, phone_at), fields, region)
+                    f"{self.path} can't be read as CSV text (is it a spreadsheet or another "
+                    "binary file?). Export it as CSV UTF-8 and run it again."
+                ) from None
+
+    async def _rows(self, handle: IO[str], region: str) -> AsyncIterator[NewRecipient]:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or not any(h.strip() for h in header):
+            raise SourceError(
+                f"{self.path.name} is empty; it needs a header row (phone or contact_id, "
+                "then any merge fields) and one row per recipient."
+            )
+        names = [normalize_name(h) for h in header]
+        phone_at = next((names.index(c) for c in _PHONE_COLUMNS if c in names), None)
+        contact_at = next((names.index(c) for c in _CONTACT_COLUMNS if c in names), None)
+        if phone_at is None and contact_at is None:
+            raise SourceError(
+                f"{self.path.name} has no phone column ({', '.join(_PHONE_COLUMNS[:3])}) "
+                "and no contact id column (contact_id); add one to its header row."
+            )
+        skip = {phone_at, contact_at}
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            fields = {
+                name: cells[i].strip()
+                for i, name in enumerate(names)
+                if i not in skip and i < len(cells) and cells[i].strip()
+            }
+            yield _recipient(_cell(cells, contact_at), _cell(cells, phone_at), fields, region)
 
     def nobody(self) -> str:
         return (
