@@ -13,9 +13,11 @@ async def test_state_shows_the_clock_seed_counts_and_configuration(
     state = (await http.get("/_sandbox/state")).json()
     assert (state["now"], state["seeded"]) == ("2026-01-01T00:00:00.000Z", True)
     assert state["seedIds"] == sb.seed_ids
-    assert state["counts"] == {"contacts": 13, "messages": 0}
+    # 13 demo contacts, and 3 in each of the agency's three other sub-accounts
+    assert state["counts"] == {"contacts": 13 + 3 * 3, "messages": 0}
     assert state["rateLimits"] == {"burst": 100, "window": 10.0, "daily": 200000}
-    [location] = state["locations"]
+    location, *others = state["locations"]
+    assert [location["id"], *(o["id"] for o in others)] == list(sb.agency_location_ids)
     assert location["tokens"][0]["token"] == sb.token
     assert [n["phoneNumber"] for n in location["numbers"]] == ["+14155550190", "+14155550191"]
 
@@ -44,7 +46,7 @@ async def test_reset_forgets_everything_and_reseeds_the_same_ids(
         )
     ).json()
     state = (await http.post("/_sandbox/reset", json={})).json()
-    assert state["counts"] == {"contacts": 13, "messages": 0}
+    assert state["counts"] == {"contacts": 13 + 3 * 3, "messages": 0}
     again = (
         await http.post(
             "/conversations/messages",
@@ -121,7 +123,8 @@ async def test_tokens_and_locations_can_be_made_over_http(
     assert numbers.status_code == 401  # no phonenumbers.read scope
     tokens = (await http.get("/_sandbox/tokens")).json()["tokens"]
     assert {t["token"] for t in tokens} == {sb.token, made["token"], token}
-    assert len((await http.get("/_sandbox/locations")).json()["locations"]) == 2
+    seeded = len(sb.agency_location_ids)
+    assert len((await http.get("/_sandbox/locations")).json()["locations"]) == seeded + 1
 
 
 async def test_rate_limits_are_settable_over_http(sb: Sandbox, http: httpx2.AsyncClient) -> None:

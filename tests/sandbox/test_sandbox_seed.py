@@ -97,7 +97,7 @@ def test_a_second_sandbox_on_the_same_file_is_refused(tmp_path: Path) -> None:
 
 def test_migrations_build_the_expected_tables_once() -> None:
     conn = sqlite3.connect(":memory:", isolation_level=None)
-    assert migrate(conn) == ["m001_initial"]
+    assert migrate(conn) == ["m001_initial", "m002_agency_oauth"]
     assert migrate(conn) == []
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == {
@@ -110,6 +110,11 @@ def test_migrations_build_the_expected_tables_once() -> None:
         "conversations",
         "messages",
         "media",
+        "companies",
+        "oauth_apps",
+        "app_installs",
+        "oauth_codes",
+        "oauth_tokens",
     }
     columns = [row[1] for row in conn.execute("PRAGMA table_info(messages)")]
     assert columns == [

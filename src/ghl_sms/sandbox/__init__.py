@@ -15,21 +15,33 @@ from ghl_sms.sandbox._seed import (
     UNREGISTERED_NUMBER,
     SeedContact,
 )
+from ghl_sms.sandbox._seed_agency import (
+    AGENCY_COMPANY_ID,
+    AGENCY_LOCATION_IDS,
+    INSTALLED_LOCATION_IDS,
+    OAUTH_APP,
+    OAuthApp,
+)
 from ghl_sms.sandbox.app import create_app
 from ghl_sms.sandbox.carrier import MAGIC_SUFFIXES
 
 __all__ = [
     "ACCEPTED_VERSIONS",
+    "AGENCY_COMPANY_ID",
+    "AGENCY_LOCATION_IDS",
     "ALL_SCOPES",
     "DEFAULT_NUMBER",
     "DEMO_LOCATION_ID",
     "DEMO_TOKEN",
     "FAULT_KINDS",
+    "INSTALLED_LOCATION_IDS",
     "IN_PROCESS_BASE_URL",
     "MAGIC_SUFFIXES",
+    "OAUTH_APP",
     "SEED_CONTACTS",
     "UNREGISTERED_NUMBER",
     "FaultKind",
+    "OAuthApp",
     "Reply",
     "Sandbox",
     "SandboxTransport",

@@ -18,8 +18,10 @@ from ghl_sms.sandbox import carrier
 from ghl_sms.sandbox._errors import bad_request, forbidden_location, unauthorized
 from ghl_sms.sandbox._faults import FaultInjector
 from ghl_sms.sandbox._ids import make_id, make_token, make_uuid
+from ghl_sms.sandbox._oauth import OAuthServer
 from ghl_sms.sandbox._ratelimit import Limits, RateLimiter
 from ghl_sms.sandbox._seed import DEMO_LOCATION_ID, seed, seed_ids
+from ghl_sms.sandbox._seed_agency import seed_agency
 from ghl_sms.sandbox._shapes import TYPE_SMS, error_json, iso
 from ghl_sms.sandbox._webhooks import WebhookOutbox, WebhookSigner
 from ghl_sms.sandbox.store import ConversationRow, MessageRow, NumberRow, SandboxStore
@@ -54,8 +56,16 @@ _SCHEDULED_FAILED = "Failed cancel the scheduled message"
 @dataclass(frozen=True, slots=True)
 class AuthContext:
     token: str
-    location_id: str
+    location_id: str  # "" for an agency (Company) token
     scopes: frozenset[str]
+    user_type: str = "Location"  # a PIT is a location's; OAuth tokens say "Company" or "Location"
+    company_id: str | None = None
+    client_id: str | None = None  # the OAuth app's, for OAuth tokens
+    rate_key: str = ""  # the rate-limit bucket: a PIT's own, else the app's per resource
+
+    @property
+    def bucket(self) -> str:
+        return self.rate_key or self.token
 
     def require_location(self, location_id: str | None) -> None:
         if location_id is not None and location_id != self.location_id:
@@ -98,6 +108,7 @@ class SandboxEngine:
         self._tokens: dict[str, tuple[str, frozenset[str]] | None] = {}
         self._next_due: float | None = None
         self._due_known = False
+        self.oauth = OAuthServer(self)
 
     # -- ids --------------------------------------------------------------------------
 
@@ -137,6 +148,7 @@ class SandboxEngine:
         self._tokens.clear()
         self._due_known = False
         self.limiter.reset()
+        self.oauth.forget()
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -153,10 +165,12 @@ class SandboxEngine:
         """Create the demo data unless it is there already; returns the seed ids."""
         if not self.is_seeded():
             seed(self)
+        seed_agency(self)  # also into a sandbox file seeded before agencies existed
         return seed_ids()
 
     def reset(self, *, with_seed: bool = True) -> None:
         """Forget every contact, message, token and counter; keep keys and webhook targets."""
+        self.oauth.store.wipe()
         self.store.wipe()
         self.forget_caches()
         self.faults.clear()
@@ -166,6 +180,7 @@ class SandboxEngine:
         self.persist_keys()
         if with_seed:
             seed(self)
+            seed_agency(self)
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward and apply whatever became due."""
@@ -240,7 +255,18 @@ class SandboxEngine:
         if found is None:
             if token.startswith("pit-"):
                 raise unauthorized("Invalid token: access token is invalid")
-            raise unauthorized("Invalid JWT")
+            oauth = self.oauth.access_token(token)  # an expired one raises 401 Invalid JWT
+            if oauth is None:
+                raise unauthorized("Invalid JWT")
+            return AuthContext(
+                token,
+                oauth.location_id or "",
+                frozenset(oauth.scopes.split()),
+                user_type=oauth.user_type,
+                company_id=oauth.company_id,
+                client_id=oauth.client_id,
+                rate_key=self.oauth.rate_key(oauth),
+            )
         location_id, scopes = found
         return AuthContext(token, location_id, scopes)
 

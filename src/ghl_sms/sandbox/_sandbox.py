@@ -22,6 +22,13 @@ from ghl_sms.sandbox._engine import SandboxEngine
 from ghl_sms.sandbox._faults import FaultKind
 from ghl_sms.sandbox._ratelimit import Limits
 from ghl_sms.sandbox._seed import DEMO_LOCATION_ID, DEMO_TOKEN, seed_ids
+from ghl_sms.sandbox._seed_agency import (
+    AGENCY_COMPANY_ID,
+    AGENCY_LOCATION_IDS,
+    INSTALLED_LOCATION_IDS,
+    OAUTH_APP,
+    OAuthApp,
+)
 from ghl_sms.sandbox._shapes import message_json
 from ghl_sms.sandbox._webhooks import WebhookSigner
 from ghl_sms.sandbox.app import FAULT_HEADER, IN_PROCESS_KEY, create_app
@@ -141,6 +148,35 @@ class Sandbox:
     def location_id(self) -> str:
         return DEMO_LOCATION_ID
 
+    # -- the demo agency (a company, its locations, a marketplace app) ------------------
+
+    @property
+    def oauth_app(self) -> OAuthApp:
+        """The registered app: ``client_id``, ``client_secret``, ``app_id``, scopes..."""
+        return OAUTH_APP
+
+    @property
+    def agency_id(self) -> str:
+        """The agency's company id (the demo location's ``companyId``)."""
+        return AGENCY_COMPANY_ID
+
+    @property
+    def agency_location_ids(self) -> tuple[str, ...]:
+        """The seeded sub-accounts of the agency, the demo location first."""
+        return AGENCY_LOCATION_IDS
+
+    @property
+    def installed_location_ids(self) -> tuple[str, ...]:
+        """The seeded sub-accounts the app is installed on."""
+        return INSTALLED_LOCATION_IDS
+
+    def install_app(self, location_id: str, *, installed: bool = True) -> None:
+        """Install the app on (or remove it from) a location of the agency."""
+        if installed:
+            self.engine.oauth.install(OAUTH_APP.app_id, location_id)
+        else:
+            self.engine.oauth.uninstall(OAUTH_APP.app_id, location_id)
+
     @property
     def seed_ids(self) -> dict[str, str]:
         """Trait -> contact id (``"reachable"``, ``"sms_dnd"``, ...) and number trait ->
@@ -207,14 +243,20 @@ class Sandbox:
         timezone: str = "America/New_York",
         numbers: Sequence[str] = (),
         location_id: str | None = None,
+        agency: bool = False,
     ) -> str:
-        """A new location; the first of ``numbers`` is its default sender."""
+        """A new location; the first of ``numbers`` is its default sender. ``agency``: a
+        sub-account of the demo agency, with the app installed on it."""
         fields: dict[str, Any] = {"name": name, "timezone": timezone}
         if location_id is not None:
             fields["id"] = location_id
+        if agency:
+            fields["companyId"] = AGENCY_COMPANY_ID
         location = self.engine.create_location(fields)
         for index, phone in enumerate(numbers):
             self.engine.add_number(location["id"], phone, is_default=index == 0)
+        if agency:
+            self.install_app(location["id"])
         return str(location["id"])
 
     def create_token(self, location_id: str, scopes: Iterable[str] | None = None) -> str:

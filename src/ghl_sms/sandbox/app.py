@@ -16,7 +16,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ghl_sms.sandbox._engine import SandboxEngine
 from ghl_sms.sandbox._errors import internal_error, too_many_requests
-from ghl_sms.sandbox._routes import admin, contacts, conversations, messages, numbers
+from ghl_sms.sandbox._routes import (
+    admin,
+    admin_agency,
+    contacts,
+    conversations,
+    messages,
+    numbers,
+    oauth,
+)
 
 __all__ = ["FAULT_HEADER", "IN_PROCESS_KEY", "create_app"]
 
@@ -35,7 +43,9 @@ def create_app(engine: SandboxEngine, *, hang_seconds: float = 300.0) -> Starlet
         *conversations.routes,
         *contacts.routes,
         *numbers.routes,
+        *oauth.routes,
         *admin.routes,
+        *admin_agency.routes,
     ]
     app = Starlette(
         routes=routes,

@@ -108,7 +108,57 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial]
+def m002_agency_oauth(conn: sqlite3.Connection) -> None:
+    """Agencies (companies), a marketplace app installed on their locations, and the
+    OAuth codes and tokens it hands out (ghl-api.md §1.1)."""
+    _run(
+        conn,
+        """
+        CREATE TABLE companies (
+            id TEXT PRIMARY KEY,
+            data TEXT NOT NULL
+        );
+        CREATE TABLE oauth_apps (
+            client_id TEXT PRIMARY KEY,
+            client_secret TEXT NOT NULL,
+            app_id TEXT NOT NULL UNIQUE,
+            version_id TEXT NOT NULL,
+            company_id TEXT NOT NULL,
+            data TEXT NOT NULL
+        );
+        CREATE TABLE app_installs (
+            app_id TEXT NOT NULL,
+            location_id TEXT NOT NULL,
+            company_id TEXT NOT NULL,
+            installed_at REAL NOT NULL,
+            PRIMARY KEY (app_id, location_id)
+        );
+        CREATE TABLE oauth_codes (
+            code TEXT PRIMARY KEY,
+            client_id TEXT NOT NULL,
+            company_id TEXT NOT NULL,
+            location_id TEXT,
+            redirect_uri TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            expires_at REAL NOT NULL,
+            used INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE oauth_tokens (
+            token TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            user_type TEXT NOT NULL,
+            company_id TEXT NOT NULL,
+            location_id TEXT,
+            scopes TEXT NOT NULL,
+            expires_at REAL NOT NULL,
+            used INTEGER NOT NULL DEFAULT 0
+        );
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_agency_oauth]
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:

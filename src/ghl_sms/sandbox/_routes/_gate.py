@@ -1,8 +1,10 @@
 """What every GHL route does before and after its own work.
 
-Checks in GHL's order (ghl-api.md §11): token (401), ``Version`` header, rate limit
-(429), scope (401); routes then check location access (403) and the body (422). Every
-answer carries the five ``X-RateLimit-*`` headers.
+Checks in GHL's order (ghl-api.md §11): token (401, including an expired OAuth token and
+the wrong class of token: ``Token's user type mismatch!``), rate limit (429), ``Version``
+header, scope (401); routes then check location access (403) and the body (422). Every
+answer carries the five ``X-RateLimit-*`` headers. A PIT has its own rate-limit bucket;
+OAuth tokens share one per app per location, or per app per company (§7).
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ def engine_of(request: Request) -> SandboxEngine:
 
 
 def ghl_route(
-    scope: str, version: str
+    scope: str, version: str, *, user_type: str = "Location"
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """``user_type``: the class of token the route takes ("Location": a PIT or a location
+    OAuth token; "Company": an agency OAuth token)."""
+
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             engine = engine_of(request)
@@ -48,9 +53,11 @@ def ghl_route(
                 engine.process_due(now)
                 try:
                     ctx = engine.authenticate(request.headers.get("authorization"))
+                    if ctx.user_type != user_type:
+                        raise unauthorized("Token's user type mismatch!")
                 except ApiError as exc:
                     return _json(exc.status, exc.body, engine.limiter.untouched_headers())
-                allowed, headers = engine.limiter.hit(ctx.token, now)
+                allowed, headers = engine.limiter.hit(ctx.bucket, now)
                 if not allowed:
                     return _json(429, too_many_requests(), headers)
                 try:
