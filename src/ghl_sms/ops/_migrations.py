@@ -306,6 +306,36 @@ def m005_history_and_opt_out_audit(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX opt_out_audit_phone ON opt_out_audit (location_id, phone, at)")
 
 
+@migration
+def m006_bulk_claims_and_open_index(db: sqlite3.Connection) -> None:
+    """Who each bulk recipient texts and at what estimated cost (``bulk.guards``: one text
+    per person, the spend cap), and open recipients in list order (``claim_due``).
+
+    Earlier versions created both when the bulk store opened, so a ledger may already
+    have them: ``IF NOT EXISTS`` keeps this safe to apply there (same definitions).
+    """
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS bulk_claims (
+            recipient_id INTEGER PRIMARY KEY,  -- bulk_recipients.id
+            campaign_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            contact_id TEXT,                   -- the GHL contact it texts
+            phone TEXT,                        -- and its number, E.164
+            cost REAL NOT NULL DEFAULT 0       -- estimated USD of the message
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS bulk_claims_contact ON bulk_claims (campaign_id, contact_id)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS bulk_claims_phone ON bulk_claims (campaign_id, phone)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS bulk_recipients_open_seq ON bulk_recipients (campaign_id, seq) "
+        "WHERE state IN ('pending', 'deferred')"
+    )
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")

@@ -14,7 +14,7 @@ deadline, and a pause when failures or opt-outs run high.
   rate or an opt-out rate at or over its threshold pauses the campaign with the reason;
   only a deliberate ``bulk resume`` continues it, and counts afresh from then.
 
-The claims live in one table of the ledger's file, ``bulk_claims``, created here.
+The claims live in one table of the ledger's file, ``bulk_claims`` (migration m006).
 """
 
 from __future__ import annotations
@@ -166,33 +166,10 @@ class GuardStore(Protocol):
     def health(self, campaign_id: str, location_id: str, guards: Guards) -> Health: ...
 
 
-_SCHEMA = (
-    """
-    CREATE TABLE IF NOT EXISTS bulk_claims (
-        recipient_id INTEGER PRIMARY KEY,  -- bulk_recipients.id
-        campaign_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        contact_id TEXT,                   -- the GHL contact it texts
-        phone TEXT,                        -- and its number, E.164
-        cost REAL NOT NULL DEFAULT 0       -- estimated USD of the message
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS bulk_claims_contact ON bulk_claims (campaign_id, contact_id)",
-    "CREATE INDEX IF NOT EXISTS bulk_claims_phone ON bulk_claims (campaign_id, phone)",
-)
-
-
 class SqliteGuardStore:
     def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        exists = db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bulk_claims'"
-        ).fetchone()
-        if not exists:
-            with write_transaction(db) as tx:
-                for statement in _SCHEMA:
-                    tx.execute(statement)
 
     def claim(
         self,

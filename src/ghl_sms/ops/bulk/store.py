@@ -143,12 +143,9 @@ _RECIPIENT_COLUMNS = (
     "idempotency_key, message_id, attempts, updated_at"
 )
 _OPEN = "('pending', 'deferred')"
+# Open recipients in list order (migration m006): claim_due scans it, skipping the not
+# yet due.
 _OPEN_BY_SEQ = "bulk_recipients_open_seq"
-_INDEXES = (
-    # Open recipients in list order: claim_due scans it, skipping the not yet due.
-    f"CREATE INDEX IF NOT EXISTS {_OPEN_BY_SEQ} ON bulk_recipients (campaign_id, seq) "
-    f"WHERE state IN {_OPEN}",
-)
 _UNFINISHED = "('pending', 'deferred', 'sending')"
 
 
@@ -205,18 +202,12 @@ def _ts(value: datetime | None) -> float | None:
 
 
 class SqliteCampaignStore:
-    """Campaigns in the ledger's SQLite file (tables from migration ``m003_bulk``)."""
+    """Campaigns in the ledger's SQLite file (migrations ``m003_bulk_campaigns`` and
+    ``m006_bulk_claims_and_open_index``)."""
 
     def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        known = db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (_OPEN_BY_SEQ,)
-        ).fetchone()
-        if not known:
-            with write_transaction(db) as tx:
-                for statement in _INDEXES:
-                    tx.execute(statement)
 
     def _write(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         with write_transaction(self._db) as db:
