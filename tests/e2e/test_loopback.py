@@ -189,7 +189,7 @@ def test_replies_stops_and_statuses_flow_through_signed_webhooks(loopback: Loopb
     before = loopback.daily_remaining()
     blocked = loopback.cli("send", "--contact", CHLOE, "Flash sale!", "--json")
     assert blocked.exit_code == 3, blocked.output
-    assert json.loads(blocked.stdout)["notes"][0]["code"] == "opted_out"
+    assert json.loads(blocked.stdout)["error"]["notes"][0]["code"] == "opted_out"
     assert loopback.daily_remaining() == before - 1  # only our own probe was counted
 
 
