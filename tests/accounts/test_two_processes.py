@@ -1,0 +1,86 @@
+"""Two processes whose agency token is due for refresh, at once: one refresh reaches GHL
+(a second would present a burned refresh token and be refused), and both go on working."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import anyio
+import pytest
+
+from ghl_sms._clock import SystemClock
+from ghl_sms._settings import Secret
+from ghl_sms.accounts import OAuthApp, TokenStore, complete_login
+from ghl_sms.ghl import OAuthClient
+from support.oauth_fake import CLIENT_ID, CLIENT_SECRET, FakeAgency, serve_loopback
+
+CHILD = Path(__file__).parents[1] / "support" / "token_child.py"
+REDIRECT = "http://127.0.0.1:9/callback"
+
+
+def login(store: TokenStore, agency: FakeAgency, url: str) -> None:
+    async def main() -> None:
+        app = OAuthApp(client_id=CLIENT_ID, client_secret=Secret(CLIENT_SECRET), base_url=url)
+        async with OAuthClient(
+            client_id=CLIENT_ID, client_secret=CLIENT_SECRET, base_url=url
+        ) as oauth:
+            await complete_login(
+                store,
+                app,
+                oauth,
+                code=agency.new_code(REDIRECT),
+                redirect_uri=REDIRECT,
+                clock=SystemClock(),
+            )
+
+    anyio.run(main)
+    # Both processes will find the agency token due for renewal.
+    tokens = store.load()
+    store.save(tokens.with_company(replace(tokens.company, renew_at=0.0)))
+
+
+def test_two_processes_refreshing_at_once_make_one_refresh_and_both_work(
+    tmp_path: Path,
+) -> None:
+    agency = FakeAgency(now=time.time, refresh_delay=0.3)
+    with serve_loopback(agency) as url:
+        store = TokenStore(tmp_path / "oauth.json")
+        login(store, agency, url)
+        children = [
+            subprocess.Popen(
+                [sys.executable, str(CHILD), str(store.path), url, location],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for location in ("locA", "locB")
+        ]
+        try:
+            for child in children:
+                assert child.stdout is not None
+                assert child.stdout.readline().strip() == "ready", child.stderr
+            for child in children:  # as close together as two writes can be
+                assert child.stdin is not None
+                child.stdin.write("go\n")
+                child.stdin.flush()
+            outputs = [child.communicate(timeout=60) for child in children]
+        finally:
+            for child in children:
+                child.kill() if child.poll() is None else None
+    for child, (out, err) in zip(children, outputs, strict=True):
+        assert child.returncode == 0, err
+        assert "CANARY" not in out + err
+    results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    assert [r["name"] for r in results] == ["Downtown", "Uptown"]
+    assert agency.refreshes == 1 and agency.refused_refreshes == 0
+    assert results[0]["agency"] == results[1]["agency"]  # both use the one new pair
+    # Both were asked to go before the refresh answered: the two really overlapped.
+    answered = agency.refresh_log[0][1]
+    assert all(r["go"] < answered for r in results), (results, agency.refresh_log)
+    assert store.load().company.refresh_token.reveal() in agency.live_refresh
