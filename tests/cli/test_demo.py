@@ -16,9 +16,9 @@ def test_the_demo_runs_every_step_successfully_and_logs_json() -> None:
     assert result.exit_code == 0
     log = json.loads(result.stdout)
     assert log["ok"] is True
-    assert [s["ok"] for s in log["steps"]] == [True] * 10
+    assert [s["ok"] for s in log["steps"]] == [True] * 11
     titles = " | ".join(s["title"] for s in log["steps"])
-    for topic in ("SMS", "MMS", "same conversation", "Schedule", "DND", "invalid", "reply",
+    for topic in ("Find a contact by name", "SMS", "MMS", "same conversation", "Schedule", "DND", "invalid", "reply",
                   "STOP", "failure explained"):  # fmt: skip
         assert topic in titles
     blocked = [s for s in log["steps"] if (s["result"] or {}).get("outcome") == "blocked"]
@@ -27,6 +27,8 @@ def test_the_demo_runs_every_step_successfully_and_logs_json() -> None:
         "invalid_phone",
         "opted_out",  # the STOP arrived by signed webhook and blocked before any API call
     ]
+    found = log["steps"][0]["result"]["contacts"]
+    assert [(c["name"], c["id"]) for c in found] == [("Ava Reed", "sbxCtReachable000001")]
     failed = log["steps"][-1]["result"]["failed"]
     assert failed["error_code"] == "30006" and failed["advice"]
 

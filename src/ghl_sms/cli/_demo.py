@@ -110,6 +110,15 @@ class Demo:
         s = self.service
         out = self.out
 
+        async def find_ava(step: Step) -> None:
+            page = await s.contacts.search("Ava Reed")
+            found = [c for c in page.contacts if c.name == "Ava Reed"]
+            step.ok = len(found) == 1 and found[0].id == self.ava
+            step.result = page
+            if found:
+                self.ava = found[0].id  # the id every later step texts
+                self.say(f"Found {escape(found[0].name)} ({found[0].phone}): id {found[0].id}")
+
         async def check_ava(step: Step) -> None:
             step.result = await s.check(contact_id=self.ava, text="Hi Ava!")
             if out:
@@ -138,10 +147,10 @@ class Demo:
                 render_send(out, step.result)
 
         async def threading(step: Step) -> None:
-            first = self.steps[1].result
+            first = self.steps[2].result
             sent = await s.send(SendRequest(contact_id=self.ava, text="See you Thursday!"))
             same = sent.conversation_id == first.conversation_id
-            step.notes.append(f"same conversation as step 2: {same}")
+            step.notes.append(f"same conversation as step 3: {same}")
             step.ok = same
             step.result = await s.thread(contact_id=self.ava)
             if out:
@@ -205,7 +214,7 @@ class Demo:
                 "[dim](30 seconds later the carrier has reported back, and GHL's "
                 "OutboundMessage webhooks have brought the statuses to the ledger)[/]"
             )
-            delivered = await s.status(self.steps[1].result.message_id)
+            delivered = await s.status(self.steps[2].result.message_id)
             failed = await s.status(landline.message_id or "")
             step.ok = (delivered.status, failed.status) == ("delivered", "undelivered")
             step.result = {"delivered": delivered, "failed": failed}
@@ -215,6 +224,12 @@ class Demo:
                 self.say(f"$ ghl-sms status --sandbox {failed.message_id}")
                 render_status(out, failed)
 
+        await self.step(
+            "Find a contact by name",
+            'ghl-sms contacts --sandbox "Ava Reed"',
+            "People are texted by name: search GHL's contacts, then use the id it gives.",
+            find_ava,
+        )
         ava_cmd = f"--contact {self.ava}"
         await self.step(
             "Check a contact before texting",
