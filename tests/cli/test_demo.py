@@ -18,8 +18,8 @@ def test_the_demo_runs_every_step_successfully_and_logs_json() -> None:
     assert log["ok"] is True
     assert [s["ok"] for s in log["steps"]] == [True] * 11
     titles = " | ".join(s["title"] for s in log["steps"])
-    for topic in ("Find a contact by name", "SMS", "MMS", "same conversation", "Schedule", "DND", "invalid", "reply",
-                  "STOP", "failure explained"):  # fmt: skip
+    for topic in ("Find a contact by name", "SMS", "MMS", "same conversation", "Schedule",
+                  "DND", "invalid", "reply", "STOP", "failure explained"):  # fmt: skip
         assert topic in titles
     blocked = [s for s in log["steps"] if (s["result"] or {}).get("outcome") == "blocked"]
     assert [s["result"]["notes"][0]["code"] for s in blocked] == [
