@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from ghl_sms.sandbox._engine import AuthContext
-from ghl_sms.sandbox._errors import ApiError, bad_request
+from ghl_sms.sandbox._errors import ApiError
 from ghl_sms.sandbox._oauth import AuthorizeError, AuthorizeRequest
 from ghl_sms.sandbox._routes._gate import CONTACTS_VERSION, JsonDict, engine_of, ghl_route
 
@@ -30,7 +30,9 @@ async def form_body(request: Request) -> dict[str, str]:
     """The url-encoded form; a JSON (or any other) body is refused."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_CONTENT_TYPE:
-        raise bad_request("Invalid request: content must be application/x-www-form-urlencoded")
+        # The token endpoint's 400s carry no "error" (the v3 spec's examples); a guess.
+        message = "Invalid request: content must be application/x-www-form-urlencoded"
+        raise ApiError(400, {"statusCode": 400, "message": message})
     raw = await request.body()
     return dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
 
