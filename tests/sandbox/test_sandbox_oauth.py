@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import anyio
 import httpx2
 import pytest
 
@@ -210,6 +211,13 @@ async def test_login_location_tokens_send_in_two_sub_accounts_expire_refresh_and
     assert agency["userType"] == "Company"
     fresh = await location_tokens(raw, agency, LOCATION_3)
     assert (await send(raw, fresh["access_token"], reachable(sb, LOCATION_3))).status_code == 200
+    assert sb.oauth_stats == {
+        "codesRedeemed": 1,
+        "refreshes": 2,
+        "refreshesRefused": 1,
+        "locationTokens": 3,
+    }
+    assert (await raw.get("/_sandbox/agency")).json()["oauthStats"] == sb.oauth_stats
 
 
 async def test_a_code_for_a_sub_account_gives_a_location_token(
@@ -602,3 +610,24 @@ async def test_reset_reseeds_the_agency_and_forgets_its_tokens(
     )
     assert gone.status_code == 401
     assert (await company_tokens(raw))["approvedLocations"] == list(sb.installed_location_ids)
+
+
+async def test_over_loopback_http_the_flow_needs_no_browser() -> None:
+    # What `ghl-sms login --sandbox` does: the authorize URL with approve=1, the 302's code,
+    # then the form-encoded exchanges, all over a real socket (uvicorn parses the forms).
+    async with Sandbox() as sb:
+        ready = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: sb.serve(port=0, on_ready=lambda _url: ready.set()))
+            with anyio.fail_after(10):
+                await ready.wait()
+            async with httpx2.AsyncClient(base_url=sb.base_url) as http:
+                code = await authorize(http)
+                company = (
+                    await token_request(http, grant_type="authorization_code", code=code)
+                ).json()
+                second = await location_tokens(http, company, LOCATION_2)
+                sent = await send(http, second["access_token"], reachable(sb, LOCATION_2))
+            sb.stop()
+    assert company["userType"] == "Company"
+    assert sent.status_code == 200

@@ -37,6 +37,7 @@ CODE_SECONDS = 600
 LOCATION_EXTRA_SCOPES = ("oauth.readonly", "oauth.write")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 USER_TYPES = ("Company", "Location")
+STAT_NAMES = ("codesRedeemed", "refreshes", "refreshesRefused", "locationTokens")
 
 
 class AuthorizeError(ValueError):
@@ -81,9 +82,13 @@ class OAuthServer:
         self.engine = engine
         self.store = OAuthStore(engine.store)
         self._access: dict[str, TokenRow] = {}  # access-token cache; this process writes them
+        # What the token endpoints did since start (or reset): lets a test tell that two
+        # processes refreshing at once made one refresh, and the other was refused.
+        self.stats = dict.fromkeys(STAT_NAMES, 0)
 
     def forget(self) -> None:
         self._access.clear()
+        self.stats = dict.fromkeys(STAT_NAMES, 0)
 
     # -- setup ------------------------------------------------------------------------
 
@@ -245,6 +250,7 @@ class OAuthServer:
         if user_type is not None and user_type != granted:
             raise _invalid("user_type")
         self.store.use_code(code.code)
+        self.stats["codesRedeemed"] += 1
         return self._grant(app, granted, code.company_id, code.location_id, code.scopes,
                            ACCESS_SECONDS)  # fmt: skip
 
@@ -261,10 +267,12 @@ class OAuthServer:
             or now >= old.expires_at
             or old.client_id != app.client_id
         ):
+            self.stats["refreshesRefused"] += 1
             raise _refresh_invalid()
         if user_type is not None and user_type != old.user_type:
             raise _invalid("user_type")
         self.store.use_token(old.token)  # rotation: the old refresh token is spent
+        self.stats["refreshes"] += 1
         seconds = LOCATION_ACCESS_SECONDS if old.location_id else ACCESS_SECONDS
         return self._grant(app, old.user_type, old.company_id, old.location_id, old.scopes,
                            seconds)  # fmt: skip
@@ -341,6 +349,7 @@ class OAuthServer:
         if location_id not in self.store.installs(app.app_id, company_id):
             raise bad_request("The app is not installed on this location.")
         scopes = " ".join(dict.fromkeys([*sorted(ctx.scopes), *LOCATION_EXTRA_SCOPES]))
+        self.stats["locationTokens"] += 1
         with self.engine.transaction():
             body = self._grant(app, "Location", company_id, location_id, scopes,
                                LOCATION_ACCESS_SECONDS)  # fmt: skip

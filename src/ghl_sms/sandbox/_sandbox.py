@@ -170,6 +170,12 @@ class Sandbox:
         """The seeded sub-accounts the app is installed on."""
         return INSTALLED_LOCATION_IDS
 
+    @property
+    def oauth_stats(self) -> dict[str, int]:
+        """Since start or reset: ``codesRedeemed``, ``refreshes``, ``refreshesRefused``
+        (a spent, unknown or expired refresh token), ``locationTokens``."""
+        return dict(self.engine.oauth.stats)
+
     def install_app(self, location_id: str, *, installed: bool = True) -> None:
         """Install the app on (or remove it from) a location of the agency."""
         if installed:

@@ -91,7 +91,12 @@ def agency_json(engine: SandboxEngine) -> JsonDict:
                 ],
             }
         )
-    return {"company": company, "appId": OAUTH_APP.app_id, "locations": locations}
+    return {
+        "company": company,
+        "appId": OAUTH_APP.app_id,
+        "locations": locations,
+        "oauthStats": dict(oauth.stats),
+    }
 
 
 async def oauth_app(request: Request) -> Response:
