@@ -100,6 +100,7 @@ class SandboxEngine:
         self.clock = clock
         self.limiter = RateLimiter(limits)
         self.faults = FaultInjector()
+        self.carrier = carrier.CarrierOverrides()
         self.outbox = WebhookOutbox(signer)
         self.strict_version = strict_version
         self._counters: dict[str, int] = {}
@@ -174,6 +175,7 @@ class SandboxEngine:
         self.store.wipe()
         self.forget_caches()
         self.faults.clear()
+        self.carrier.clear()
         self.outbox.queue.clear()
         self.outbox.clear_events()
         self.outbox.log.clear()
@@ -447,7 +449,14 @@ class SandboxEngine:
             else carrier.Sender(sender_row.sms, sender_row.mms, sender_row.a2p_registered)
         )
         to_e = to_e164(recipient) or recipient
-        outcome = carrier.plan(to_e, sender, has_media=bool(attachments))
+        override = self.carrier.get(to_e)
+        outcome = carrier.plan(
+            to_e,
+            sender,
+            has_media=bool(attachments),
+            override=None if override is None else override.outcome,
+        )
+        slow = 0.0 if override is None else override.delay
         now = self.clock.now()
         scheduled = scheduled_at is not None and scheduled_at > now
         with self.transaction():
@@ -472,7 +481,7 @@ class SandboxEngine:
                 "api",
                 now,
                 scheduled_at if scheduled else None,
-                scheduled_at if scheduled else now + carrier.SENT_AFTER,
+                scheduled_at if scheduled else now + carrier.SENT_AFTER + slow,
             )
             row = self.store.insert_message(row)
             if not scheduled:

@@ -20,22 +20,28 @@ Rules, first match wins (documented for users in the sandbox README section):
 5. media and a sender without MMS                            failed 30011
 6. recipient ``+1 NPA 555-01XX`` with XX in the table below  that outcome
 7. anything else                                             delivered
+
+A per-number override (``CarrierOverrides``: the console's phones, ``POST
+/_sandbox/carrier``) replaces rules 6 and 7 for that recipient, and may hold its messages
+``delay`` seconds longer before they are sent; rules 1-5 (a wrong number or sender) still win.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, cast
 
 from ghl_sms.rules.phones import PhoneInfo, PhoneNumberError, parse_phone
 
 __all__ = [
     "BLOCKED_REGIONS",
+    "CarrierOverrides",
     "FINAL_AFTER",
     "MAGIC_SUFFIXES",
     "SENT_AFTER",
     "Outcome",
+    "Override",
     "Sender",
     "next_step",
     "plan",
@@ -93,8 +99,11 @@ def _parse(number: str) -> PhoneInfo | None:
         return None
 
 
-def plan(to_number: str, sender: Sender | None, *, has_media: bool) -> Outcome:
-    """How a message to ``to_number`` from ``sender`` will end."""
+def plan(
+    to_number: str, sender: Sender | None, *, has_media: bool, override: Outcome | None = None
+) -> Outcome:
+    """How a message to ``to_number`` from ``sender`` will end (``override``: the
+    recipient's behaviour set by hand, in place of rules 6 and 7)."""
     info = _parse(to_number)
     if info is None:
         return Outcome("failed", "21211")
@@ -106,6 +115,8 @@ def plan(to_number: str, sender: Sender | None, *, has_media: bool) -> Outcome:
         return Outcome("failed", "30034")
     if has_media and not sender.mms:
         return Outcome("failed", "30011")
+    if override is not None:
+        return override
     if info.e164.startswith("+1") and info.e164[5:8] == "555":
         suffix = info.e164[8:]
         if suffix in MAGIC_SUFFIXES:
@@ -122,3 +133,59 @@ def next_step(status: str, outcome: Outcome) -> tuple[float, str] | None:
     if status == "sent":
         return FINAL_AFTER, outcome.status
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """How the carrier treats one recipient from now on."""
+
+    outcome: Outcome
+    delay: float = 0.0
+    """Extra seconds before a message to it is sent (slow delivery)."""
+
+    def as_json(self, phone: str) -> dict[str, object]:
+        return {
+            "phone": phone,
+            "outcome": self.outcome.status,
+            "code": self.outcome.code,
+            "delay": self.delay,
+        }
+
+
+class CarrierOverrides:
+    """Per-recipient behaviour switched by hand; kept in memory, cleared on reset."""
+
+    def __init__(self) -> None:
+        self._by_phone: dict[str, Override] = {}
+
+    def set(
+        self, phone: str, outcome: str, code: str | None = None, delay: float = 0.0
+    ) -> Override:
+        """``outcome``: delivered, failed or undelivered (``code`` required, digits)."""
+        info = _parse(phone)
+        if info is None:
+            raise ValueError(f"{phone!r} is not a phone number; give one in E.164 (+14155550100)")
+        if outcome not in ("delivered", "failed", "undelivered"):
+            raise ValueError("outcome must be delivered, failed or undelivered")
+        if outcome == "delivered":
+            code = None
+        elif not (isinstance(code, str) and code.isdigit() and len(code) <= 6):
+            raise ValueError(f"a {outcome} outcome needs a carrier code, e.g. 30007")
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 3600:
+            raise ValueError("delay must be a number of seconds from 0 to 3600")
+        found = Override(Outcome(cast(FinalStatus, outcome), code), float(delay))
+        self._by_phone[info.e164] = found
+        return found
+
+    def get(self, phone: str) -> Override | None:
+        return self._by_phone.get(phone)
+
+    def clear(self, phone: str | None = None) -> None:
+        if phone is None:
+            self._by_phone.clear()
+            return
+        info = _parse(phone)
+        self._by_phone.pop(info.e164 if info else phone, None)
+
+    def as_json(self) -> list[dict[str, object]]:
+        return [o.as_json(phone) for phone, o in sorted(self._by_phone.items())]

@@ -121,6 +121,30 @@ async def faults(request: Request) -> Response:
     return JSONResponse({"faults": [f.as_json() for f in engine.faults.pending()]})
 
 
+async def carrier(request: Request) -> Response:
+    """Per-number carrier behaviour: ``{"phone", "outcome", "code", "delay"}``."""
+    overrides = engine_of(request).carrier
+    if request.method == "POST":
+
+        async def work(request: Request) -> Response:
+            body = await _body(request)
+            phone = body.get("phone")
+            if not isinstance(phone, str):
+                raise ValueError('send {"phone": "+1...", "outcome": "delivered"|"failed"|...}')
+            overrides.set(
+                phone,
+                str(body.get("outcome", "delivered")),
+                None if body.get("code") is None else str(body.get("code")),
+                body.get("delay", 0.0),
+            )
+            return JSONResponse({"carrier": overrides.as_json()})
+
+        return await _safely(request, work)
+    if request.method == "DELETE":
+        overrides.clear(request.query_params.get("phone"))
+    return JSONResponse({"carrier": overrides.as_json()})
+
+
 async def webhook_targets(request: Request) -> Response:
     engine = engine_of(request)
     outbox = engine.outbox
@@ -253,6 +277,7 @@ routes = [
     Route("/_sandbox/clock/advance", advance_clock, methods=["POST"]),
     Route("/_sandbox/reply", reply, methods=["POST"]),
     Route("/_sandbox/faults", faults, methods=["GET", "POST", "DELETE"]),
+    Route("/_sandbox/carrier", carrier, methods=["GET", "POST", "DELETE"]),
     Route("/_sandbox/webhook-targets", webhook_targets, methods=["GET", "POST", "DELETE"]),
     Route("/_sandbox/webhooks/deliver", deliver_webhooks, methods=["POST"]),
     Route("/_sandbox/webhook-keys", webhook_keys, methods=["GET"]),
