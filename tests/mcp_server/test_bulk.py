@@ -1,4 +1,4 @@
-"""sms_bulk_send and sms_bulk_status: a campaign from an assistant, confirmed first."""
+"""sms_bulk_send and sms_campaign's status: a campaign from an assistant, confirmed first."""
 
 from __future__ import annotations
 
@@ -15,11 +15,18 @@ DAN = "sbxCtNoPhone00000001"
 RECIPIENTS = [AVA, BEN, CHLOE, DAN]
 
 
+async def campaign_status(s: Any, campaign_id: str) -> dict[str, Any]:
+    out = await s.ok("sms_campaign", action="status", campaign_id=campaign_id)
+    (status,) = out["campaigns"]
+    assert isinstance(status, dict)
+    return status
+
+
 async def finished(s: Any, campaign_id: str) -> dict[str, Any]:
     """The campaign's status once its background run has nothing left to do."""
     with anyio.fail_after(10):
         while True:
-            status = await s.ok("sms_bulk_status", campaign_id=campaign_id)
+            status = await campaign_status(s, campaign_id)
             if status["left"] == 0 and status["state"] != "running":
                 return status
             await anyio.sleep(0)  # let the background run go on; no timing involved
@@ -105,7 +112,7 @@ async def test_a_campaign_can_be_cancelled_and_says_so(connect: Any) -> None:
         out = await s.ok("sms_bulk_send", template="Hi", contact_ids=[AVA, CHLOE])
         done = await s.ok("sms_cancel", campaign_id=out["campaign_id"])
         assert done == {"campaign_id": out["campaign_id"], "cancelled": True}
-        status = await s.ok("sms_bulk_status", campaign_id=out["campaign_id"])
+        status = await campaign_status(s, out["campaign_id"])
         assert status["state"] == "cancelled"
         assert s.sent(CHLOE) == []
 
@@ -116,7 +123,7 @@ async def test_bad_requests_become_tool_errors(connect: Any) -> None:
         assert "exactly one recipient source" in both
         missing = await s.error("sms_bulk_send", template="x", csv_path="/nope/list.csv")
         assert "No CSV file" in missing
-        unknown = await s.error("sms_bulk_status", campaign_id="cmp_nope")
+        unknown = await s.error("sms_campaign", action="status", campaign_id="cmp_nope")
         assert "cmp_nope" in unknown
         nobody = await s.error("sms_bulk_send", template="x", tag="no-such-tag")
         assert "No contact in this location has the tag 'no-such-tag'" in nobody
@@ -149,7 +156,7 @@ async def test_a_location_another_process_is_pumping_is_left_to_it(
         assert leases.acquire(s.stack.client.location_id, other, s.stack.clock.now(), 3600.0)
         out = await s.ok("sms_bulk_send", template="Hi", contact_ids=[AVA])
         with anyio.fail_after(5):
-            status = await s.ok("sms_bulk_status", campaign_id=out["campaign_id"])
+            status = await campaign_status(s, out["campaign_id"])
             for _ in range(50):
                 await anyio.sleep(0)  # give a spinning runner every chance to show itself
         assert status["state"] == "running" and status["sent"] == 0

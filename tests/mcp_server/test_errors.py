@@ -15,6 +15,7 @@ from ghl_sms.mcp_server._errors import anticipated_cause, tool_error
 from ghl_sms.mcp_server._send import schedule_time
 from ghl_sms.ops.errors import (
     OpsError,
+    PhoneGivenAsContact,
     PreflightBlocked,
     RecipientNotFound,
     RepeatSendError,
@@ -60,6 +61,8 @@ def _instance(cls: type) -> Exception:
         return cls(_record(), 600.0)
     if cls is SendInProgressError:
         return cls(_record())
+    if cls is PhoneGivenAsContact:
+        return cls("+14155550100", instead="use --to for a number (to_number over MCP).")
     if cls is WebhookVerificationError:
         return cls("bad_signature", "The signature does not match the body.")
     return cls("The sending number is invalid; pick one of sms_numbers.")
@@ -83,6 +86,9 @@ def test_every_ghl_and_ops_error_type_maps_to_an_actionable_tool_error(cls: type
     assert len(text) > 40 and "Traceback" not in text
     if isinstance(error, PreflightBlocked):
         assert all(f"[{r.code}] {r.message}" in text for r in error.reasons)
+    elif isinstance(error, PhoneGivenAsContact):  # the CLI's words become the tools' words
+        assert "'+14155550100' is a phone number" in text and "--to" not in text
+        assert "to_number" in text and "sms_contacts" in text
     else:
         assert str(error) in text  # the original words stay; the mapping adds the next step
     if issubclass(cls, ghl.ApiError):
@@ -137,7 +143,7 @@ async def test_ghl_failures_on_reads_say_what_to_do(
 async def test_an_unknown_message_id_points_to_where_ids_come_from(connect: Any, mode: str) -> None:
     async with connect(mode=mode) as s:
         text = await s.error("sms_status", message_id="noSuchMessage0000000")
-        assert "Check the id" in text and "sms_inbox" in text
+        assert "Check the id" in text and "sms_history" in text
 
 
 @pytest.mark.anyio
@@ -250,10 +256,17 @@ BAD_ARGUMENTS = [
     ("sms_status", {}, "message_id is required."),
     ("sms_cancel", {"message_id": ["a"]}, "message_id must be a string (got a list of 1)."),
     (
-        "sms_preview",
-        {"text": "x" * 5001},
-        "text must be at most 5000 characters (it has 5001).",
+        "sms_check",
+        {"text": "x" * 1601},
+        "text must be at most 1600 characters (it has 1601).",
     ),
+    (
+        "sms_campaign",
+        {"action": "stop"},
+        "action must be one of 'list', 'status', 'pause' or 'resume' (got 'stop').",
+    ),
+    ("sms_contacts", {"limit": 21}, "limit must be at most 20 (got 21)."),
+    ("sms_history", {"limit": 0}, "limit must be at least 1 (got 0)."),
 ]
 
 

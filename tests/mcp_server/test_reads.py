@@ -126,7 +126,8 @@ async def test_check_says_who_can_be_texted_and_why_not(connect: Any, mode: str)
         blocked = await s.ok("sms_check", contact_id=BEN)
         assert blocked["verdict"] == "blocked" and blocked["sms_dnd"] is True
         assert blocked["notes"][0]["code"] == "sms_dnd"
-        assert "Say who to check" in await s.error("sms_check")
+        nobody = await s.error("sms_check")
+        assert "Say who to check" in nobody and "give text to check the text alone" in nobody
 
 
 @pytest.mark.anyio
@@ -146,22 +147,34 @@ async def test_numbers_lists_the_senders_and_marks_the_default(connect: Any, mod
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", MODES)
-async def test_preview_names_the_characters_forcing_ucs2_and_the_fix(
+async def test_a_text_alone_is_checked_offline_naming_the_characters_forcing_ucs2(
     connect: Any, mode: str
 ) -> None:
     async with connect(mode=mode) as s:
-        out = await s.ok("sms_preview", text="a" * 149 + "’")
+        out = await s.ok("sms_check", text="a" * 149 + "’")
         assert out == {
+            "verdict": "warn",
+            "notes": [
+                {
+                    "code": "ucs2",
+                    "level": "warn",
+                    "message": "'’' x1 (use \"'\") force Unicode (UCS-2, 70 characters a part, "
+                    "not 160); gsm_text replaces them: 1 part(s) instead of 3.",
+                }
+            ],
             "encoding": "UCS-2",
             "parts": 3,
-            "characters": 150,
-            "too_long": False,
-            "forcing_ucs2": [{"char": "’", "count": 1, "replacement": "'"}],
             "gsm_text": "a" * 149 + "'",
-            "parts_if_replaced": 1,
         }
-        plain = await s.ok("sms_preview", text="Hi")
-        assert "forcing_ucs2" not in plain and plain["parts"] == 1
+        assert await s.ok("sms_check", text="Hi") == {
+            "verdict": "ok",
+            "encoding": "GSM-7",
+            "parts": 1,
+        }
+        # With a recipient the same text is checked with them: the fix comes along.
+        both = await s.ok("sms_check", contact_id=AVA, text="a" * 149 + "’", transactional=True)
+        assert both["parts"] == 3 and both["gsm_text"] == "a" * 149 + "'"
+        assert "ucs2_replaceable" in [n["code"] for n in both["notes"]]
 
 
 @pytest.mark.anyio

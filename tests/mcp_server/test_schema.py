@@ -6,54 +6,83 @@ import json
 from typing import Any
 
 import pytest
+from mcp.types import ListToolsResult, Tool, ToolAnnotations
 
-from ghl_sms.mcp_server.server import compact_schema
+from ghl_sms.mcp_server.server import compact_hints, compact_schema
 
-# Every tool definition an assistant pays for, on every turn.
-BUDGET = 10_000
+# Every tool definition an assistant pays for, on every turn: the whole tools/list result.
+BUDGET_CHARS = 11_000
+BUDGET_TOOLS = 13
 READS = {
-    "sms_status", "sms_thread", "sms_inbox", "sms_check", "sms_numbers", "sms_preview",
-    "sms_bulk_status",
+    "sms_contacts", "sms_status", "sms_thread", "sms_inbox", "sms_check", "sms_numbers",
+    "sms_history",
 }  # fmt: skip
-OFFLINE = {"sms_preview", "sms_bulk_status"}  # answered from local state, not GHL
+WRITES = {"sms_send", "sms_cancel", "sms_bulk_send", "sms_campaign"}
+AVA = "sbxCtReachable000001"
+OFFLINE = {"sms_history"}  # answered from local state, not GHL
 
 
-def tools_list_size(tools: list[Any]) -> int:
-    """Characters of the tools array as it goes on the wire (compact JSON)."""
-    data = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
+def tools_list_size(result: ListToolsResult) -> int:
+    """Characters of the whole tools/list result as it goes on the wire (compact JSON)."""
+    data = result.model_dump(mode="json", by_alias=True, exclude_none=True)
     return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
+
+
+HINT_DEFAULTS = {  # the spec's reading of an absent hint
+    "read_only_hint": False,
+    "destructive_hint": True,
+    "idempotent_hint": False,
+    "open_world_hint": True,
+}
+
+
+def hint(tool: Tool, name: str) -> bool:
+    """A hint as the spec reads it: an absent one has the spec's (cautious) default."""
+    assert tool.annotations is not None
+    value = getattr(tool.annotations, name)
+    return HINT_DEFAULTS[name] if value is None else bool(value)
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_ten_sms_tools_each_with_title_description_schemas_and_hints(
+async def test_the_sms_tools_each_with_title_description_schemas_and_hints(
     connect: Any, mode: str
 ) -> None:
     async with connect(mode=mode) as s:
         tools = {t.name: t for t in (await s.client.list_tools()).tools}
-    assert set(tools) == READS | {"sms_send", "sms_cancel", "sms_bulk_send"}
-    assert len(tools) <= 10
+    assert set(tools) == READS | WRITES
     for tool in tools.values():
         assert tool.title and tool.description and len(tool.description) < 300
         assert tool.output_schema is not None and tool.output_schema["type"] == "object"
         assert tool.annotations is not None
     for name in READS:
         assert tools[name].annotations.read_only_hint is True
-    send, cancel = tools["sms_send"].annotations, tools["sms_cancel"].annotations
-    bulk = tools["sms_bulk_send"].annotations
-    for sends in (send, bulk):
-        assert (sends.read_only_hint, sends.destructive_hint, sends.idempotent_hint) == (
-            False,
+    for name in WRITES:
+        assert hint(tools[name], "read_only_hint") is False
+    for sends in ("sms_send", "sms_bulk_send"):
+        assert [hint(tools[sends], h) for h in ("destructive_hint", "idempotent_hint")] == [
             True,
             False,
-        )
-    assert (cancel.read_only_hint, cancel.destructive_hint, cancel.idempotent_hint) == (
-        False,
-        True,
-        True,
+        ]
+        # Spelt out: a client reading a missing hint as false must not take a send for harmless.
+        assert tools[sends].annotations.destructive_hint is True
+    assert tools["sms_cancel"].annotations.destructive_hint is True
+    assert hint(tools["sms_cancel"], "idempotent_hint") is True
+    # Pausing and resuming change a campaign's state but destroy nothing; both repeat safely.
+    campaign = tools["sms_campaign"]
+    assert [hint(campaign, h) for h in ("destructive_hint", "idempotent_hint")] == [False, True]
+    assert all(hint(tools[n], "open_world_hint") is False for n in OFFLINE)
+    assert all(hint(tools[n], "open_world_hint") for n in set(tools) - OFFLINE)
+
+
+def test_only_hints_beyond_the_cautious_defaults_are_published() -> None:
+    sends = ToolAnnotations(
+        read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
     )
-    assert all(tools[n].annotations.open_world_hint is False for n in OFFLINE)
-    assert all(tools[n].annotations.open_world_hint for n in set(tools) - OFFLINE)
+    assert compact_hints(sends) == ToolAnnotations(destructive_hint=True)
+    local = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+    assert compact_hints(local) == local
+    assert compact_hints(None) is None
 
 
 @pytest.mark.anyio
@@ -78,10 +107,17 @@ async def test_the_send_schema_shows_arguments_only_never_context_or_resolvers(
 
 
 @pytest.mark.anyio
-async def test_tools_list_stays_within_its_share_of_the_context_budget(connect: Any) -> None:
+async def test_the_whole_tools_list_result_stays_within_its_context_budget(
+    connect: Any,
+) -> None:
     async with connect() as s:
-        tools = (await s.client.list_tools()).tools
-    assert tools_list_size(tools) < BUDGET
+        listed = await s.client.list_tools()
+    assert len(listed.tools) <= BUDGET_TOOLS
+    size = tools_list_size(listed)
+    assert size <= BUDGET_CHARS, f"tools/list is {size} characters; the budget is {BUDGET_CHARS}"
+    # The wrapper counts too: measuring the tools array alone would hide it.
+    array = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
+    assert size > len(json.dumps(array, separators=(",", ":"), ensure_ascii=False))
 
 
 def test_compacting_keeps_the_contract_and_drops_what_the_names_say() -> None:
@@ -111,6 +147,8 @@ def test_compacting_keeps_the_contract_and_drops_what_the_names_say() -> None:
         },
         "required": ["title"],
     }  # fmt: skip
+    # A result's schema drops ``required``: results leave out what has no value anyway.
+    assert "required" not in compact_schema(schema, output=True)
 
 
 @pytest.mark.anyio
@@ -119,12 +157,26 @@ async def test_published_output_schemas_validate_real_results(connect: Any) -> N
     async with connect(confirm=False) as s:
         tools = {t.name: t for t in (await s.client.list_tools()).tools}
         results = {
-            "sms_send": await s.ok("sms_send", text="Hi", contact_id="sbxCtReachable000001"),
+            "sms_send": await s.ok("sms_send", text="Hi", contact_id=AVA),
             "sms_numbers": await s.ok("sms_numbers"),
             "sms_check": await s.ok("sms_check", contact_id="sbxCtSmsDnd000000001"),
-            "sms_thread": await s.ok("sms_thread", contact_id="sbxCtReachable000001"),
+            "sms_thread": await s.ok("sms_thread", contact_id=AVA),
             "sms_inbox": await s.ok("sms_inbox"),
-            "sms_preview": await s.ok("sms_preview", text="It’s"),
+            "sms_contacts": await s.ok("sms_contacts", query="Ava"),
+            "sms_history": await s.ok("sms_history"),
+            "sms_bulk_send": await s.ok("sms_bulk_send", template="Hi", contact_ids=["x"]),
+            "sms_bulk_started": await s.ok("sms_bulk_send", template="Yo", contact_ids=[AVA]),
+            "sms_campaign": await s.ok("sms_campaign", action="list"),
+            "sms_cancel": await s.ok("sms_cancel", opt_out="+14155550188"),
         }
+        results["sms_check_text"] = await s.ok("sms_check", text="It’s")
+        results["sms_contact"] = await s.ok("sms_contacts", contact_id=AVA)
+    assert results["sms_bulk_send"]["outcome"] == "nothing_to_send"
+    assert results["sms_campaign"]["campaigns"][0]["state"] in ("running", "completed")
     for name, result in results.items():
-        jsonschema.validate(result, tools[name].output_schema)
+        tool = {
+            "sms_check_text": "sms_check",
+            "sms_contact": "sms_contacts",
+            "sms_bulk_started": "sms_bulk_send",
+        }.get(name, name)
+        jsonschema.validate(result, tools[tool].output_schema)

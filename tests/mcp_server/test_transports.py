@@ -47,7 +47,7 @@ async def test_ghl_sms_mcp_sandbox_serves_the_tools_over_stdio(tmp_path: Path) -
     with anyio.fail_after(30):
         async with Client(params) as client:
             names = {t.name for t in (await client.list_tools()).tools}
-            assert len(names) == 10 and "sms_send" in names
+            assert len(names) == 11 and "sms_send" in names
             numbers = await client.call_tool("sms_numbers", {})
             assert numbers.structured_content["numbers"][0]["is_default"] is True
             arguments: dict[str, Any] = {"text": "Hello from stdio", "contact_id": AVA}
@@ -136,7 +136,7 @@ async def test_http_needs_the_bearer_token(tmp_path: Path) -> None:
                 bearer = {"Authorization": f"Bearer {TOKEN}"}
                 async with httpx2.AsyncClient(headers=bearer) as http:
                     async with Client(streamable_http_client(url, http_client=http)) as client:
-                        assert len((await client.list_tools()).tools) == 10
+                        assert len((await client.list_tools()).tools) == 11
                         numbers = await client.call_tool("sms_numbers", {})
                         assert numbers.structured_content["numbers"][0]["is_default"] is True
                         # A client whose headers stall is cut off; the session goes on.
@@ -145,7 +145,7 @@ async def test_http_needs_the_bearer_token(tmp_path: Path) -> None:
                             await stalled.send(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
                             cut_off = await _read_to_end(stalled)
                         assert cut_off.startswith(b"HTTP/1.1 408 ")
-                        assert len((await client.list_tools()).tools) == 10
+                        assert len((await client.list_tools()).tools) == 11
                 process.terminate()
                 await process.wait()
                 tg.cancel_scope.cancel()

@@ -1,4 +1,5 @@
-"""``sms_bulk_send`` and ``sms_bulk_status``: a campaign from an assistant.
+"""``sms_bulk_send`` (and the campaign status ``sms_campaign`` shows): a campaign from an
+assistant.
 
 The campaign is created and previewed (counts, skips by reason, sample texts, parts,
 cost) before anything is sent; the user confirms that preview like a single send. Once
@@ -162,6 +163,7 @@ async def plan_bulk(
     per_minute: int | None,
     dry_run: bool,
     campaign_key: str | None,
+    media_urls: tuple[str, ...] = (),
 ) -> PlannedBulk:
     state = ctx.request_context.lifespan_context
     engine = state.bulk
@@ -173,6 +175,7 @@ async def plan_bulk(
             spec = CampaignSpec(
                 location_id=location_id,
                 template=template,
+                attachments=media_urls,
                 from_number=from_number,
                 transactional=transactional,
                 caps=Caps(per_minute=per_minute),
@@ -180,7 +183,8 @@ async def plan_bulk(
             campaign_id = _campaign_id(
                 location_id,
                 campaign_key,
-                [template, contact_ids, tag, csv_path, from_number, transactional, per_minute],
+                [template, contact_ids, tag, csv_path, from_number, transactional, per_minute]
+                + ([list(media_urls)] if media_urls else []),  # ids made before media stay
             )  # fmt: skip
             existing = engine.store.get_campaign(campaign_id)
             if existing is not None and existing.state not in (
@@ -230,12 +234,15 @@ async def confirm_bulk(
     template: str,
     confirmed: bool,
     ctx: Context[AppState, Any],
+    media_urls: tuple[str, ...] = (),
 ) -> Confirm | Elicit[Confirm]:
     state = ctx.request_context.lifespan_context
     preview = planned.preview
     if preview is None or planned.dry_run or not state.confirm or preview.would_send == 0:
         return Confirm(send=True)  # nothing to confirm, or confirmation is off
     question = confirmation_text(preview, template)
+    if media_urls:
+        question += "\nAttached to each (MMS): " + ", ".join(media_urls)
     caps = ctx.client_capabilities
     if caps is not None and caps.elicitation is not None:
         return Elicit(question, Confirm)
@@ -257,10 +264,10 @@ def bulk_result(
 ) -> BulkOut:
     summaries = {
         "dry_run": "Dry run: nothing was sent. Call again without dry_run to start it.",
-        "started": "Started; it sends in the background. sms_bulk_status(campaign_id) follows "
-        "it; sms_cancel(campaign_id=...) stops it.",
+        "started": "Started; it sends in the background. sms_campaign(action='status', "
+        "campaign_id=...) follows it; sms_cancel(campaign_id=...) stops it.",
         "already_started": "An earlier identical call started this campaign already; nothing "
-        "new was started. sms_bulk_status(campaign_id) follows it.",
+        "new was started. sms_campaign(action='status', campaign_id=...) follows it.",
         "nothing_to_send": "Every recipient was skipped (see skipped); nothing was sent.",
     }
     status = engine.status(campaign_id)

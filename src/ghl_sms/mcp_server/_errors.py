@@ -33,6 +33,7 @@ from ghl_sms.ops._quiet import iso_utc
 from ghl_sms.ops.errors import (
     IdempotencyConflict,
     OpsError,
+    PhoneGivenAsContact,
     PreflightBlocked,
     RecipientNotFound,
     RepeatSendError,
@@ -121,8 +122,13 @@ def tool_error(error: BaseException) -> ToolError | None:
         return ToolError(f"{error} Nothing new was sent.")
     if isinstance(error, IdempotencyConflict):  # before UsageError: it is one
         return ToolError(f"{error} Nothing was sent; a new message needs a new idempotency_key.")
+    if isinstance(error, PhoneGivenAsContact):  # the ops text names the CLI's --to
+        return ToolError(
+            f"{error.value.strip()!r} is a phone number, not a contact id: pass it as "
+            "to_number, or find the contact's id with sms_contacts(query=...)."
+        )
     if isinstance(error, RecipientNotFound):
-        return ToolError(f"{error} Find the right id with sms_inbox or sms_thread.")
+        return ToolError(f"{error} sms_contacts(query=...) finds the right id.")
     if isinstance(error, SenderNotAvailable | UsageError | OpsError):
         return ToolError(str(error))
     if isinstance(error, GhlError):
@@ -158,7 +164,7 @@ def _ghl_text(error: GhlError) -> str:
     if isinstance(error, AuthenticationError | PermissionDeniedError) and "doctor" not in text:
         text += f" {_SETUP}"
     elif isinstance(error, NotFoundError):
-        text += " sms_inbox and sms_thread list valid ids."
+        text += " sms_contacts finds contact ids; sms_history lists message ids."
     return text
 
 

@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Field,
     GetJsonSchemaHandler,
     PlainSerializer,
     model_serializer,
@@ -35,17 +34,20 @@ from ghl_sms.ops.models import (
 __all__ = [
     "BulkOut",
     "BulkStatusOut",
+    "CampaignsOut",
     "CancelResult",
     "CheckOut",
+    "ContactOut",
+    "ContactsOut",
+    "HistoryOut",
     "InboxOut",
     "NoteOut",
     "NumberOut",
     "NumbersOut",
-    "PreviewOut",
     "SendOut",
+    "SentOut",
     "StatusOut",
     "ThreadOut",
-    "UcsChar",
 ]
 
 
@@ -107,6 +109,7 @@ class SendOut(Result):
 class CancelResult(Result):
     message_id: str | None = None
     campaign_id: str | None = None
+    opted_out: str | None = None
     cancelled: bool
     note: str | None = None
 
@@ -125,6 +128,7 @@ class BulkOut(Result):
 
 class BulkStatusOut(Result):
     campaign_id: str
+    name: str | None = None
     state: str
     recipients: int
     sent: int
@@ -254,9 +258,12 @@ class CheckOut(Result):
     contact_id: str | None = None
     contact_name: str | None = None
     to_number: str | None = None
-    sms_dnd: bool
-    opted_out: bool
+    sms_dnd: bool | None = None
+    opted_out: bool | None = None
     next_allowed_at: UtcTime | None = None
+    encoding: str | None = None
+    parts: int | None = None
+    gsm_text: str | None = None
 
     @classmethod
     def of(cls, c: CheckResult) -> CheckOut:
@@ -269,6 +276,8 @@ class CheckOut(Result):
             sms_dnd=c.sms_dnd,
             opted_out=c.opted_out,
             next_allowed_at=c.next_allowed_at,
+            encoding=c.encoding,
+            parts=c.segments,
         )
 
 
@@ -290,17 +299,43 @@ class NumbersOut(Result):
     numbers: list[NumberOut]
 
 
-class UcsChar(Result):
-    char: str
-    count: int
-    replacement: str | None = None
+class ContactOut(Result):
+    id: str
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    tags: list[str] | None = None
+    sms_dnd: bool | None = None
+    opted_out: bool
+    timezone: str | None = None
+    fields: dict[str, str] | None = None
 
 
-class PreviewOut(Result):
-    encoding: Literal["GSM-7", "UCS-2"]
+class ContactsOut(Result):
+    contacts: list[ContactOut]
+    total: int
+    next_cursor: str | None = None
+
+
+class SentOut(Result):
+    message_id: str | None = None
+    at: UtcTime
+    to_number: str | None = None
+    contact_id: str | None = None
+    contact_name: str | None = None
+    text: str
+    status: str
+    scheduled_at: UtcTime | None = None
     parts: int
-    characters: int = Field(description="GSM-7 septets or UTF-16 units")
-    too_long: bool = Field(description="Over 1600: GHL refuses it")
-    forcing_ucs2: list[UcsChar] | None = None
-    gsm_text: str | None = Field(None, description="Look-alikes replaced, fewer parts")
-    parts_if_replaced: int | None = None
+    cost_usd: float
+    campaign_id: str | None = None
+    why: str | None = None
+
+
+class HistoryOut(Result):
+    sends: list[SentOut]
+    next_cursor: str | None = None
+
+
+class CampaignsOut(Result):
+    campaigns: list[BulkStatusOut]

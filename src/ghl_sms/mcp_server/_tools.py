@@ -1,46 +1,66 @@
-"""The ten ``sms_*`` tools. Docstrings and ``Field`` descriptions are the prompts the
+"""The ``sms_*`` tools: sends, reads and cancels here; contacts, history, campaigns and
+checks in their own modules. Docstrings and ``Field`` descriptions are the prompts the
 model reads on every turn: keep them short, say when to use the tool and what it returns.
 
-The whole ``tools/list`` (ten tools, the most an assistant should weigh) must stay under
-10,000 characters, so measure (tests/mcp_server/test_schema.py) before adding words.
+The whole ``tools/list`` result must stay within 13 tools and 11,000 characters, so
+measure (tests/mcp_server/test_schema.py) before adding words.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from mcp.server import MCPServer
-from mcp.server.mcpserver import AcceptedElicitation, Context, ElicitationResult, Resolve
+from mcp.server.mcpserver import AcceptedElicitation, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from ghl_sms.ghl import NotFoundError
+from ghl_sms.mcp_server._args import (
+    READS_GHL,
+    AllowRepeat,
+    Confirmed,
+    ContactId,
+    ConversationId,
+    Ctx,
+    Cursor,
+    DryRun,
+    IdempotencyKey,
+    Limit,
+    MediaUrls,
+    MessageId,
+    PlainNumber,
+    SendAt,
+    Text,
+    ToNumber,
+    Transactional,
+)
 from ghl_sms.mcp_server._bulk import (
     PlannedBulk,
     bulk_result,
     confirm_bulk,
     plan_bulk,
-    status_result,
 )
+from ghl_sms.mcp_server._campaign import register_campaign
+from ghl_sms.mcp_server._check import register_check
+from ghl_sms.mcp_server._contacts import register_contacts
 from ghl_sms.mcp_server._cursor import issue, redeem
 from ghl_sms.mcp_server._errors import tool_errors
+from ghl_sms.mcp_server._history import register_history
 from ghl_sms.mcp_server._models import (
     BulkOut,
-    BulkStatusOut,
     CancelResult,
-    CheckOut,
     ConversationOut,
     InboxOut,
     MessageOut,
     NumberOut,
     NumbersOut,
-    PreviewOut,
     SendOut,
     StatusOut,
     ThreadOut,
-    UcsChar,
 )
+from ghl_sms.mcp_server._optout import record_opt_out
 from ghl_sms.mcp_server._send import (
     Confirm,
     PlannedSend,
@@ -51,8 +71,7 @@ from ghl_sms.mcp_server._send import (
     state_of,
 )
 from ghl_sms.mcp_server._state import AppState
-from ghl_sms.rules.segments import count_segments, gsm_suggestion
-from ghl_sms.rules.text import MAX_SMS_LENGTH, message_length
+from ghl_sms.rules.text import MAX_SMS_LENGTH
 
 __all__ = ["THREAD_BODY_LIMIT", "register_tools", "truncate"]
 
@@ -60,23 +79,6 @@ THREAD_BODY_LIMIT = 300
 INBOX_BODY_LIMIT = 160
 STATUS_BODY_LIMIT = MAX_SMS_LENGTH
 
-Ctx = Context[AppState, Any]
-Text = Annotated[str, Field(max_length=MAX_SMS_LENGTH)]
-ContactId = str | None
-ToNumber = Annotated[str | None, Field(description="E.164: +15551234567")]
-ConversationId = str | None
-MessageId = Annotated[str, Field(min_length=1)]
-Limit = Annotated[int, Field(ge=1, le=50)]
-Cursor = Annotated[str | None, Field(description="next_cursor of the last page")]
-MediaUrls = Annotated[
-    tuple[str, ...], Field(max_length=10, description="Public URLs; makes an MMS")
-]
-SendAt = Annotated[str | None, Field(description="ISO time with offset, or 30m/2h/1d")]
-Transactional = Annotated[bool, Field(description="Not marketing: no quiet hours")]
-DryRun = Annotated[bool, Field(description="Preview only")]
-Confirmed = Annotated[bool, Field(description="Only after the user approved")]
-IdempotencyKey = Annotated[str | None, Field(description="Same key, same send")]
-AllowRepeat = Annotated[bool, Field(description="Repeat on purpose (with a new idempotency_key)")]
 Planned = Annotated[PlannedSend, Resolve(plan_send)]
 PlannedCampaign = Annotated[PlannedBulk, Resolve(plan_bulk)]
 CampaignApproval = Annotated[ElicitationResult[Confirm], Resolve(confirm_bulk)]
@@ -91,8 +93,6 @@ _SENDS = ToolAnnotations(
 _CANCELS = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
 )
-_READS_GHL = ToolAnnotations(read_only_hint=True, open_world_hint=True)
-_LOCAL = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
 
 def truncate(text: str | None, limit: int, message_id: str | None = None) -> str | None:
@@ -104,6 +104,11 @@ def truncate(text: str | None, limit: int, message_id: str | None = None) -> str
 
 
 def register_tools(mcp: MCPServer[AppState]) -> None:
+    register_contacts(mcp)
+    register_history(mcp)
+    register_campaign(mcp)
+    register_check(mcp)
+
     @mcp.tool(title="Send SMS/MMS", annotations=_SENDS)
     async def sms_send(
         text: Text,
@@ -123,9 +128,9 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         idempotency_key: IdempotencyKey = None,
         allow_repeat: AllowRepeat = False,
     ) -> SendOut:
-        """Text a contact, number or conversation, now or at send_at. Preflight first (DND,
-        opt-out, number, quiet hours: blocked sends are refused with reasons); the user
-        confirms; a repeated call never texts twice."""
+        """Text a contact (by name: sms_contacts(query=name) gives contact_id), number or
+        conversation, now or at send_at. Preflight (DND, opt-out, number, quiet hours)
+        refuses blocked sends with reasons; the user confirms; a repeat never texts twice."""
         if not isinstance(approval, AcceptedElicitation) or not approval.data.send:
             raise ToolError(
                 "The user did not approve: nothing was sent. Don't send it unless they ask."
@@ -138,15 +143,24 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
                 outcome = await state.service.send(planned.request)
         return send_result(outcome)
 
-    @mcp.tool(title="Cancel scheduled SMS or campaign", annotations=_CANCELS)
+    @mcp.tool(title="Cancel or stop texts", annotations=_CANCELS)
     async def sms_cancel(
-        ctx: Ctx, message_id: str | None = None, campaign_id: str | None = None
+        ctx: Ctx,
+        message_id: str | None = None,
+        campaign_id: str | None = None,
+        opt_out: Annotated[str | None, Field(description="Number or contact id")] = None,
     ) -> CancelResult:
-        """Cancel a scheduled message before it goes out, or stop a campaign (its unsent
-        recipients are skipped)."""
+        """Cancel a scheduled message, stop a campaign, or opt_out someone who asked not to
+        be texted (only the user can lift that, in the CLI)."""
         state = state_of(ctx)
-        if bool(message_id) == bool(campaign_id):
-            raise ToolError("Give message_id (a scheduled message) or campaign_id, not both.")
+        if [bool(message_id), bool(campaign_id), opt_out is not None].count(True) != 1:
+            raise ToolError(
+                "Give one of message_id (a scheduled message), campaign_id or opt_out; "
+                "nothing was changed."
+            )
+        if opt_out is not None:
+            with tool_errors():
+                return await record_opt_out(state, opt_out)
         if campaign_id:
             assert state.bulk is not None
             with tool_errors():
@@ -163,18 +177,18 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
                 ) from exc
         return CancelResult(message_id=done.message_id, cancelled=done.cancelled, note=done.message)
 
-    @mcp.tool(title="Message status", annotations=_READS_GHL)
+    @mcp.tool(title="Message status", annotations=READS_GHL)
     async def sms_status(message_id: MessageId, ctx: Ctx) -> StatusOut:
         """Delivery status of a message; a failure comes with its meaning and what to do."""
         with tool_errors():
             status = await state_of(ctx).service.status(message_id)
         return StatusOut.of(status, truncate(status.body, STATUS_BODY_LIMIT))
 
-    @mcp.tool(title="Conversation thread", annotations=_READS_GHL)
+    @mcp.tool(title="Conversation thread", annotations=READS_GHL)
     async def sms_thread(
         ctx: Ctx,
         contact_id: ContactId = None,
-        to_number: ToNumber = None,
+        to_number: PlainNumber = None,
         conversation_id: ConversationId = None,
         limit: Limit = 20,
         cursor: Cursor = None,
@@ -199,7 +213,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         ]
         return ThreadOut.of(page, messages, issue("sms_thread", page.next_cursor))
 
-    @mcp.tool(title="SMS inbox", annotations=_READS_GHL)
+    @mcp.tool(title="SMS inbox", annotations=READS_GHL)
     async def sms_inbox(
         ctx: Ctx,
         unread_only: bool = False,
@@ -217,24 +231,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         ]
         return InboxOut.of(conversations, issue("sms_inbox", page.next_cursor))
 
-    @mcp.tool(title="Check recipient", annotations=_READS_GHL)
-    async def sms_check(
-        ctx: Ctx,
-        contact_id: ContactId = None,
-        to_number: ToNumber = None,
-        text: Annotated[str | None, Field(max_length=MAX_SMS_LENGTH)] = None,
-        transactional: Transactional = False,
-    ) -> CheckOut:
-        """Can this contact or number be texted now (DND, opt-out, number, quiet hours)?
-        Sends nothing; notes say why."""
-        with tool_errors():
-            one_recipient("to check", contact_id=contact_id, to_number=to_number)
-            result = await state_of(ctx).service.check(
-                contact_id=contact_id, to=to_number, text=text, transactional=transactional
-            )
-        return CheckOut.of(result)
-
-    @mcp.tool(title="Sending numbers", annotations=_READS_GHL)
+    @mcp.tool(title="Sending numbers", annotations=READS_GHL)
     async def sms_numbers(ctx: Ctx) -> NumbersOut:
         """Sending numbers (for from_number): SMS/MMS capability, which is the default."""
         with tool_errors():
@@ -256,6 +253,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         dry_run: DryRun = False,
         confirmed: Confirmed = False,
         campaign_key: Annotated[str | None, Field(description="Same key, same campaign")] = None,
+        media_urls: MediaUrls = (),
     ) -> BulkOut:
         """Text a list one template (contact ids, a tag or a CSV). Previews counts, skips,
         samples; once the user confirms it sends in the background, paced, once each."""
@@ -272,38 +270,10 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
             engine.discard(planned.campaign_id)
             raise ToolError("The user did not approve: nothing was sent or started.")
         if planned.preview.would_send == 0:
-            engine.discard(planned.campaign_id)
-            return bulk_result(engine, planned.campaign_id, "nothing_to_send", planned.preview)
+            result = bulk_result(engine, planned.campaign_id, "nothing_to_send", planned.preview)
+            engine.discard(planned.campaign_id)  # after reading it: it is gone then
+            return result
         with tool_errors():
             engine.start(planned.campaign_id)
         runner.kick()
         return bulk_result(engine, planned.campaign_id, "started", planned.preview)
-
-    @mcp.tool(title="Campaign progress", annotations=_LOCAL)
-    async def sms_bulk_status(campaign_id: str, ctx: Ctx) -> BulkStatusOut:
-        """Campaign progress: sent, skipped, failed, left, rate, ETA, what it waits for."""
-        engine = state_of(ctx).bulk
-        assert engine is not None
-        with tool_errors():
-            return status_result(engine, campaign_id)
-
-    @mcp.tool(title="Preview segments", annotations=_LOCAL)
-    async def sms_preview(text: Annotated[str, Field(max_length=5000)]) -> PreviewOut:
-        """Encoding and billed parts of a text; characters forcing UCS-2 (70 a part, not
-        160) and plain replacements. Offline."""
-        report = count_segments(text)
-        suggestion = gsm_suggestion(text, report)
-        saves = report.encoding == "UCS-2" and suggestion.segments_saved > 0
-        return PreviewOut(
-            encoding=report.encoding,
-            parts=report.segments,
-            characters=report.units,
-            too_long=message_length(text) > MAX_SMS_LENGTH,
-            forcing_ucs2=[
-                UcsChar(char=c.char, count=c.count, replacement=c.replacement)
-                for c in report.non_gsm_characters
-            ]
-            or None,
-            gsm_text=suggestion.text if saves else None,
-            parts_if_replaced=suggestion.segments_after if saves else None,
-        )

@@ -14,7 +14,7 @@ import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp.types import CallToolResult, InputRequiredResult, Tool
+from mcp.types import CallToolResult, InputRequiredResult, Tool, ToolAnnotations
 from pydantic import ValidationError
 
 from ghl_sms import __version__
@@ -28,23 +28,37 @@ from ghl_sms.mcp_server._errors import (
 from ghl_sms.mcp_server._state import AppState, ServiceFactory
 from ghl_sms.mcp_server._tools import register_tools
 
-__all__ = ["INSTRUCTIONS", "AppState", "ServiceFactory", "build_server", "compact_schema"]
+__all__ = [
+    "INSTRUCTIONS",
+    "QUIET_HINTS",
+    "AppState",
+    "ServiceFactory",
+    "build_server",
+    "compact_hints",
+    "compact_schema",
+]
 
 INSTRUCTIONS = (
-    "Text people through GoHighLevel. Texts reach real phones and are billed. Find people "
-    "with sms_inbox or sms_thread (contact ids), check doubtful recipients with sms_check, "
-    "and read a thread before replying. sms_send and sms_bulk_send ask the user to confirm; "
-    "never set confirmed=true without their approval. A repeated send returns outcome "
-    "'duplicate' instead of texting twice."
+    "Text people through GoHighLevel. Texts reach real phones and are billed. To text "
+    "someone by name, find them with sms_contacts(query=name) and send with "
+    "sms_send(contact_id=...); sms_check says whether they can be texted now. Read a "
+    "thread (sms_thread) before replying. sms_send, sms_bulk_send and a campaign resume "
+    "ask the user to confirm; never set confirmed=true without their approval. A repeated "
+    "send returns outcome 'duplicate' instead of texting twice. sms_history shows what was "
+    "sent and why a text failed."
 )
 
 
-def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+def compact_schema(schema: dict[str, Any], *, output: bool = False) -> dict[str, Any]:
     """The same contract with less to read, for ``tools/list``.
 
     Drops titles (the names say it) and null, false and [] defaults; an optional argument is
     published as its plain type (null is still accepted); ``$defs`` used once are
     inlined. Arguments are still validated against the full pydantic models.
+
+    ``output``: a result schema, which also drops ``required``. Every result leaves out
+    the fields it has no value for, so a reader checks for a field either way; the
+    ``tools/list`` budget is better spent on arguments and descriptions.
     """
     defs = schema.get("$defs", {})
     uses: dict[str, int] = {}
@@ -65,6 +79,8 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             if key == "default" and (value is None or value is False or value == []):
                 continue  # absent means that anyway
+            if output and key == "required" and isinstance(value, list):
+                continue
             if key == "$defs":
                 kept = {name: walk(sub) for name, sub in value.items() if name not in inline}
                 if kept:
@@ -81,6 +97,23 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
     result: dict[str, Any] = walk(schema)
     return result
+
+
+QUIET_HINTS = {"read_only_hint": False, "idempotent_hint": False, "open_world_hint": True}
+"""Hints left out when they hold these values: the spec's defaults for an absent hint,
+and each the cautious reading (may write, not safe to repeat, reaches the world).
+``destructive_hint=True`` is always spelt out: a client that reads a missing hint as
+false would otherwise take a send for harmless."""
+
+
+def compact_hints(annotations: ToolAnnotations | None) -> ToolAnnotations | None:
+    """The hints that say something beyond the spec's cautious defaults."""
+    if annotations is None:
+        return None
+    unset = {
+        name: None for name, quiet in QUIET_HINTS.items() if getattr(annotations, name) == quiet
+    }
+    return annotations.model_copy(update=unset)
 
 
 def _count_refs(node: Any, uses: dict[str, int]) -> None:
@@ -143,9 +176,10 @@ class _CompactServer(MCPServer[AppState]):
                 update={
                     "description": " ".join((tool.description or "").split()),
                     "input_schema": compact_schema(tool.input_schema),
-                    "output_schema": compact_schema(tool.output_schema)
+                    "output_schema": compact_schema(tool.output_schema, output=True)
                     if tool.output_schema is not None
                     else None,
+                    "annotations": compact_hints(tool.annotations),
                 }
             )
             for tool in await super().list_tools()
