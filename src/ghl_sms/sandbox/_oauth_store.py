@@ -4,7 +4,7 @@ the OAuth codes and tokens (tables from migration ``m002_agency_oauth``)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ghl_sms.sandbox.store import SandboxStore
@@ -19,7 +19,7 @@ OAUTH_TABLES = ("oauth_tokens", "oauth_codes", "app_installs", "oauth_apps", "co
 @dataclass(frozen=True, slots=True)
 class AppRow:
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     app_id: str
     version_id: str
     company_id: str
@@ -36,7 +36,7 @@ class AppRow:
 
 @dataclass(frozen=True, slots=True)
 class CodeRow:
-    code: str
+    code: str = field(repr=False)
     client_id: str
     company_id: str
     location_id: str | None
@@ -48,7 +48,7 @@ class CodeRow:
 
 @dataclass(frozen=True, slots=True)
 class TokenRow:
-    token: str
+    token: str = field(repr=False)
     kind: str  # "access" | "refresh"
     client_id: str
     user_type: str  # "Company" | "Location"

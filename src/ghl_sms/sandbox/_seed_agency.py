@@ -10,7 +10,7 @@ name them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ghl_sms.sandbox._seed import DEMO_LOCATION_ID
@@ -61,7 +61,7 @@ class OAuthApp:
     app_id: str
     version_id: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     company_id: str
     scopes: tuple[str, ...]
     redirect_uris: tuple[str, ...]
