@@ -111,10 +111,34 @@ def test_send_texts_each_eligible_recipient_once_and_reports_every_outcome(
     rows = list(csv.DictReader(io.StringIO(report.stdout)))
     assert [r["state"] for r in rows] == ["sent", "sent", "skipped", "skipped", "skipped"]
     assert rows[0]["message_id"] and rows[2]["reason_code"] == "sms_dnd"
+    assert list(rows[0]) == [
+        "seq", "contact_id", "contact_name", "phone", "state", "reason_code", "reason", "text",
+        "message_id", "attempts", "not_before", "updated_at", "idempotency_key",
+    ]  # fmt: skip
+    ava, noor, ben, bad, again = rows
+    assert (ava["contact_name"], ava["phone"], ava["text"]) == (
+        "Ava Reed",
+        "+14155550100",
+        "Hi Ava",
+    )
+    # Given by number: the contact GHL texted is filled in once the row was sent.
+    [noor_contact] = [c for c in _outbound(h) if c not in (AVA, BEN)]
+    assert (noor["contact_id"], noor["phone"]) == (noor_contact, "+14155552001")
+    assert (noor["contact_name"], noor["text"], noor["attempts"]) == ("Noor", "Hi Noor", "1")
+    assert (ben["contact_name"], ben["text"], ben["attempts"]) == ("Ben Carter", "", "0")
+    assert (bad["contact_id"], bad["attempts"], again["attempts"]) == ("", "0", "0")
+    assert again["reason_code"] == "duplicate_recipient" and again["text"] == ""
     as_json = json.loads(
         h.run("bulk", "report", "--sandbox", campaign_id, "--format", "json").stdout
     )
     assert [r["seq"] for r in as_json] == [1, 2, 3, 4, 5]
+    assert as_json[1] == {
+        **{k: v for k, v in as_json[1].items() if k in ("message_id", "reason", "updated_at")},
+        "seq": 2, "contact_id": noor_contact, "contact_name": "Noor", "phone": "+14155552001",
+        "state": "sent", "reason_code": None, "text": "Hi Noor", "attempts": 1,
+        "not_before": None, "idempotency_key": f"bulk:{campaign_id}:2",
+    }  # fmt: skip
+    assert as_json[2]["text"] is None and as_json[2]["attempts"] == 0
 
 
 def test_send_in_words_shows_the_campaign_and_how_to_resume(h: CliHarness) -> None:

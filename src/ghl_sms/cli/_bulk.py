@@ -50,6 +50,7 @@ from ghl_sms.ops.bulk import (
     TagSource,
 )
 from ghl_sms.ops.bulk.dispatcher import SqliteLeases
+from ghl_sms.ops.bulk.report import REPORT_FIELDS
 from ghl_sms.ops.bulk.store import SqliteCampaignStore
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig
@@ -125,7 +126,7 @@ async def _engine(app: AppContext, settings: Settings, workers: int = 8) -> Asyn
 
 async def _location_of(app: AppContext, settings: Settings) -> str:
     """The location without opening anything: the sandbox's is fixed."""
-    if settings.sandbox:
+    if settings.sandbox and settings.oauth_store is None:  # else a sandbox agency login's
         from ghl_sms.sandbox import DEMO_LOCATION_ID  # lazily: only --sandbox needs it
 
         return DEMO_LOCATION_ID
@@ -695,12 +696,6 @@ def resume_cmd(
     run_async(main)
 
 
-_REPORT_FIELDS = (
-    "seq", "contact_id", "phone", "state", "reason_code", "reason", "message_id", "attempts",
-    "not_before", "updated_at", "idempotency_key",
-)  # fmt: skip
-
-
 @bulk.command("report")
 @click.argument("campaign_id")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
@@ -734,7 +729,7 @@ def report_cmd(
             )
             try:
                 if fmt == "csv":
-                    writer = csv.DictWriter(handle, fieldnames=_REPORT_FIELDS)
+                    writer = csv.DictWriter(handle, fieldnames=REPORT_FIELDS)
                     writer.writeheader()
                     for row in rows:
                         writer.writerow(row.to_dict())

@@ -336,6 +336,25 @@ def m006_bulk_claims_and_open_index(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m007_bulk_report(db: sqlite3.Connection) -> None:
+    """What ``bulk report`` says of each recipient: who the row turned out to be (a CSV
+    row given by number gets its contact, and the reverse) and their name, and attempts
+    counted truthfully: ``attempts`` is now the send requests that may have reached GHL,
+    while ``tries`` (the old ``attempts``) counts transient failures against the
+    campaign's ``max_attempts``, lookups included."""
+    db.execute("ALTER TABLE bulk_recipients RENAME COLUMN attempts TO tries")
+    db.execute("ALTER TABLE bulk_recipients ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
+    # Earlier rows: a send recorded in the ledger under the row's key went out at least once.
+    db.execute(
+        "UPDATE bulk_recipients SET attempts = 1 WHERE EXISTS (SELECT 1 FROM sends s "
+        "WHERE s.idempotency_key = bulk_recipients.idempotency_key)"
+    )
+    db.execute("ALTER TABLE bulk_recipients ADD COLUMN resolved_contact_id TEXT")
+    db.execute("ALTER TABLE bulk_recipients ADD COLUMN resolved_phone TEXT")
+    db.execute("ALTER TABLE bulk_recipients ADD COLUMN contact_name TEXT")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")

@@ -75,6 +75,9 @@ class SendRequest:
     """Awaited after the preflight passed and before the send is recorded, with the
     sending number and the message's parts: it may wait (carrier caps) or raise (not
     now), and then nothing is recorded or sent."""
+    on_request: Callable[[], None] | None = None
+    """Called just before each send request goes to GHL (after the ledger recorded it):
+    bulk counts a recipient's attempts with it, durably, before the request may land."""
 
 
 @dataclass(frozen=True)
@@ -332,6 +335,8 @@ class SmsService(ServiceReads):
     async def _deliver(self, plan: _Plan, record: SendRecord, *, may_retry: bool) -> SendOutcome:
         request = plan.request
         assert plan.contact is not None
+        if request.on_request is not None:
+            request.on_request()
         try:
             result = await self.client.send_message(
                 contact_id=plan.contact.id,

@@ -284,7 +284,9 @@ async def test_a_failure_that_persists_is_retried_with_backoff_then_failed(tmp_p
         start = s.clock.now()
         await engine.run([campaign.id])
         [row] = engine.report(campaign.id)
-        assert (row.state, row.reason_code, row.attempts) == ("failed", "retry", 3)
+        # Three tries, every one stopped at the contact lookup: no send request was made.
+        assert (row.state, row.reason_code, row.attempts) == ("failed", "retry", 0)
+        assert row.reason is not None and row.reason.startswith("Gave up after 3 failed tries")
         assert s.clock.now() - start >= 30.0 + 60.0
         assert s.sends() == []
 

@@ -52,13 +52,13 @@ from ghl_sms.ops.bulk.models import (
     NewRecipient,
     Preview,
     ReasonCount,
-    Recipient,
     RecipientState,
     RunSummary,
 )
 from ghl_sms.ops.bulk.preview import PreviewTally, run_preview
 from ghl_sms.ops.bulk.progress import REQUESTS_PER_CONTACT, REQUESTS_PER_NUMBER, seconds_left
 from ghl_sms.ops.bulk.pump import ProgressCallback, Pump, PumpConfig, Tally, Until
+from ghl_sms.ops.bulk.report import ReportRow
 from ghl_sms.ops.bulk.settle import settle_interrupted, settle_known
 from ghl_sms.ops.bulk.sources import RecipientSource, normalize_phone
 from ghl_sms.ops.bulk.store import CANCELLED_REASON, CampaignStore, SqliteCampaignStore
@@ -635,10 +635,11 @@ class BulkEngine:
             worker=holder.describe() if holder else None,
         )
 
-    def report(self, campaign_id: str) -> Iterator[Recipient]:
-        """Every recipient's outcome and message id, in list order (streamed)."""
+    def report(self, campaign_id: str) -> Iterator[ReportRow]:
+        """Every recipient's outcome, who they turned out to be, the text they got, GHL's
+        message id and the send requests it took, in list order (streamed)."""
         self.campaign(campaign_id)
-        return self.store.iter_recipients(campaign_id)
+        return self.store.report(campaign_id)
 
 
 class _Runner:

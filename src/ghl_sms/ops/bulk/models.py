@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -175,10 +175,6 @@ class NewRecipient:
     """(code, sentence) when it is known at import not to be sent."""
 
 
-def _iso(instant: float | None) -> str | None:
-    return None if instant is None else datetime.fromtimestamp(instant, UTC).isoformat()
-
-
 @dataclass(frozen=True)
 class Recipient:
     id: int
@@ -194,23 +190,10 @@ class Recipient:
     idempotency_key: str
     message_id: str | None
     attempts: int
+    """Send requests that may have reached GHL for it (``bulk report``)."""
     updated_at: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """One line of ``bulk report``: who, what happened, why, and GHL's message id."""
-        return {
-            "seq": self.seq,
-            "contact_id": self.contact_id,
-            "phone": self.phone,
-            "state": str(self.state),
-            "reason_code": self.reason_code,
-            "reason": self.reason,
-            "message_id": self.message_id,
-            "attempts": self.attempts,
-            "not_before": _iso(self.not_before) if self.state in OPEN_STATES else None,
-            "updated_at": _iso(self.updated_at),
-            "idempotency_key": self.idempotency_key,
-        }
+    tries: int = 0
+    """Transient failures so far, lookups included: counted against ``max_attempts``."""
 
 
 class ReasonCount(_Out):

@@ -74,6 +74,7 @@ from ghl_sms.ops.bulk.models import (
 )
 from ghl_sms.ops.bulk.models import Recipient as Row
 from ghl_sms.ops.bulk.progress import REQUESTS_PER_CONTACT, REQUESTS_PER_NUMBER, seconds_left
+from ghl_sms.ops.bulk.report import Resolved
 from ghl_sms.ops.bulk.settle import settle_interrupted
 from ghl_sms.ops.bulk.sources import normalize_phone
 from ghl_sms.ops.bulk.store import CANCELLED_REASON, CampaignStore
@@ -256,6 +257,7 @@ class Pump:
         self._wake = anyio.Event()
         self._default_sender: str | None = None
         self._outcomes: Counter[str] = Counter()
+        self._resolved: dict[int, Resolved] = {}
 
     # --- the coordinator ------------------------------------------------------------------
 
@@ -408,7 +410,7 @@ class Pump:
         reason: str | None = None,
         message_id: str | None = None,
         not_before: float | None = None,
-        attempt: bool = False,
+        tried: bool = False,
     ) -> None:
         campaign = self._campaigns.get(row.campaign_id)
         expires_at = campaign.guards.expires_at if campaign is not None else None
@@ -432,7 +434,8 @@ class Pump:
             reason=reason,
             message_id=message_id,
             not_before=not_before,
-            attempt=attempt,
+            tried=tried,
+            resolved=self._resolved.pop(row.id, None),
         )
         tally = self._tallies.get(row.campaign_id)
         if tally is not None:
@@ -444,7 +447,13 @@ class Pump:
 
     def _release(self, row: Row) -> None:
         """Back to where it was before it was claimed (a pause, a lost lease)."""
-        self.store.finish(row.id, row.state, reason_code=row.reason_code, reason=row.reason)
+        self.store.finish(
+            row.id,
+            row.state,
+            reason_code=row.reason_code,
+            reason=row.reason,
+            resolved=self._resolved.pop(row.id, None),
+        )
 
     async def _process(self, row: Row) -> None:
         campaign = self._campaigns.get(row.campaign_id)
@@ -484,6 +493,8 @@ class Pump:
 
         def render(contact: Contact | None) -> str:
             person[:] = [self._person(row, contact)]
+            if contact is not None:  # for the report: who the row turned out to be
+                self._resolved[row.id] = Resolved(*person[0], _contact_name(contact))
             values = merge_fields(row.fields, contact)
             try:
                 return template.render(values)
@@ -500,7 +511,10 @@ class Pump:
             self._claim_person(campaign, row, person[0] if person else (None, None), parts)
             await self._claim_caps(campaign, sender)
 
-        request = recipient_request(campaign, row, render, gate=gate)
+        def sending() -> None:
+            self.store.count_attempt(row.id)
+
+        request = recipient_request(campaign, row, render, gate=gate, on_request=sending)
         try:
             outcome = await self.service.send(request)
         except LeaseLost:
@@ -717,25 +731,25 @@ class Pump:
         delay: float | None = None,
     ) -> None:
         """A transient failure: try again later, up to the campaign's ``max_attempts``."""
-        attempts = row.attempts + 1
-        if attempts >= campaign.max_attempts:
+        tries = row.tries + 1
+        if tries >= campaign.max_attempts:
             self._finish(
                 row,
                 RecipientState.FAILED,
                 code=code,
-                reason=f"Gave up after {attempts} attempt{'s' if attempts != 1 else ''}: {error}",
-                attempt=True,
+                reason=f"Gave up after {tries} failed tr{'y' if tries == 1 else 'ies'}: {error}",
+                tried=True,
             )
             return
         if delay is None:
-            delay = min(self.config.retry_base * 2 ** (attempts - 1), self.config.retry_max)
+            delay = min(self.config.retry_base * 2 ** (tries - 1), self.config.retry_max)
         self._finish(
             row,
             RecipientState.DEFERRED,
             code=code,
-            reason=f"Attempt {attempts} failed ({error}); trying again.",
+            reason=f"Try {tries} of {campaign.max_attempts} failed ({error}); trying again.",
             not_before=self.clock.now() + delay,
-            attempt=True,
+            tried=True,
         )
 
     def _rate_limited(self, row: Row, campaign: Campaign, error: RateLimitError) -> None:
@@ -850,6 +864,11 @@ class Pump:
 
 _HEALTH_EVERY = 25
 """Sends between two looks at a campaign's opt-out rate (failures look at once)."""
+
+
+def _contact_name(contact: Contact) -> str | None:
+    full = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+    return (contact.name or full or "").strip() or None
 
 
 def _expired_sentence(campaign: Campaign) -> str:

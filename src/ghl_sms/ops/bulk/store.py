@@ -27,6 +27,7 @@ from ghl_sms.ops.bulk.models import (
     RecipientState,
     SkipReason,
 )
+from ghl_sms.ops.bulk.report import ReportRow, Resolved, read_report
 
 __all__ = [
     "CANCELLED_REASON",
@@ -98,9 +99,21 @@ class CampaignStore(Protocol):
         reason: str | None = None,
         message_id: str | None = None,
         not_before: float | None = None,
-        attempt: bool = False,
+        tried: bool = False,
+        resolved: Resolved | None = None,
     ) -> None:
-        """Record an outcome (or send it back to ``pending``/``deferred``)."""
+        """Record an outcome (or send it back to ``pending``/``deferred``); ``tried``
+        counts a transient failure against ``max_attempts``; ``resolved``: who the row
+        turned out to be when it was looked up."""
+        ...
+
+    def count_attempt(self, recipient_id: int) -> None:
+        """A send request for it is about to go to GHL (counted before, so a crash
+        after it still counts)."""
+        ...
+
+    def report(self, campaign_id: str) -> Iterator[ReportRow]:
+        """``bulk report``'s rows in list order (streamed)."""
         ...
 
     def defer_due(
@@ -140,7 +153,7 @@ _CAMPAIGN_COLUMNS = (
 )
 _RECIPIENT_COLUMNS = (
     "id, campaign_id, seq, contact_id, phone, fields, state, reason_code, reason, not_before, "
-    "idempotency_key, message_id, attempts, updated_at"
+    "idempotency_key, message_id, attempts, updated_at, tries"
 )
 _OPEN = "('pending', 'deferred')"
 # Open recipients in list order (migration m006): claim_due scans it, skipping the not
@@ -194,6 +207,7 @@ def _recipient(row: Sequence[Any]) -> Recipient:
         message_id=row[11],
         attempts=row[12],
         updated_at=row[13],
+        tries=row[14],
     )
 
 
@@ -338,8 +352,8 @@ class SqliteCampaignStore:
                 code = skip[0] if skip else None
                 db.execute(
                     "INSERT INTO bulk_recipients (campaign_id, seq, contact_id, phone, fields, "
-                    "state, reason_code, reason, not_before, idempotency_key, attempts, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ?)",
+                    "state, reason_code, reason, not_before, idempotency_key, attempts, tries, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, 0, ?)",
                     (
                         campaign_id, seq, row.contact_id, row.phone,
                         json.dumps(dict(row.fields), ensure_ascii=False, separators=(",", ":")),
@@ -410,8 +424,10 @@ class SqliteCampaignStore:
         reason: str | None = None,
         message_id: str | None = None,
         not_before: float | None = None,
-        attempt: bool = False,
+        tried: bool = False,
+        resolved: Resolved | None = None,
     ) -> None:
+        who = resolved or Resolved(None, None, None)
         with write_transaction(self._db) as db:
             if (
                 state in (RecipientState.PENDING, RecipientState.DEFERRED)
@@ -427,12 +443,21 @@ class SqliteCampaignStore:
             db.execute(
                 "UPDATE bulk_recipients SET state = ?, reason_code = ?, reason = ?, "
                 "message_id = coalesce(?, message_id), not_before = coalesce(?, not_before), "
-                "attempts = attempts + ?, updated_at = ? WHERE id = ?",
+                "tries = tries + ?, resolved_contact_id = coalesce(?, resolved_contact_id), "
+                "resolved_phone = coalesce(?, resolved_phone), "
+                "contact_name = coalesce(?, contact_name), updated_at = ? WHERE id = ?",
                 (
-                    str(state), reason_code, reason, message_id, not_before, int(attempt),
-                    self._clock.now(), recipient_id,
+                    str(state), reason_code, reason, message_id, not_before, int(tried),
+                    who.contact_id, who.phone, who.name, self._clock.now(), recipient_id,
                 ),
             )  # fmt: skip
+
+    def count_attempt(self, recipient_id: int) -> None:
+        self._write("UPDATE bulk_recipients SET attempts = attempts + 1 WHERE id = ?",
+                    (recipient_id,))  # fmt: skip
+
+    def report(self, campaign_id: str) -> Iterator[ReportRow]:
+        return read_report(self._db, campaign_id)
 
     def defer_due(
         self, campaign_id: str, until: float, reason_code: str, reason: str, now: float
