@@ -58,10 +58,12 @@ def resume_question(engine: BulkEngine, campaign_id: str) -> str:
     )
 
 
-def confirm_resume(
+async def confirm_resume(
     action: Action, campaign_id: str | None, confirmed: bool, ctx: Context[AppState, Any]
 ) -> Confirm | Elicit[Confirm]:
-    """Only ``resume`` asks the user (it sends texts again); everything else passes."""
+    """Only ``resume`` asks the user (it sends texts again); everything else passes.
+    (``async``: a plain function would run on a worker thread, away from the ledger's
+    SQLite connection.)"""
     state = state_of(ctx)
     if action != "resume" or not campaign_id or not state.confirm:
         return Confirm(send=True)
