@@ -46,6 +46,7 @@ def schemas() -> dict[str, dict[str, Any]]:
 def test_the_harness_covers_every_published_tool() -> None:
     assert len(schemas()) >= 10, sorted(schemas())
     assert {"sms_send", "sms_bulk_send", "sms_cancel", "sms_status"} <= set(schemas())
+    assert {"sms_contacts", "sms_history", "sms_campaign", "sms_check"} <= set(schemas())
 
 
 def calls_of(name: str) -> st.SearchStrategy[ToolCall]:

@@ -80,6 +80,17 @@ _BY_NAME: dict[str, st.SearchStrategy[Any]] = {
     "csv_path": FILE_NAMES.map(lambda name: f"$TMP/{name}"),
     "limit": st.sampled_from((1, 20, 50, 0, 51, -1, 10**30)),
     "per_minute": st.sampled_from((1, 60, 0, -3, 10**30)),
+    # issue 13: contacts, history, campaigns, opt-outs
+    "query": st.one_of(
+        st.sampled_from(("Ava", "Ben Carter", "+14155550100", "ben.carter@example.com", "zz")),
+        nonsense,
+    ),
+    "action": st.sampled_from(("list", "status", "pause", "resume", "stop")),
+    "status": st.sampled_from(("failed", "scheduled", "sent,delivered", "lost", "")),
+    "since": st.one_of(
+        st.sampled_from(("2d", "1h", "2026-03-01T00:00:00Z", "2099-01-01")), nonsense
+    ),
+    "opt_out": st.one_of(CONTACT_VALUES, PHONE_VALUES),
 }
 _WRONG_TYPES = st.sampled_from((5, -1, 1.5, None, True, [], {}, "text", ["a", 1], {"x": 1}))
 
