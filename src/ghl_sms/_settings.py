@@ -119,6 +119,10 @@ class Settings:
     default_region: str = "US"
     repeat_window: float = 600.0
     sandbox: bool = False
+    profile: str | None = None
+    """The config file's sub-account (profile) the token and location id came from."""
+    oauth_store: Path | None = None
+    """With it, the token is a location token of the agency login stored there."""
 
     @property
     def ledger_file(self) -> Path:

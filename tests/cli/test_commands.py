@@ -216,6 +216,8 @@ def test_cancelling_a_message_that_is_not_scheduled_says_so(h: CliHarness) -> No
 # What needs no --sandbox: the demo runs one itself, preview asks GHL nothing, sandbox
 # serves one, webhooks receives GHL's calls.
 _NO_GHL_CALLS = {"demo", "preview", "sandbox", "webhooks"}
+# Subcommands that only edit local files (the sub-account profiles).
+_LOCAL_SUBCOMMANDS = {("locations", "add"), ("locations", "remove"), ("locations", "default")}
 
 
 def test_every_command_that_talks_to_ghl_takes_sandbox() -> None:
@@ -229,5 +231,7 @@ def test_every_command_that_talks_to_ghl_takes_sandbox() -> None:
             list(command.commands.values()) if isinstance(command, click.Group) else [command]
         )
         for each in commands:
+            if (name, each.name) in _LOCAL_SUBCOMMANDS:
+                continue
             options = {opt for param in each.params for opt in param.opts}
             assert "--sandbox" in options, f"{name} {each.name}"

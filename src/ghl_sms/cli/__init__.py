@@ -43,6 +43,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bulk": ("ghl_sms.cli._bulk", "bulk"),
     "mcp": ("ghl_sms.cli._mcp", "mcp"),
     "doctor": ("ghl_sms.cli._mcp", "doctor"),
+    "locations": ("ghl_sms.cli._locations", "locations"),
+    "login": ("ghl_sms.cli._login", "login"),
     "webhooks": ("ghl_sms.cli._webhooks", "webhooks"),
     "sandbox": ("ghl_sms.cli._sandbox", "sandbox"),
 }

@@ -16,10 +16,13 @@ from typing import Any, TypeVar
 
 import anyio
 import click
+import httpx2
 from pydantic import BaseModel
 
 from ghl_sms._clock import Clock, SystemClock
 from ghl_sms._settings import Settings
+from ghl_sms.accounts import TokenManager, TokenStore
+from ghl_sms.cli._credentials import config_path, merged_environ, resolve_settings
 from ghl_sms.cli._errors import (
     EXIT_BLOCKED,
     EXIT_FAILED,
@@ -58,6 +61,8 @@ class AppContext:
     clock: Clock = field(default_factory=SystemClock)
     sandbox_factory: Callable[[Settings, Clock], Any] | None = None
     """Builds the embedded sandbox for --sandbox; default: a file in the data dir."""
+    http_transport: httpx2.AsyncBaseTransport | None = None
+    """Replaces the network to GHL (tests); None: the real one."""
 
     def settings(self, **overrides: Any) -> Settings:
         env_file = overrides.pop("env_file", None)
@@ -90,8 +95,27 @@ class AppContext:
     @asynccontextmanager
     async def client(self, settings: Settings) -> AsyncIterator[GhlClient]:
         sandbox = None
+        tokens: TokenManager | None = None
         try:
-            if settings.sandbox:
+            if settings.oauth_store is not None:  # a location token of the agency login
+                transport = self.http_transport
+                base_url = settings.base_url
+                if settings.sandbox:
+                    ensure_folder(settings.data_dir, "the sandbox state", _DATA_DIR_SETTING)
+                    sandbox = self._sandbox(settings)
+                    transport, base_url = sandbox.transport(), sandbox.base_url
+                location_id = _require(settings.location_id, "GHL_LOCATION_ID")
+                tokens = TokenManager(
+                    TokenStore(settings.oauth_store), clock=self.clock, transport=transport
+                )
+                client = GhlClient(
+                    token_provider=tokens.provider(location_id),
+                    location_id=location_id,
+                    base_url=base_url,
+                    transport=transport,
+                    clock=self.clock,
+                )
+            elif settings.sandbox:
                 ensure_folder(settings.data_dir, "the sandbox state", _DATA_DIR_SETTING)
                 sandbox = self._sandbox(settings)
                 client = GhlClient(
@@ -108,11 +132,14 @@ class AppContext:
                     ),
                     location_id=_require(settings.location_id, "GHL_LOCATION_ID"),
                     base_url=settings.base_url,
+                    transport=self.http_transport,
                     clock=self.clock,
                 )
             async with client:
                 yield client
         finally:
+            if tokens is not None:
+                await tokens.aclose()
             if sandbox is not None:
                 sandbox.close()
 
@@ -230,7 +257,20 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="Use the embedded GHL sandbox (no account needed; its state persists).",
         ),
-        click.option("--location", "location_id", help="Location id (default: $GHL_LOCATION_ID)."),
+        click.option(
+            "--location",
+            "location_id",
+            metavar="NAME|ID",
+            help="Sub-account: a profile's name or a location id (default: $GHL_LOCATION_ID, "
+            "else the config's default).",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Sub-accounts config file (default: $GHL_SMS_CONFIG or "
+            "~/.config/ghl-sms/config.toml).",
+        ),
         click.option("--base-url", help="API base URL (default: $GHL_BASE_URL or GHL's)."),
         click.option(
             "--ledger",
@@ -248,20 +288,27 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         app = click.get_current_context().ensure_object(AppContext)
-        if kwargs["sandbox"] and (kwargs["location_id"] or kwargs["base_url"]):
-            given = "--location" if kwargs["location_id"] else "--base-url"
+        if kwargs["sandbox"] and kwargs["base_url"]:
             raise CommandError(
-                f"--sandbox and {given} were both given; the embedded sandbox has its own "
+                "--sandbox and --base-url were both given; the embedded sandbox has its own "
                 "location and address.",
                 EXIT_USAGE,
-                hint=f"Leave out {given} to use the sandbox, or --sandbox to use GHL.",
+                hint="Leave out --base-url to use the sandbox, or --sandbox to use GHL.",
             )
+        wanted, env_file = kwargs.pop("location_id"), kwargs.pop("env_file")
+        config_option = kwargs.pop("config_path")
         settings = app.settings(
             sandbox=kwargs.pop("sandbox") or None,
-            location_id=kwargs.pop("location_id"),
             base_url=kwargs.pop("base_url"),
             ledger_path=kwargs.pop("ledger_path"),
-            env_file=kwargs.pop("env_file"),
+            env_file=env_file,
+        )
+        environ = merged_environ(app.environ, env_file)
+        settings = resolve_settings(
+            settings,
+            wanted=wanted,
+            environ=environ,
+            config=config_path(environ, config_option),
         )
         return fn(*args, app=app, settings=settings, **kwargs)
 

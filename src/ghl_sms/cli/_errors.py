@@ -110,7 +110,8 @@ def translate(error: BaseException) -> CommandError | None:
         exit_code = EXIT_USAGE if name == "ledger_unusable" else EXIT_FAILED
         return CommandError(str(error), exit_code, name=name)
     if isinstance(error, ConfigError):
-        return CommandError(str(error), EXIT_USAGE, name="config")
+        hint = getattr(error, "hint", None)  # the credentials' errors carry a next step
+        return CommandError(str(error), EXIT_USAGE, hint=hint, name="config")
     if isinstance(error, GhlError):
         return CommandError(str(error), EXIT_FAILED, hint=hint_for(error), name=name)
     if isinstance(error, ValueError):

@@ -28,7 +28,7 @@ __all__ = [
 def local_location(settings: Settings) -> str:
     """The location whose records are read: the sandbox's with --sandbox (without opening
     it), else GHL_LOCATION_ID / --location. No token is needed."""
-    if settings.sandbox:
+    if settings.sandbox and settings.oauth_store is None:  # else a sandbox agency login's
         from ghl_sms.sandbox import DEMO_LOCATION_ID  # lazily: only --sandbox needs it
 
         return DEMO_LOCATION_ID

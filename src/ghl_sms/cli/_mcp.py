@@ -49,7 +49,7 @@ def _missing_settings(settings: Settings) -> str | None:
     missing = [
         name
         for name, value in (
-            ("GHL_TOKEN", settings.token),
+            ("GHL_TOKEN", settings.token or settings.oauth_store),
             ("GHL_LOCATION_ID", settings.location_id),
         )
         if not value
