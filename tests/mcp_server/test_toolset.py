@@ -310,3 +310,12 @@ async def test_the_instructions_send_people_to_sms_contacts_not_the_inbox(connec
         tools = {t.name: t for t in (await s.client.list_tools()).tools}
     assert "sms_contacts" in (tools["sms_send"].description or "")
     assert "sms_send(contact_id=" in (tools["sms_contacts"].description or "")
+
+
+@pytest.mark.parametrize("raw", ["nan|0", "1e300|0", "0|-5", "x|1", "12"])
+async def test_a_forged_history_cursor_is_refused_in_words(connect: Any, raw: str) -> None:
+    from ghl_sms.mcp_server._cursor import issue
+
+    async with connect() as s:
+        text = await s.error("sms_history", cursor=issue("sms_history", raw))
+        assert "not a next_cursor that sms_history returned" in text

@@ -64,8 +64,12 @@ def _page(cursor: str | None) -> tuple[float | None, int]:
         return None, 0
     moment, _, offset = cursor.partition("|")
     try:
-        return float(moment), int(offset)
-    except ValueError:
+        pinned, shown = float(moment), int(offset)
+        datetime.fromtimestamp(pinned, UTC)  # a moment datetime can hold
+        if shown < 0:
+            raise ValueError(shown)
+        return pinned, shown
+    except (ValueError, OverflowError, OSError):
         raise UsageError(
             "cursor is not a next_cursor that sms_history returned; leave it out for the "
             "first page."
