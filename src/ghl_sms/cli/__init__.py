@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("ghl_sms.cli._login", "login"),
     "webhooks": ("ghl_sms.cli._webhooks", "webhooks"),
     "sandbox": ("ghl_sms.cli._sandbox", "sandbox"),
+    "console": ("ghl_sms.cli._console", "console"),
 }
 
 
