@@ -38,6 +38,7 @@ def test_the_demo_narrates_for_people() -> None:
     assert result.exit_code == 0
     assert "$ ghl-sms send --sandbox" in result.stdout
     assert "all steps behaved as expected" in result.stdout
+    assert "ghl-sms console --sandbox" in result.stdout  # the same story, watched live
 
 
 def test_the_demo_always_starts_on_a_weekday_afternoon() -> None:

@@ -358,5 +358,7 @@ def demo(obj: AppContext | None, as_json: bool) -> None:
         verdict = "[green]all steps behaved as expected[/]" if ok else "[red]some steps failed[/]"
         out.print(f"\nDone in {seconds:.1f} s: {verdict}. Try any command with --sandbox, or "
                   "set GHL_TOKEN and GHL_LOCATION_ID to text for real.")  # fmt: skip
+        out.print("Watch the same story in a browser: [bold]ghl-sms console --sandbox --open[/] "
+                  "(the phones, the conversations, campaigns live).")  # fmt: skip
     if not ok:
         raise click.exceptions.Exit(1)
