@@ -239,3 +239,48 @@ def test_login_refuses_a_bad_secret_without_showing_it(h: CliHarness, ghl: Sandb
 def test_sandbox_location_without_a_sandbox_login_is_still_refused(h: CliHarness) -> None:
     result = run(h, "numbers", "--sandbox", "--location", "sandboxDemoLocation2")
     assert result.exit_code == 2 and "login --sandbox" in result.stderr
+
+
+# --- doctor --all -----------------------------------------------------------------------
+
+
+def test_doctor_all_checks_every_sub_account_in_one_table(h: CliHarness, ghl: Sandbox) -> None:
+    run(h, "locations", "add", "dental", "--location", DEMO_LOCATION_ID, input=DEMO_TOKEN)
+    run(h, "locations", "add", "stale", "--location", DEMO_LOCATION_ID, input=OTHER_PIT)
+    run(h, "locations", "add", "harbor", "--location", "locH", "--token-env", "HARBOR")
+    result = run(h, "doctor", "--all", ghl=ghl)
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "LOCATION", "ID", "SOURCE", "RESULT"]
+    rows = {line.split()[0]: line for line in lines[1:4]}
+    assert "OK" in rows["dental"] and "FAIL" in rows["stale"] and "token" in rows["stale"]
+    assert "FAIL" in rows["harbor"] and "$HARBOR" in rows["harbor"]
+    assert "2 of 3 sub-accounts failed" in result.stdout
+    as_json = json.loads(run(h, "doctor", "--all", "--json", ghl=ghl).stdout)
+    assert [(r["name"], r["status"]) for r in as_json["locations"]] == [
+        ("dental", "ok"),
+        ("stale", "fail"),
+        ("harbor", "fail"),
+    ]
+    assert as_json["ok"] is False and as_json["locations"][0]["checks"]
+
+
+def test_doctor_all_covers_the_agency_login(h: CliHarness) -> None:
+    assert run(h, "login", "--sandbox").exit_code == 0
+    result = run(h, "doctor", "--all", "--sandbox", "--json")
+    body = json.loads(result.stdout)
+    assert [r["location_id"] for r in body["locations"]] == [
+        "sandboxDemoLocation1",
+        "sandboxDemoLocation2",
+        "sandboxDemoLocation3",
+    ]
+    assert {r["source"] for r in body["locations"]} == {"agency login"}
+    assert all(r["status"] != "fail" for r in body["locations"]), body
+    assert result.exit_code == 0
+
+
+def test_doctor_all_with_nothing_configured_says_how_to_add(h: CliHarness) -> None:
+    result = run(h, "doctor", "--all")
+    assert result.exit_code == 2 and "locations add" in result.stderr
+    both = run(h, "doctor", "--all", "--location", "x")
+    assert both.exit_code == 2

@@ -63,6 +63,8 @@ class AppContext:
     """Builds the embedded sandbox for --sandbox; default: a file in the data dir."""
     http_transport: httpx2.AsyncBaseTransport | None = None
     """Replaces the network to GHL (tests); None: the real one."""
+    config_file: Path | None = None
+    """The sub-accounts config file of this invocation (set from --config and the env)."""
 
     def settings(self, **overrides: Any) -> Settings:
         env_file = overrides.pop("env_file", None)
@@ -304,12 +306,13 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             env_file=env_file,
         )
         environ = merged_environ(app.environ, env_file)
-        settings = resolve_settings(
-            settings,
-            wanted=wanted,
-            environ=environ,
-            config=config_path(environ, config_option),
-        )
+        app.config_file = config_path(environ, config_option)
+        if not kwargs.get("all_locations"):  # `doctor --all` walks every sub-account itself
+            settings = resolve_settings(
+                settings, wanted=wanted, environ=environ, config=app.config_file
+            )
+        elif wanted:
+            raise CommandError("--all and --location were both given; pick one.", EXIT_USAGE)
         return fn(*args, app=app, settings=settings, **kwargs)
 
     for option in reversed(options):

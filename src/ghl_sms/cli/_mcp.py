@@ -195,7 +195,13 @@ _MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "--  "}
 
 @click.command()
 @common_options
-def doctor(*, app: AppContext, settings: Settings, as_json: bool) -> None:
+@click.option(
+    "--all",
+    "all_locations",
+    is_flag=True,
+    help="Check every configured sub-account (profiles and the agency login's), one table.",
+)
+def doctor(*, app: AppContext, settings: Settings, as_json: bool, all_locations: bool) -> None:
     """Check a GHL setup before wiring it into an assistant. Sends nothing.
 
     Checks that GHL accepts the token, that it reaches the location, that each scope
@@ -204,10 +210,19 @@ def doctor(*, app: AppContext, settings: Settings, as_json: bool) -> None:
     is writable. Each failed check says what to change in GHL. Exits 1 on a failure.
 
     \b
-    Example:
+    Examples:
       GHL_TOKEN=pit-... GHL_LOCATION_ID=... ghl-sms doctor
+      ghl-sms doctor --location downtown
+      ghl-sms doctor --all          (every profile and agency location, one table)
     """
     from ghl_sms.mcp_server.doctor import Check, check_ledger, diagnose
+
+    if all_locations:
+        from ghl_sms.cli._doctor_all import doctor_all
+
+        assert app.config_file is not None
+        doctor_all(app, settings, config=app.config_file, as_json=as_json)
+        return
 
     async def main() -> tuple[str | None, list[Check]]:
         problem = _missing_settings(settings)
