@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import anyio
-import pytest
+import httpx2
 
 from ghl_sms._clock import SystemClock
 from ghl_sms._settings import Secret
@@ -84,3 +84,74 @@ def test_two_processes_refreshing_at_once_make_one_refresh_and_both_work(
     answered = agency.refresh_log[0][1]
     assert all(r["go"] < answered for r in results), (results, agency.refresh_log)
     assert store.load().company.refresh_token.reveal() in agency.live_refresh
+
+
+def _sandbox_login(store: TokenStore, url: str) -> None:
+    from ghl_sms.sandbox import OAUTH_APP
+
+    consent = httpx2.get(
+        f"{url}/oauth/chooselocation",
+        params={
+            "response_type": "code",
+            "client_id": OAUTH_APP.client_id,
+            "redirect_uri": REDIRECT,
+            "approve": "1",
+        },
+    )
+    code = httpx2.URL(consent.headers["location"]).params["code"]
+
+    async def main() -> None:
+        app = OAuthApp(
+            client_id=OAUTH_APP.client_id,
+            client_secret=Secret(OAUTH_APP.client_secret),
+            base_url=url,
+            app_id=OAUTH_APP.app_id,
+        )
+        async with OAuthClient(
+            client_id=OAUTH_APP.client_id, client_secret=OAUTH_APP.client_secret, base_url=url
+        ) as oauth:
+            await complete_login(
+                store, app, oauth, code=code, redirect_uri=REDIRECT, clock=SystemClock()
+            )
+
+    anyio.run(main)
+    tokens = store.load()
+    store.save(tokens.with_company(replace(tokens.company, renew_at=0.0)))
+
+
+def test_two_processes_against_the_served_sandbox_refresh_once(tmp_path: Path) -> None:
+    from support.served_sandbox import served
+
+    with served(tmp_path / "sandbox.db") as (_, info):
+        url = info["url"]
+        store = TokenStore(tmp_path / "oauth.json")
+        _sandbox_login(store, url)
+        children = [
+            subprocess.Popen(
+                [sys.executable, str(CHILD), str(store.path), url, location],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for location in ("sandboxDemoLocation2", "sandboxDemoLocation3")
+        ]
+        try:
+            for child in children:
+                assert child.stdout is not None
+                assert child.stdout.readline().strip() == "ready", child.stderr
+            for child in children:
+                assert child.stdin is not None
+                child.stdin.write("go\n")
+                child.stdin.flush()
+            outputs = [child.communicate(timeout=60) for child in children]
+        finally:
+            for child in children:
+                child.kill() if child.poll() is None else None
+        stats = httpx2.get(f"{url}/_sandbox/agency").json()["oauthStats"]
+    for child, (_, err) in zip(children, outputs, strict=True):
+        assert child.returncode == 0, err
+    results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    assert all(r["name"] for r in results)
+    assert results[0]["agency"] == results[1]["agency"]
+    assert stats["refreshes"] == 1 and stats["refreshesRefused"] == 0, stats

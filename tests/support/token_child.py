@@ -28,6 +28,7 @@ async def main(store_path: str, base_url: str, location_id: str) -> None:
         print("ready", flush=True)
         sys.stdin.readline()
         go = time.time()
+        await tokens.company_token()  # due for refresh in this process's (stale) view
         client = GhlClient(
             token_provider=tokens.provider(location_id), location_id=location_id, base_url=base_url
         )
@@ -35,9 +36,7 @@ async def main(store_path: str, base_url: str, location_id: str) -> None:
             location = await client.get_location()
         agency = (await tokens.company_token()).encode()
     print(
-        json.dumps(
-            {"go": go, "name": location.name, "agency": hashlib.sha256(agency).hexdigest()}
-        ),
+        json.dumps({"go": go, "name": location.name, "agency": hashlib.sha256(agency).hexdigest()}),
         flush=True,
     )
 
