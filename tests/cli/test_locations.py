@@ -284,3 +284,36 @@ def test_doctor_all_with_nothing_configured_says_how_to_add(h: CliHarness) -> No
     assert result.exit_code == 2 and "locations add" in result.stderr
     both = run(h, "doctor", "--all", "--location", "x")
     assert both.exit_code == 2
+
+
+def test_keyring_profiles_keep_the_token_out_of_the_file(
+    h: CliHarness, ghl: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    vault: dict[tuple[str, str], str] = {}
+    fake = types.ModuleType("keyring")
+    fake.get_password = lambda service, name: vault.get((service, name))  # type: ignore[attr-defined]
+    fake.set_password = lambda service, name, secret: vault.__setitem__((service, name), secret)  # type: ignore[attr-defined]
+    fake.delete_password = lambda service, name: vault.pop((service, name))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "keyring", fake)
+    add = run(
+        h,
+        "locations",
+        "add",
+        "dental",
+        "--location",
+        DEMO_LOCATION_ID,
+        "--keyring",
+        input=DEMO_TOKEN,
+    )
+    assert add.exit_code == 0, add.output
+    assert vault == {("ghl-sms", "dental"): DEMO_TOKEN}
+    assert DEMO_TOKEN not in config_file(h).read_text()
+    assert run(h, "numbers", "--location", "dental", "--json", ghl=ghl).exit_code == 0
+    assert run(h, "locations", "remove", "dental").exit_code == 0
+    assert vault == {}
+    monkeypatch.setitem(sys.modules, "keyring", None)  # not installed
+    missing = run(h, "locations", "add", "x", "--location", "l1", "--keyring", input=DEMO_TOKEN)
+    assert missing.exit_code == 2 and "ghl-sms[keyring]" in missing.stderr
