@@ -28,45 +28,41 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Literal, cast
 
 from ghl_sms._clock import Clock, utc_datetime
 from ghl_sms.ghl import GhlClient, GhlError, RateLimits, RequestPacer
-from ghl_sms.ops.bulk.budget import Budget, BudgetPacer, SqliteBudget, message_limit
+from ghl_sms.ops.bulk.budget import Budget, BudgetPacer, SqliteBudget
 from ghl_sms.ops.bulk.dispatcher import (
     Dispatcher,
-    HeldLease,
     InProcessDispatcher,
     Leases,
     Owner,
     SqliteLeases,
 )
 from ghl_sms.ops.bulk.guards import GuardStore, SqliteGuardStore
+from ghl_sms.ops.bulk.importing import ImportCallback, check_spec, import_recipients
 from ghl_sms.ops.bulk.models import (
     Campaign,
     CampaignProgress,
     CampaignSpec,
     CampaignState,
     CampaignStatus,
-    NewRecipient,
     Preview,
-    ReasonCount,
     RecipientState,
     RunSummary,
 )
 from ghl_sms.ops.bulk.preview import PreviewTally, run_preview
-from ghl_sms.ops.bulk.progress import REQUESTS_PER_CONTACT, REQUESTS_PER_NUMBER, seconds_left
-from ghl_sms.ops.bulk.pump import ProgressCallback, Pump, PumpConfig, Tally, Until
+from ghl_sms.ops.bulk.progress import ProgressCallback
+from ghl_sms.ops.bulk.pump import Until
+from ghl_sms.ops.bulk.reading import campaign_progress, campaign_status
 from ghl_sms.ops.bulk.report import ReportRow
+from ghl_sms.ops.bulk.running import Runner
 from ghl_sms.ops.bulk.settle import settle_interrupted, settle_known
 from ghl_sms.ops.bulk.sources import RecipientSource, normalize_phone
 from ghl_sms.ops.bulk.store import CANCELLED_REASON, CampaignStore, SqliteCampaignStore
-from ghl_sms.ops.bulk.template import Template
 from ghl_sms.ops.errors import OpsError, UsageError
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig, SmsService
-from ghl_sms.rules.preflight import ReasonCode
 
 __all__ = [
     "BulkEngine",
@@ -82,8 +78,6 @@ logger = logging.getLogger("ghl_sms.ops.bulk")
 Connector = Callable[[str, RequestPacer], AbstractAsyncContextManager[GhlClient]]
 """Opens a client for a location whose every request goes through ``pacer`` (the
 location's request budget): ``async with connect(location_id, pacer) as client``."""
-
-ImportCallback = Callable[[int], None]
 
 
 class CampaignNotFound(OpsError):
@@ -115,10 +109,6 @@ class EngineConfig:
     """Stands in for merge fields only GHL knows, in the dry run's part counts."""
     wait_for_busy: bool = False
     """``run`` waits for locations another process is pumping instead of leaving them."""
-
-
-def _dt(instant: float | None) -> datetime | None:
-    return None if instant is None else datetime.fromtimestamp(instant, UTC)
 
 
 class BulkEngine:
@@ -191,7 +181,8 @@ class BulkEngine:
         async with self.connect(location_id, pacer) as client:
             yield SmsService(client, self.ledger, clock=self.clock, config=self.service_config)
 
-    async def _location_zone(self, location_id: str, client: GhlClient) -> str | None:
+    async def location_zone(self, location_id: str, client: GhlClient) -> str | None:
+        """The location's time zone (its daily caps' midnight), read once; None: UTC."""
         if location_id not in self._zones:
             try:
                 self._zones[location_id] = (await client.get_location()).timezone
@@ -229,7 +220,7 @@ class BulkEngine:
                 return existing
             if existing is not None:
                 self.store.delete_campaign(campaign_id)  # an import that died: start over
-        template = self._check_spec(spec)
+        template = check_spec(spec)
         from_number = None
         if spec.from_number:
             from_number = normalize_phone(spec.from_number, self.config.default_region)
@@ -254,7 +245,18 @@ class BulkEngine:
         )
         self.store.create_campaign(campaign)
         try:
-            total = await self._import(campaign, source, on_import)
+            location = campaign.location_id
+            pacer = self.pacer(location)
+            total = await import_recipients(
+                self.store,
+                self.ledger,
+                campaign,
+                source,
+                lambda: self.connect(location, pacer),
+                region=self.config.default_region,
+                batch_size=self.config.import_batch,
+                on_import=on_import,
+            )
             if total == 0:
                 raise NoRecipients(source.nobody())
         except BaseException:
@@ -266,64 +268,6 @@ class BulkEngine:
         )
         assert created is not None
         return created
-
-    def _check_spec(self, spec: CampaignSpec) -> Template:
-        if not spec.location_id.strip():
-            raise UsageError("A campaign needs a location id.")
-        if not spec.template.strip():
-            raise UsageError("The message template is empty.")
-        template = Template.parse(spec.template)
-        if spec.quiet_hours not in ("defer", "skip"):
-            raise UsageError("quiet_hours must be 'defer' or 'skip'.")
-        if spec.max_attempts < 1:
-            raise UsageError("max_attempts must be at least 1.")
-        caps = spec.caps
-        message_limit(caps.per_minute, caps.per_day, caps.day_timezone)
-        message_limit(caps.number_per_minute, caps.number_per_day, caps.day_timezone)
-        return template
-
-    async def _import(
-        self, campaign: Campaign, source: RecipientSource, on_import: ImportCallback | None
-    ) -> int:
-        location = campaign.location_id
-        pacer = self.pacer(location)
-
-        def open_client() -> AbstractAsyncContextManager[GhlClient]:
-            return self.connect(location, pacer)
-
-        batch: list[NewRecipient] = []
-        seq = 0
-        async for row in source.rows(open_client, self.config.default_region):
-            batch.append(self._screen(location, row))
-            if len(batch) >= self.config.import_batch:
-                self.store.add_recipients(campaign.id, seq + 1, batch)
-                seq += len(batch)
-                batch = []
-                if on_import is not None:
-                    on_import(seq)
-        if batch:
-            self.store.add_recipients(campaign.id, seq + 1, batch)
-            seq += len(batch)
-        if on_import is not None:
-            on_import(seq)
-        return seq
-
-    def _screen(self, location_id: str, row: NewRecipient) -> NewRecipient:
-        if row.skip is not None:
-            return row
-        phone = row.phone if row.phone and row.phone.startswith("+") else None
-        opt_out = self.ledger.opt_out_for(location_id, phone=phone, contact_id=row.contact_id)
-        if opt_out is None:
-            return row
-        return NewRecipient(
-            row.contact_id,
-            row.phone,
-            row.fields,
-            (
-                str(ReasonCode.OPTED_OUT),
-                "The contact opted out of texts; they must text START before you text them again.",
-            ),
-        )
 
     def discard(self, campaign_id: str) -> None:
         """Delete a campaign that never started (a draft, or an interrupted import)."""
@@ -506,7 +450,7 @@ class BulkEngine:
         watch = set(campaign_ids) if campaign_ids else None
         for campaign_id in watch or ():
             self.campaign(campaign_id)
-        runner = _Runner(self, watch, until, on_progress)
+        runner = Runner(self, watch, until, on_progress)
         if dispatcher is None:
             self._dispatcher = InProcessDispatcher(
                 self.leases,
@@ -527,112 +471,18 @@ class BulkEngine:
             busy_locations={loc: info.describe() for loc, info in busy.items()},
         )
 
-    async def _pump(
-        self,
-        location_id: str,
-        lease: HeldLease,
-        watch: set[str] | None,
-        until: Until,
-        on_progress: ProgressCallback | None,
-    ) -> None:
-        pacer = self.pacer(location_id)
-        async with self.connect(location_id, pacer) as client:
-            service = SmsService(client, self.ledger, clock=self.clock, config=self.service_config)
-            zone = None
-            running = self.store.running_campaigns(location_id)
-            if any(c.caps_spec.per_day or c.caps_spec.number_per_day for c in running):
-                zone = await self._location_zone(location_id, client)
-            pump = Pump(
-                location_id=location_id,
-                store=self.store,
-                guards=self.guards,
-                ledger=self.ledger,
-                service=service,
-                budget=self.budget,
-                pacer=pacer,
-                clock=self.clock,
-                lease=lease,
-                config=PumpConfig(
-                    workers=self.config.workers,
-                    idle_poll=self.config.idle_poll,
-                    retry_base=self.config.retry_base,
-                    retry_max=self.config.retry_max,
-                ),
-                until=until,
-                watch=watch,
-                on_progress=on_progress,
-                location_zone=zone,
-            )
-            await pump.run()
-
     # --- reading --------------------------------------------------------------------------
 
     def progress(self, campaign_id: str) -> CampaignProgress:
         """A progress snapshot read from the store (any process)."""
         campaign = self.campaign(campaign_id)
-        now = self.clock.now()
-        snapshot = Tally.read(self.store, campaign, self.config.rate_limits).snapshot(campaign, now)
-        rate = float(self.store.sent_since(campaign_id, now - 60.0))
-        return snapshot.model_copy(
-            update={"rate_per_minute": rate, "eta_seconds": self._time_left(campaign, now)}
-        )
-
-    def _time_left(self, campaign: Campaign, now: float) -> float | None:
-        """From the caps, the request budget and the recipients' own waits; None while
-        the campaign is not running (nothing moves until it is)."""
-        open_rows, by_number, latest_due = self.store.open_summary(campaign.id)
-        if open_rows == 0:
-            return 0.0
-        if campaign.state != CampaignState.RUNNING:
-            return None
-        requests = by_number * REQUESTS_PER_NUMBER + (open_rows - by_number) * (
-            REQUESTS_PER_CONTACT
-        )
-        return seconds_left(
-            campaign.caps_spec,
-            self.config.rate_limits,
-            remaining=open_rows,
-            requests=requests,
-            waiting_until=latest_due,
-            now=now,
-        )
+        return campaign_progress(self.store, campaign, self.config.rate_limits, self.clock.now())
 
     def status(self, campaign_id: str) -> CampaignStatus:
         """Counts by state and reason, the send rate over the last minute, time left."""
         campaign = self.campaign(campaign_id)
-        now = self.clock.now()
-        by_state: Counter[str] = Counter()
-        reasons: list[ReasonCount] = []
-        for (state, code), n in sorted(
-            self.store.counts(campaign_id).items(), key=lambda kv: (-kv[1], kv[0][0])
-        ):
-            by_state[state] += n
-            if state in ("skipped", "failed", "deferred") and code:
-                reasons.append(
-                    ReasonCount(
-                        state=cast(Literal["skipped", "failed", "deferred"], state),
-                        code=code,
-                        count=n,
-                        example=self.store.reason_example(campaign_id, state, code),
-                    )
-                )
-        holder = self.leases.holder(campaign.location_id, now)
-        active = holder is not None and campaign.state == CampaignState.RUNNING
-        interrupted = 0
-        if holder is None and by_state["sending"]:
-            # Nobody is sending them: a stopped run left them mid-send.
-            interrupted, by_state["sending"] = by_state["sending"], 0
-        due = self.store.next_due(campaign_id)
-        return CampaignStatus(
-            campaign=campaign,
-            counts={s: by_state[s] for s in [str(x) for x in RecipientState]},
-            interrupted=interrupted,
-            reasons=reasons,
-            rate_per_minute=float(self.store.sent_since(campaign_id, now - 60.0)),
-            eta_seconds=self._time_left(campaign, now),
-            next_due_at=_dt(due[0]) if due and due[0] > now else None,
-            active=active,
-            worker=holder.describe() if holder else None,
+        return campaign_status(
+            self.store, self.leases, campaign, self.config.rate_limits, self.clock.now()
         )
 
     def report(self, campaign_id: str) -> Iterator[ReportRow]:
@@ -640,51 +490,3 @@ class BulkEngine:
         message id and the send requests it took, in list order (streamed)."""
         self.campaign(campaign_id)
         return self.store.report(campaign_id)
-
-
-class _Runner:
-    """The engine's side of a dispatch (``dispatcher.PumpRunner``)."""
-
-    def __init__(
-        self,
-        engine: BulkEngine,
-        watch: set[str] | None,
-        until: Until,
-        on_progress: ProgressCallback | None,
-    ) -> None:
-        self.engine = engine
-        self.watch = watch
-        self.until = until
-        self.on_progress = on_progress
-        self.seen: set[str] = set()
-        self._idle: set[str] = set()
-
-    def _watched(self) -> list[Campaign]:
-        store = self.engine.store
-        return [c for c in (store.get_campaign(i) for i in self.watch or ()) if c is not None]
-
-    def locations(self) -> list[str]:
-        store = self.engine.store
-        if self.watch is not None and self.until != "forever":
-            running = {c.location_id for c in self._watched() if c.state == CampaignState.RUNNING}
-            locations = sorted(running)
-        else:
-            locations = store.locations_with_running()
-            for location_id in locations:
-                self.seen.update(c.id for c in store.running_campaigns(location_id))
-        # With until="idle" a location whose pump ran out of due work is done for this run.
-        return [loc for loc in locations if loc not in self._idle]
-
-    def finished(self) -> bool:
-        if self.until == "forever":
-            return False
-        if self.until == "idle":
-            return True
-        if self.watch is not None:
-            return all(c.state != CampaignState.RUNNING for c in self._watched())
-        return not self.engine.store.locations_with_running()
-
-    async def pump(self, location_id: str, lease: HeldLease) -> None:
-        await self.engine._pump(location_id, lease, self.watch, self.until, self.on_progress)
-        if self.until == "idle" and not lease.lost:
-            self._idle.add(location_id)

@@ -24,7 +24,7 @@ from ghl_sms.ops.bulk.models import (
     Recipient,
     SkipReason,
 )
-from ghl_sms.ops.bulk.pump import recipient_request
+from ghl_sms.ops.bulk.recipient import recipient_request
 from ghl_sms.ops.bulk.sources import normalize_phone
 from ghl_sms.ops.bulk.template import MissingFields, Template, merge_fields
 from ghl_sms.ops.errors import PreflightBlocked, RecipientNotFound

@@ -9,11 +9,22 @@ cap, a retry). The time left is the longest of those: the slowest limit decides.
 from __future__ import annotations
 
 import math
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 
 from ghl_sms.ghl import RateLimits
-from ghl_sms.ops.bulk.models import Caps
+from ghl_sms.ops.bulk.models import Campaign, CampaignProgress, Caps, RecipientState
+from ghl_sms.ops.bulk.store import CampaignStore
 
-__all__ = ["REQUESTS_PER_CONTACT", "REQUESTS_PER_NUMBER", "seconds_left"]
+__all__ = [
+    "REQUESTS_PER_CONTACT",
+    "REQUESTS_PER_NUMBER",
+    "ProgressCallback",
+    "Tally",
+    "seconds_left",
+]
+
+ProgressCallback = Callable[[CampaignProgress], None]
 
 REQUESTS_PER_CONTACT = 2
 """A recipient given by contact id: read the contact, send."""
@@ -47,3 +58,74 @@ def seconds_left(
     if waiting_until is not None and waiting_until > now:
         seconds = max(seconds, waiting_until - now)
     return seconds
+
+
+class Tally:
+    """A campaign's counts while it runs, kept in memory from one read of the store."""
+
+    def __init__(
+        self,
+        counts: Iterable[tuple[str, int]],
+        total: int,
+        *,
+        limits: RateLimits,
+        requests_per_row: float = REQUESTS_PER_CONTACT,
+    ) -> None:
+        self.by_state: Counter[str] = Counter()
+        for state, count in counts:
+            self.by_state[state] += count
+        self.total = total
+        self.limits = limits
+        self.requests_per_row = requests_per_row
+        self._sent_at: deque[float] = deque()
+
+    @classmethod
+    def read(cls, store: CampaignStore, campaign: Campaign, limits: RateLimits) -> Tally:
+        counts = store.counts(campaign.id)
+        open_rows, by_number, _ = store.open_summary(campaign.id)
+        per_row = (
+            (by_number * REQUESTS_PER_NUMBER + (open_rows - by_number) * REQUESTS_PER_CONTACT)
+            / open_rows
+            if open_rows
+            else REQUESTS_PER_CONTACT
+        )
+        per_state = [(state, n) for (state, _), n in counts.items()]
+        return cls(per_state, campaign.total, limits=limits, requests_per_row=per_row)
+
+    def move(self, old: str, new: str, now: float) -> None:
+        self.by_state[old] -= 1
+        self.by_state[new] += 1
+        if new == RecipientState.SENT:
+            self._sent_at.append(now)
+
+    def rate_per_minute(self, now: float) -> float:
+        while self._sent_at and self._sent_at[0] <= now - 60.0:
+            self._sent_at.popleft()
+        return float(len(self._sent_at))
+
+    def snapshot(self, campaign: Campaign, now: float) -> CampaignProgress:
+        s = self.by_state
+        pending = s["pending"] + s["sending"] + s["deferred"]
+        waiting = campaign.waiting_until.timestamp() if campaign.waiting_until else None
+        eta = seconds_left(
+            campaign.caps_spec,
+            self.limits,
+            remaining=pending,
+            requests=pending * self.requests_per_row,
+            waiting_until=waiting,
+            now=now,
+        )
+        return CampaignProgress(
+            campaign_id=campaign.id,
+            state=campaign.state,
+            total=self.total,
+            sent=s["sent"],
+            skipped=s["skipped"],
+            failed=s["failed"],
+            deferred=s["deferred"],
+            pending=pending,
+            rate_per_minute=self.rate_per_minute(now),
+            eta_seconds=eta,
+            waiting_reason=campaign.waiting_reason,
+            waiting_until=campaign.waiting_until,
+        )
