@@ -594,11 +594,13 @@ def _change(
 ) -> None:
     async def main() -> None:
         async with _engine(app, settings) as (engine, _):
-            campaign = getattr(engine, verb)(campaign_id)
             unsettled = 0
             if verb == "cancel":
                 # Sends a killed run left in flight: looked up in GHL, adopted or not sent.
-                unsettled = await engine.settle(campaign_id)
+                cancelled = await engine.cancel_and_settle(campaign_id)
+                campaign, unsettled = cancelled.campaign, cancelled.unsettled
+            else:
+                campaign = getattr(engine, verb)(campaign_id)
             if as_json:
                 emit_json(engine.status(campaign.id))
             else:

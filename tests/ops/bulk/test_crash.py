@@ -252,8 +252,8 @@ async def test_a_campaign_interrupted_at_any_request_then_cancelled_leaves_no_ro
             if not await _run_crashing_at_request(s, s.engine(workers=1), campaign_id, at, when):
                 break
             cancelling = s.engine()
-            cancelling.cancel(campaign_id)
-            assert await cancelling.settle(campaign_id) == 0
+            cancelled = await cancelling.cancel_and_settle(campaign_id)
+            assert (cancelled.campaign.state, cancelled.unsettled) == ("cancelled", 0)
             rows = list(cancelling.report(campaign_id))
             assert {r.state for r in rows} <= {"sent", "skipped", "failed"}, at
             texted = {c for c, n in s.outbound().items() if n}
@@ -265,3 +265,40 @@ async def test_a_campaign_interrupted_at_any_request_then_cancelled_leaves_no_ro
             assert len(sent) == len(texted), (at, rows)  # nothing texted goes unreported
             assert all(r.reason_code == "cancelled" for r in rows if r.state == "skipped"
                        and r.reason_code not in ("sms_dnd", "opted_out", "no_phone"))  # fmt: skip
+
+
+async def test_cancelling_while_ghl_cannot_be_asked_counts_the_sends_still_in_doubt(
+    tmp_path: Path,
+) -> None:
+    """The one-call cancel over MCP: GHL unreachable when it settles leaves the send that
+    may have gone out ``sending`` and says so; a later settle adopts it, never resends."""
+    async with bulk_stack(tmp_path) as s:
+        pats = s.add_contacts(3)
+        engine = s.engine(workers=1)
+        campaign = await engine.create(
+            CampaignSpec(location_id=s.location_id, template="Once"), ContactIdsSource(pats)
+        )
+        engine.start(campaign.id)
+
+        async def die_after_the_first_send(request: httpx2.Request) -> None:
+            if request.method == "POST" and request.url.path == "/conversations/messages":
+                raise ProcessDied  # GHL has the message; its answer is never read
+
+        s.after = die_after_the_first_send
+        with pytest.raises(BaseExceptionGroup):
+            await engine.run([campaign.id])
+        s.after = None
+        s.clock.advance(120.0)  # the dead pump's lease has expired
+        s.sandbox.inject_fault("500", count=1000, method="GET")
+
+        cancelling = s.engine()
+        cancelled = await cancelling.cancel_and_settle(campaign.id)
+        assert (cancelled.campaign.state, cancelled.unsettled) == ("cancelled", 1)
+        assert cancelling.status(campaign.id).interrupted == 1
+
+        s.sandbox.clear_faults()
+        assert await cancelling.settle(campaign.id) == 0
+        rows = {r.seq: r for r in cancelling.report(campaign.id)}
+        assert rows[1].state == "sent" and rows[1].message_id == s.outbound_ids(pats[0])[0]
+        assert [rows[n].reason_code for n in (2, 3)] == ["cancelled", "cancelled"]
+        assert s.outbound() == Counter({pats[0]: 1})

@@ -39,6 +39,7 @@ from ghl_sms.ops.bulk.dispatcher import (
     Owner,
     SqliteLeases,
 )
+from ghl_sms.ops.bulk.errors import CampaignNotFound, CampaignStateError, NoRecipients
 from ghl_sms.ops.bulk.guards import GuardStore, SqliteGuardStore
 from ghl_sms.ops.bulk.importing import ImportCallback, check_spec, import_recipients
 from ghl_sms.ops.bulk.models import (
@@ -47,6 +48,7 @@ from ghl_sms.ops.bulk.models import (
     CampaignSpec,
     CampaignState,
     CampaignStatus,
+    Cancelled,
     Preview,
     RecipientState,
     RunSummary,
@@ -60,7 +62,7 @@ from ghl_sms.ops.bulk.running import Runner
 from ghl_sms.ops.bulk.settle import settle_interrupted, settle_known
 from ghl_sms.ops.bulk.sources import RecipientSource, normalize_phone
 from ghl_sms.ops.bulk.store import CANCELLED_REASON, CampaignStore, SqliteCampaignStore
-from ghl_sms.ops.errors import OpsError, UsageError
+from ghl_sms.ops.errors import UsageError
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig, SmsService
 
@@ -78,19 +80,6 @@ logger = logging.getLogger("ghl_sms.ops.bulk")
 Connector = Callable[[str, RequestPacer], AbstractAsyncContextManager[GhlClient]]
 """Opens a client for a location whose every request goes through ``pacer`` (the
 location's request budget): ``async with connect(location_id, pacer) as client``."""
-
-
-class CampaignNotFound(OpsError):
-    """No campaign with this id in this store: like any unknown id, a failure (the CLI
-    exits 1), not a usage error."""
-
-
-class CampaignStateError(UsageError):
-    """The campaign can't do that in its current state (resume a completed one...)."""
-
-
-class NoRecipients(UsageError):
-    """The source gave nobody to text (an unknown tag, an empty list): nothing is created."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -393,6 +382,21 @@ class BulkEngine:
                     cancelled={campaign_id},
                 )
         return campaign
+
+    async def cancel_and_settle(self, campaign_id: str) -> Cancelled:
+        """``cancel``, then ``settle`` at once: sends an interrupted run left in flight
+        are looked up in GHL (adopted, or marked not sent) instead of waiting for the
+        next pump. For async callers (MCP, the CLI); GHL unreachable leaves them counted
+        in ``unsettled``, for a later ``settle`` or pump."""
+        campaign = self.cancel(campaign_id)
+        try:
+            unsettled = await self.settle(campaign_id)
+        except GhlError as exc:
+            logger.warning(
+                "campaign %s cancelled; its interrupted sends wait: %s", campaign_id, exc
+            )
+            unsettled = len(self.store.sending([campaign_id]))
+        return Cancelled(campaign=campaign, unsettled=unsettled)
 
     async def settle(self, campaign_id: str) -> int:
         """Settle a stopped campaign's interrupted sends, asking GHL about those that may

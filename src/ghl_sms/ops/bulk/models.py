@@ -18,6 +18,7 @@ __all__ = [
     "CampaignSpec",
     "CampaignState",
     "CampaignStatus",
+    "Cancelled",
     "Caps",
     "NewRecipient",
     "Preview",
@@ -299,3 +300,12 @@ class RunSummary(_Out):
     campaigns: list[CampaignProgress]
     busy_locations: dict[str, str] = {}
     """Locations another process was already pumping: location id -> ``host:pid``."""
+
+
+class Cancelled(_Out):
+    """A campaign cancelled and settled (``BulkEngine.cancel_and_settle``)."""
+
+    campaign: Campaign
+    unsettled: int
+    """Sends still ``sending``: a live pump's (it finishes them), or ones GHL could not be
+    asked about yet (a later ``settle`` or pump looks them up; never sent twice)."""
