@@ -164,7 +164,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         if campaign_id:
             assert state.bulk is not None
             with tool_errors():
-                state.bulk.cancel(campaign_id)
+                await state.bulk.cancel_and_settle(campaign_id)
             return CancelResult(campaign_id=campaign_id, cancelled=True)
         assert message_id is not None
         with tool_errors():
