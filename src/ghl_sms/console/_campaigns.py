@@ -55,7 +55,8 @@ def _summary(engine: BulkEngine, campaign_id: str) -> dict[str, Any]:
 def chart(entries: list[HistoryEntry], now: float, allowed: float, first: float | None) -> Any:
     """Sends and deliveries per minute over the campaign's last ``CHART_MINUTES`` minutes."""
     end = int(now // 60)
-    start = max(end - CHART_MINUTES + 1, int((first or now) // 60))
+    # The campaign's minutes, at least the last ten (one bar alone says little).
+    start = max(end - CHART_MINUTES + 1, min(int((first or now) // 60), end - 9))
     sends: Counter[int] = Counter()
     deliveries: Counter[int] = Counter()
     for entry in entries:

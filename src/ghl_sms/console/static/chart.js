@@ -31,7 +31,7 @@ export function rateChart(data, titleId) {
   }
   minutes.forEach((m, i) => {
     const x = left + i * slot;
-    const w = Math.max(2, slot * 0.38);
+    const w = Math.min(24, Math.max(2, slot * 0.38));
     svg.append(el("rect", { x: x + slot * 0.1, y: y(m.sent), width: w, height: y(0) - y(m.sent), class: "bar-sent" }));
     svg.append(el("rect", { x: x + slot * 0.1 + w, y: y(m.delivered), width: w, height: y(0) - y(m.delivered), class: "bar-delivered" }));
     const every = Math.ceil(minutes.length / 8);
