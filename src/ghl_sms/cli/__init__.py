@@ -115,7 +115,7 @@ def reader_went_away() -> NoReturn:
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, prog_name="ghl-sms")
+@click.version_option(__version__, prog_name="ghl-sms", message="%(prog)s %(version)s")
 def cli() -> None:
     """Text through GoHighLevel: send, schedule and follow SMS/MMS conversations.
 
