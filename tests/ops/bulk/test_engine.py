@@ -316,7 +316,7 @@ async def test_each_message_goes_out_in_its_cap_slot(tmp_path: Path) -> None:
     async with bulk_stack(tmp_path) as s:
         pats = s.add_contacts(12)
         engine = s.engine(workers=1)  # one worker: the fake clock then times sends exactly
-        campaign = await engine.create(_spec(s, caps=Caps(per_minute=6)), ContactIdsSource(pats))
+        campaign = await engine.create(_spec(s), ContactIdsSource(pats))
         engine.start(campaign.id)
         await engine.run([campaign.id])
         times = sorted(r.at for r in s.sends())
@@ -608,4 +608,30 @@ async def test_status_never_reports_sends_in_flight_when_no_process_is_sending(
         assert status.counts["pending"] == 1
         await engine.run([campaign.id])
         assert engine.status(campaign.id).interrupted == 0
+        assert s.outbound() == Counter({p: 1 for p in pats})
+
+
+async def test_a_pause_stops_the_sends_already_waiting_for_a_cap_slot(tmp_path: Path) -> None:
+    """Workers that claimed a recipient and wait for their per-minute slot re-check the
+    campaign after the wait: a pause from another process (`bulk pause`, the console)
+    stops them, instead of letting each send once more."""
+    async with bulk_stack(tmp_path) as s:
+        pats = s.add_contacts(12)
+        engine = s.engine(workers=8)
+        other_process = s.engine()
+        campaign = await engine.create(_spec(s, caps=Caps(per_minute=6)), ContactIdsSource(pats))
+        engine.start(campaign.id)
+
+        def pause_after_the_first(progress: CampaignProgress) -> None:
+            if progress.sent >= 1 and progress.state == CampaignState.RUNNING:
+                other_process.pause(campaign.id)
+
+        summary = await engine.run([campaign.id], on_progress=pause_after_the_first)
+        paused = summary.campaigns[0]
+        assert paused.state == CampaignState.PAUSED
+        assert len(s.sends()) == paused.sent == 1  # the 7 waiting workers sent nothing
+        assert engine.status(campaign.id).counts["sending"] == 0
+
+        engine.resume(campaign.id)
+        await engine.run([campaign.id])
         assert s.outbound() == Counter({p: 1 for p in pats})
