@@ -96,7 +96,7 @@ async def test_the_send_schema_shows_arguments_only_never_context_or_resolvers(
     assert set(schema["properties"]) == {
         "text", "contact_id", "to_number", "conversation_id", "media_urls", "send_at",
         "from_number", "transactional", "ignore_quiet_hours", "dry_run", "confirmed",
-        "idempotency_key", "allow_repeat",
+        "idempotency_key", "allow_repeat", "location",
     }  # fmt: skip
     assert tools["sms_inbox"].input_schema["properties"]["limit"] == {
         "default": 20,
@@ -147,8 +147,12 @@ def test_compacting_keeps_the_contract_and_drops_what_the_names_say() -> None:
         },
         "required": ["title"],
     }  # fmt: skip
-    # A result's schema drops ``required``: results leave out what has no value anyway.
-    assert "required" not in compact_schema(schema, output=True)
+    # A result's schema drops ``required``: results leave out what has no value anyway;
+    # below its root, a ``type`` that ``properties``, ``items`` or ``enum`` already says.
+    lean = compact_schema(schema, output=True)
+    assert "required" not in lean and lean["type"] == "object"
+    assert lean["properties"]["items"] == {"items": {"properties": {"a": item}}}
+    assert lean["properties"]["limit"] == {"type": "integer", "default": 20}
 
 
 @pytest.mark.anyio

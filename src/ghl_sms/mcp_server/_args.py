@@ -24,6 +24,7 @@ __all__ = [
     "DryRun",
     "IdempotencyKey",
     "Limit",
+    "Location",
     "MediaUrls",
     "MessageId",
     "PlainNumber",
@@ -40,6 +41,9 @@ ToNumber = Annotated[str | None, Field(description="E.164: +15551234567")]
 ConversationId = str | None
 MessageId = Annotated[str, Field(min_length=1)]
 Limit = Annotated[int, Field(ge=1, le=50)]
+Location = str | None
+"""The sub-account: a name or id from ``sms_numbers`` (explained there once, to keep
+every tool's schema short); None: the server's default."""
 Cursor = str | None
 """The last page's ``next_cursor`` (the name says it; a wrong one is refused, saying so)."""
 PlainNumber = str | None
@@ -52,7 +56,8 @@ Transactional = Annotated[bool, Field(description="Not marketing: no quiet hours
 DryRun = Annotated[bool, Field(description="Preview only")]
 Confirmed = Annotated[bool, Field(description="Only after the user approved")]
 IdempotencyKey = Annotated[str | None, Field(description="Same key, same send")]
-AllowRepeat = Annotated[bool, Field(description="Resend on purpose (new idempotency_key)")]
+AllowRepeat = Annotated[bool, Field(description="Resend on purpose")]
+"""(With a new idempotency_key: the refusal says so, the schema needn't.)"""
 
 READS_GHL = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 LOCAL = ToolAnnotations(read_only_hint=True, open_world_hint=False)

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from anyio.abc import TaskGroup
@@ -43,6 +43,9 @@ from ghl_sms.ops.bulk import (
 )
 from ghl_sms.ops.errors import UsageError
 from ghl_sms.ops.service import SmsService
+
+if TYPE_CHECKING:
+    from ghl_sms.mcp_server._locations import Site
 
 __all__ = ["BulkRunner", "PlannedBulk", "bulk_engine", "confirm_bulk", "plan_bulk"]
 
@@ -123,6 +126,8 @@ async def bulk_engine(service: SmsService) -> AsyncIterator[BulkEngine]:
 
 @dataclass(frozen=True)
 class PlannedBulk:
+    site: Site
+    """The sub-account the campaign belongs to (a campaign has one)."""
     campaign_id: str
     preview: Preview | None
     """None when the campaign had already been started by an earlier identical call."""
@@ -164,11 +169,13 @@ async def plan_bulk(
     dry_run: bool,
     campaign_key: str | None,
     media_urls: tuple[str, ...] = (),
+    location: str | None = None,
 ) -> PlannedBulk:
     state = ctx.request_context.lifespan_context
-    engine = state.bulk
-    assert engine is not None
-    location_id = state.service.location_id
+    with tool_errors():
+        site = await state.locations.site(location)
+    engine = site.bulk
+    location_id = site.location_id
     with tool_errors():
         try:
             source = _source(contact_ids, tag, csv_path)
@@ -191,7 +198,7 @@ async def plan_bulk(
                 CampaignState.DRAFT,
                 CampaignState.IMPORTING,
             ):
-                return PlannedBulk(campaign_id, None, dry_run)
+                return PlannedBulk(site, campaign_id, None, dry_run)
 
             imported = [0]
             campaign = await engine.create(
@@ -205,10 +212,10 @@ async def plan_bulk(
             preview = await engine.preview(campaign.id, check_contacts=check)
         except ValueError as exc:  # a bad template or source
             raise UsageError(str(exc)) from None
-    return PlannedBulk(campaign.id, preview, dry_run)
+    return PlannedBulk(site, campaign.id, preview, dry_run)
 
 
-def confirmation_text(preview: Preview, template: str) -> str:
+def confirmation_text(preview: Preview, template: str, sub_account: str) -> str:
     skipped = sum(r.count for r in preview.skipped)
     reasons = ", ".join(f"{r.count} {r.code}" for r in preview.skipped)
     samples = "\n".join(f"  to {s.to or s.contact_id}: {s.text}" for s in preview.samples if s.text)
@@ -218,6 +225,7 @@ def confirmation_text(preview: Preview, template: str) -> str:
         f'Template: "{template}"',
         f"{preview.messages_parts} billed parts, about ${preview.cost_estimate_usd:.2f}; "
         f"about {preview.duration_estimate_seconds / 60:.0f} min at GHL's rate.",
+        f"Sub-account: {sub_account}.",
     ]
     if skipped:
         lines.append(f"Skipped: {skipped} ({reasons}).")
@@ -240,7 +248,7 @@ async def confirm_bulk(
     preview = planned.preview
     if preview is None or planned.dry_run or not state.confirm or preview.would_send == 0:
         return Confirm(send=True)  # nothing to confirm, or confirmation is off
-    question = confirmation_text(preview, template)
+    question = confirmation_text(preview, template, await planned.site.describe())
     if media_urls:
         question += "\nAttached to each (MMS): " + ", ".join(media_urls)
     caps = ctx.client_capabilities

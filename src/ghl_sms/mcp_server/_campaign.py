@@ -15,16 +15,17 @@ from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, Elicitati
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
-from ghl_sms.mcp_server._args import Confirmed, Ctx
+from ghl_sms.mcp_server._args import Confirmed, Ctx, Location
 from ghl_sms.mcp_server._bulk import status_result
 from ghl_sms.mcp_server._errors import tool_errors
+from ghl_sms.mcp_server._locations import Site
 from ghl_sms.mcp_server._models import BulkStatusOut, CampaignsOut
-from ghl_sms.mcp_server._send import Confirm, state_of
+from ghl_sms.mcp_server._send import Confirm, site_of, state_of
 from ghl_sms.mcp_server._state import AppState
 from ghl_sms.ops.bulk import BulkEngine, CampaignState
 from ghl_sms.ops.errors import UsageError
 
-__all__ = ["LIST_LIMIT", "register_campaign"]
+__all__ = ["LIST_LIMIT", "own_campaign", "register_campaign"]
 
 LIST_LIMIT = 20
 """``list`` shows the newest campaigns, up to this many."""
@@ -36,10 +37,15 @@ _CHANGES = ToolAnnotations(
 )
 
 
-def _engine(ctx: Context[AppState, Any]) -> BulkEngine:
-    engine = state_of(ctx).bulk
-    assert engine is not None  # the lifespan always opens one
-    return engine
+def own_campaign(site: Site, campaign_id: str) -> None:
+    """Refuses a campaign of another sub-account (or an unknown id), naming its own: a
+    campaign belongs to one location, and only that location's tools touch it."""
+    campaign = site.bulk.campaign(campaign_id)  # an unknown id says so
+    if campaign.location_id != site.location_id:
+        raise UsageError(
+            f"Campaign {campaign_id} belongs to sub-account {campaign.location_id}, not "
+            f"{site.key}; call again with location={campaign.location_id!r}. Nothing changed."
+        )
 
 
 def campaign_out(engine: BulkEngine, campaign_id: str) -> BulkStatusOut:
@@ -59,7 +65,11 @@ def resume_question(engine: BulkEngine, campaign_id: str) -> str:
 
 
 async def confirm_resume(
-    action: Action, campaign_id: str | None, confirmed: bool, ctx: Context[AppState, Any]
+    action: Action,
+    campaign_id: str | None,
+    confirmed: bool,
+    ctx: Context[AppState, Any],
+    location: str | None = None,
 ) -> Confirm | Elicit[Confirm]:
     """Only ``resume`` asks the user (it sends texts again); everything else passes.
     (``async``: a plain function would run on a worker thread, away from the ledger's
@@ -67,12 +77,15 @@ async def confirm_resume(
     state = state_of(ctx)
     if action != "resume" or not campaign_id or not state.confirm:
         return Confirm(send=True)
-    engine = _engine(ctx)
+    site = await site_of(ctx, location)
+    engine = site.bulk
     with tool_errors():
+        own_campaign(site, campaign_id)
         campaign = engine.campaign(campaign_id)
         if campaign.state != CampaignState.PAUSED:
             return Confirm(send=True)  # nothing to resume: the body says why
         question = resume_question(engine, campaign_id)
+    question += f"\nSub-account: {await site.describe()}."
     caps = ctx.client_capabilities
     if caps is not None and caps.elicitation is not None:
         return Elicit(question, Confirm)
@@ -97,28 +110,28 @@ def register_campaign(mcp: MCPServer[AppState]) -> None:
         approval: Approval,
         campaign_id: str | None = None,
         confirmed: Confirmed = False,
+        location: Location = None,
     ) -> CampaignsOut:
-        """Campaigns of sms_bulk_send: list, one's status (sent, failed, left, ETA, waits),
-        pause, resume (the user confirms)."""
-        state = state_of(ctx)
-        engine = _engine(ctx)
+        """sms_bulk_send's campaigns: list, status (sent, failed, left, ETA, waits), pause,
+        resume (user confirms)."""
+        site = await site_of(ctx, location)
+        engine = site.bulk
         with tool_errors():
             if action == "list":
                 if campaign_id:
                     raise UsageError("action='list' takes no campaign_id; use action='status'.")
-                listed = engine.campaigns(state.service.location_id)[:LIST_LIMIT]
+                listed = engine.campaigns(site.location_id)[:LIST_LIMIT]
                 return CampaignsOut(campaigns=[campaign_out(engine, c.id) for c in listed])
             if not campaign_id:
                 raise UsageError(
                     f"action={action!r} needs a campaign_id; action='list' shows them."
                 )
-            engine.campaign(campaign_id)  # an unknown id says so, whatever the action
+            own_campaign(site, campaign_id)  # an unknown id says so, whatever the action
             if action == "pause":
                 engine.pause(campaign_id)
             elif action == "resume":
                 if not isinstance(approval, AcceptedElicitation) or not approval.data.send:
                     raise ToolError("The user did not approve: the campaign stays paused.")
                 engine.resume(campaign_id)
-                assert state.runner is not None
-                state.runner.kick()
+                site.runner.kick()
             return CampaignsOut(campaigns=[campaign_out(engine, campaign_id)])

@@ -13,10 +13,17 @@ from typing import Annotated
 from mcp.server import MCPServer
 from pydantic import Field
 
-from ghl_sms.mcp_server._args import READS_GHL, ContactId, Ctx, PlainNumber, Transactional
+from ghl_sms.mcp_server._args import (
+    READS_GHL,
+    ContactId,
+    Ctx,
+    Location,
+    PlainNumber,
+    Transactional,
+)
 from ghl_sms.mcp_server._errors import tool_errors
 from ghl_sms.mcp_server._models import CheckOut, NoteOut
-from ghl_sms.mcp_server._send import one_recipient, state_of
+from ghl_sms.mcp_server._send import one_recipient, site_of
 from ghl_sms.mcp_server._state import AppState
 from ghl_sms.ops.errors import UsageError
 from ghl_sms.rules.segments import GsmSuggestion, SegmentReport, count_segments, gsm_suggestion
@@ -65,16 +72,17 @@ def text_check(text: str) -> CheckOut:
 
 
 def register_check(mcp: MCPServer[AppState]) -> None:
-    @mcp.tool(title="Check recipient and text", annotations=READS_GHL)
+    @mcp.tool(title="Check before texting", annotations=READS_GHL)
     async def sms_check(
         ctx: Ctx,
         contact_id: ContactId = None,
         to_number: PlainNumber = None,
         text: CheckText = None,
         transactional: Transactional = False,
+        location: Location = None,
     ) -> CheckOut:
         """Can this contact or number be texted now (DND, opt-out, number, quiet hours)?
-        text adds its parts and UCS-2 fixes; text alone is offline. Notes say why."""
+        text adds parts and UCS-2 fixes (alone: offline)."""
         with tool_errors():
             if contact_id is None and to_number is None and text is not None:
                 return text_check(text)
@@ -84,7 +92,8 @@ def register_check(mcp: MCPServer[AppState]) -> None:
                     "contact by name), or give text to check the text alone."
                 )
             one_recipient("to check", contact_id=contact_id, to_number=to_number)
-            result = await state_of(ctx).service.check(
+            site = await site_of(ctx, location)
+            result = await site.service.check(
                 contact_id=contact_id, to=to_number, text=text, transactional=transactional
             )
         out = CheckOut.of(result)

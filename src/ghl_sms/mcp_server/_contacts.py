@@ -12,11 +12,11 @@ from typing import Annotated
 from mcp.server import MCPServer
 from pydantic import Field
 
-from ghl_sms.mcp_server._args import READS_GHL, ContactId, Ctx, Cursor
+from ghl_sms.mcp_server._args import READS_GHL, ContactId, Ctx, Cursor, Location
 from ghl_sms.mcp_server._cursor import issue, redeem
 from ghl_sms.mcp_server._errors import tool_errors
 from ghl_sms.mcp_server._models import ContactOut, ContactsOut
-from ghl_sms.mcp_server._send import state_of
+from ghl_sms.mcp_server._send import site_of
 from ghl_sms.mcp_server._state import AppState
 from ghl_sms.ops.contacts import DND_LOOKUP_LIMIT, ContactDetail, ContactSummary
 from ghl_sms.ops.errors import UsageError
@@ -64,11 +64,12 @@ def register_contacts(mcp: MCPServer[AppState]) -> None:
         contact_id: ContactId = None,
         limit: ContactsLimit = None,
         cursor: Cursor = None,
+        location: Location = None,
     ) -> ContactsOut:
         """Find people by name, phone or email (query) or tag: ids, phones, SMS DND,
-        opt-outs. To text someone by name, call this, then sms_send(contact_id=id).
-        contact_id: one contact in full."""
-        directory = state_of(ctx).service.contacts
+        opt-outs. To text someone by name: this, then sms_send(contact_id=id).
+        contact_id: one in full."""
+        directory = (await site_of(ctx, location)).service.contacts
         with tool_errors():
             if contact_id is not None:
                 if query is not None or tag is not None or cursor is not None:

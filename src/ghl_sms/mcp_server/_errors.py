@@ -19,6 +19,7 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from ghl_sms.accounts._errors import AccountsError
 from ghl_sms.ghl import (
     AuthenticationError,
     ConfigError,
@@ -131,6 +132,9 @@ def tool_error(error: BaseException) -> ToolError | None:
         return ToolError(f"{error} sms_contacts(query=...) finds the right id.")
     if isinstance(error, SenderNotAvailable | UsageError | OpsError):
         return ToolError(str(error))
+    if isinstance(error, AccountsError):  # a profile's token, the agency login
+        hint = f" {error.hint}" if error.hint else ""
+        return ToolError(f"{error}{hint} Nothing was sent.")
     if isinstance(error, GhlError):
         return ToolError(_ghl_text(error))
     return None

@@ -15,11 +15,11 @@ from mcp.server import MCPServer
 from pydantic import Field
 
 from ghl_sms._clock import utc_datetime
-from ghl_sms.mcp_server._args import LOCAL, ContactId, Ctx, Cursor, PlainNumber
+from ghl_sms.mcp_server._args import LOCAL, ContactId, Ctx, Cursor, Location, PlainNumber
 from ghl_sms.mcp_server._cursor import issue, redeem
 from ghl_sms.mcp_server._errors import tool_errors
 from ghl_sms.mcp_server._models import HistoryOut, SentOut
-from ghl_sms.mcp_server._send import state_of
+from ghl_sms.mcp_server._send import site_of
 from ghl_sms.mcp_server._state import AppState
 from ghl_sms.ops.errors import UsageError
 from ghl_sms.ops.history import HistoryEntry, HistoryQuery, history, parse_moment, parse_statuses
@@ -104,10 +104,11 @@ def register_history(mcp: MCPServer[AppState]) -> None:
         since: Since = None,
         limit: HistoryLimit = 20,
         cursor: Cursor = None,
+        location: Location = None,
     ) -> HistoryOut:
-        """What this install sent, newest first: status, cost, why it failed, message ids.
+        """Sends, newest first: status, cost, why one failed, message ids.
         status=scheduled: still to go out."""
-        service = state_of(ctx).service
+        service = (await site_of(ctx, location)).service
         with tool_errors():
             if contact_id is not None and looks_like_phone(contact_id):
                 raise UsageError(

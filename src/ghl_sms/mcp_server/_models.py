@@ -41,6 +41,7 @@ __all__ = [
     "ContactsOut",
     "HistoryOut",
     "InboxOut",
+    "LocationOut",
     "NoteOut",
     "NumberOut",
     "NumbersOut",
@@ -295,8 +296,20 @@ class NumberOut(Result):
         )
 
 
+class LocationOut(Result):
+    # A sub-account the server texts for (sms_numbers without location). No docstring:
+    # it would be published as a description in every tools/list.
+    location: str  # what to pass as location: the profile's name, else the id
+    location_id: str
+    name: str | None = None  # GHL's name for it
+    default: bool | None = None  # true for the one used without location; else left out
+    numbers: list[str] | None = None  # its SMS numbers, the default first
+    problem: str | None = None  # why its numbers could not be listed
+
+
 class NumbersOut(Result):
-    numbers: list[NumberOut]
+    numbers: list[NumberOut] | None = None  # of the location asked for (or the only one)
+    locations: list[LocationOut] | None = None  # several, and no location given: each
 
 
 class ContactOut(Result):

@@ -9,9 +9,9 @@ and a STOP the contact sent can only be lifted by their START.
 from __future__ import annotations
 
 from ghl_sms.mcp_server._models import CancelResult
-from ghl_sms.mcp_server._state import AppState
 from ghl_sms.ops.errors import UsageError
 from ghl_sms.ops.optouts import OptOutBook, normalise_phone
+from ghl_sms.ops.service import SmsService
 from ghl_sms.rules.phones import looks_like_phone
 
 __all__ = ["ACTOR", "record_opt_out"]
@@ -20,9 +20,9 @@ ACTOR = "assistant (MCP)"
 """Who the audit says recorded it."""
 
 
-async def record_opt_out(state: AppState, who: str) -> CancelResult:
-    """Opt out ``who`` (a phone number or a contact id) for this location."""
-    service = state.service
+async def record_opt_out(service: SmsService, who: str) -> CancelResult:
+    """Opt out ``who`` (a phone number or a contact id) in the service's location only:
+    a STOP in one sub-account does not block the same number in another."""
     wanted = who.strip()
     if not wanted:
         raise UsageError("opt_out is empty; give the phone number or contact id to opt out.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, Elicit, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
@@ -27,6 +27,9 @@ from ghl_sms.ops.ledger import SendState
 from ghl_sms.ops.models import SendOutcome
 from ghl_sms.ops.service import SendRequest, SmsService
 
+if TYPE_CHECKING:
+    from ghl_sms.mcp_server._locations import Site
+
 __all__ = [
     "Confirm",
     "PlannedSend",
@@ -34,6 +37,8 @@ __all__ = [
     "one_recipient",
     "plan_send",
     "send_result",
+    "site_of",
+    "state_of",
 ]
 
 # A repeat this close to the end of the repeat window is confirmed like a new send: by
@@ -49,6 +54,8 @@ class Confirm(BaseModel):
 
 @dataclass(frozen=True)
 class PlannedSend:
+    site: Site
+    """The sub-account it goes out from."""
     request: SendRequest
     preview: SendOutcome | None
     """The dry run of ``request``; None when neither a confirmation nor a dry run needs it."""
@@ -76,6 +83,12 @@ def one_recipient(what: str, consequence: str = "", **given: str | None) -> None
 
 def state_of(ctx: Context[AppState, Any]) -> AppState:
     return ctx.request_context.lifespan_context
+
+
+async def site_of(ctx: Context[AppState, Any], location: str | None) -> Site:
+    """The sub-account a call's ``location`` names (None: the default), opened."""
+    with tool_errors():
+        return await state_of(ctx).locations.site(location)
 
 
 def schedule_time(send_at: str, clock: Clock) -> datetime:
@@ -124,9 +137,11 @@ async def plan_send(
     dry_run: bool,
     idempotency_key: str | None,
     allow_repeat: bool,
+    location: str | None = None,
 ) -> PlannedSend:
     state = state_of(ctx)
-    service = state.service
+    site = await site_of(ctx, location)
+    service = site.service
     with tool_errors():
         one_recipient(
             "to text",
@@ -156,13 +171,13 @@ async def plan_send(
             dry_run=dry_run,
         )
         if not (dry_run or state.confirm):
-            return PlannedSend(request, None, False)
+            return PlannedSend(site, request, None, False)
         preview = await service.send(replace(request, dry_run=True))
     repeat = _repeat_of_sent(service, preview, caller_key=bool(idempotency_key))
-    return PlannedSend(request, preview, repeat)
+    return PlannedSend(site, request, preview, repeat)
 
 
-def confirmation_text(preview: SendOutcome, text: str) -> str:
+def confirmation_text(preview: SendOutcome, text: str, sub_account: str) -> str:
     who = preview.contact_name or "this number"
     number = f" ({preview.to})" if preview.to else ""
     sender = f" from {preview.from_number}" if preview.from_number else ""
@@ -173,6 +188,7 @@ def confirmation_text(preview: SendOutcome, text: str) -> str:
         f"Send this {preview.type} to {who}{number}{sender}{when}?",
         f'Text: "{text}"',
         f"{parts} ({preview.encoding}){cost}.",
+        f"Sub-account: {sub_account}.",
     ]
     warnings = [n.message for n in preview.notes if n.level == "warn"]
     if warnings:
@@ -188,7 +204,7 @@ async def confirm_send(
     preview = planned.preview
     if preview is None or planned.request.dry_run or planned.repeat_of_sent:
         return Confirm(send=True)  # nothing goes out, or confirmation is off
-    question = confirmation_text(preview, planned.request.text)
+    question = confirmation_text(preview, planned.request.text, await planned.site.describe())
     caps = ctx.client_capabilities
     if caps is not None and caps.elicitation is not None:
         return Elicit(question, Confirm)

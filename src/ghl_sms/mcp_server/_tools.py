@@ -28,6 +28,7 @@ from ghl_sms.mcp_server._args import (
     DryRun,
     IdempotencyKey,
     Limit,
+    Location,
     MediaUrls,
     MessageId,
     PlainNumber,
@@ -42,7 +43,7 @@ from ghl_sms.mcp_server._bulk import (
     confirm_bulk,
     plan_bulk,
 )
-from ghl_sms.mcp_server._campaign import register_campaign
+from ghl_sms.mcp_server._campaign import own_campaign, register_campaign
 from ghl_sms.mcp_server._check import register_check
 from ghl_sms.mcp_server._contacts import register_contacts
 from ghl_sms.mcp_server._cursor import issue, redeem
@@ -54,12 +55,11 @@ from ghl_sms.mcp_server._models import (
     ConversationOut,
     InboxOut,
     MessageOut,
-    NumberOut,
-    NumbersOut,
     SendOut,
     StatusOut,
     ThreadOut,
 )
+from ghl_sms.mcp_server._numbers import register_numbers
 from ghl_sms.mcp_server._optout import record_opt_out
 from ghl_sms.mcp_server._send import (
     Confirm,
@@ -68,7 +68,7 @@ from ghl_sms.mcp_server._send import (
     one_recipient,
     plan_send,
     send_result,
-    state_of,
+    site_of,
 )
 from ghl_sms.mcp_server._state import AppState
 from ghl_sms.rules.text import MAX_SMS_LENGTH
@@ -108,6 +108,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
     register_history(mcp)
     register_campaign(mcp)
     register_check(mcp)
+    register_numbers(mcp)
 
     @mcp.tool(title="Send SMS/MMS", annotations=_SENDS)
     async def sms_send(
@@ -127,20 +128,20 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         confirmed: Confirmed = False,
         idempotency_key: IdempotencyKey = None,
         allow_repeat: AllowRepeat = False,
+        location: Location = None,
     ) -> SendOut:
         """Text a contact (by name: sms_contacts(query=name) gives contact_id), number or
-        conversation, now or at send_at. Preflight (DND, opt-out, number, quiet hours)
-        refuses blocked sends with reasons; the user confirms; a repeat never texts twice."""
+        conversation, now or at send_at. Preflight (DND, opt-out, quiet hours...) refuses
+        blocked sends; the user confirms; a repeat never texts twice."""
         if not isinstance(approval, AcceptedElicitation) or not approval.data.send:
             raise ToolError(
                 "The user did not approve: nothing was sent. Don't send it unless they ask."
             )
-        state = state_of(ctx)
         with tool_errors():
             if planned.request.dry_run and planned.preview is not None:
                 outcome = planned.preview
             else:
-                outcome = await state.service.send(planned.request)
+                outcome = await planned.site.service.send(planned.request)
         return send_result(outcome)
 
     @mcp.tool(title="Cancel or stop texts", annotations=_CANCELS)
@@ -149,27 +150,28 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         message_id: str | None = None,
         campaign_id: str | None = None,
         opt_out: Annotated[str | None, Field(description="Number or contact id")] = None,
+        location: Location = None,
     ) -> CancelResult:
         """Cancel a scheduled message, stop a campaign, or opt_out someone who asked not to
-        be texted (only the user can lift that, in the CLI)."""
-        state = state_of(ctx)
+        be texted (only the user can lift it)."""
         if [bool(message_id), bool(campaign_id), opt_out is not None].count(True) != 1:
             raise ToolError(
                 "Give one of message_id (a scheduled message), campaign_id or opt_out; "
                 "nothing was changed."
             )
+        site = await site_of(ctx, location)
         if opt_out is not None:
             with tool_errors():
-                return await record_opt_out(state, opt_out)
+                return await record_opt_out(site.service, opt_out)
         if campaign_id:
-            assert state.bulk is not None
             with tool_errors():
-                await state.bulk.cancel_and_settle(campaign_id)
+                own_campaign(site, campaign_id)
+                await site.bulk.cancel_and_settle(campaign_id)
             return CancelResult(campaign_id=campaign_id, cancelled=True)
         assert message_id is not None
         with tool_errors():
             try:
-                done = await state.service.cancel(message_id)
+                done = await site.service.cancel(message_id)
             except NotFoundError as exc:
                 raise ToolError(
                     f"Message {message_id} is not scheduled (already sent, already cancelled, "
@@ -178,10 +180,11 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         return CancelResult(message_id=done.message_id, cancelled=done.cancelled, note=done.message)
 
     @mcp.tool(title="Message status", annotations=READS_GHL)
-    async def sms_status(message_id: MessageId, ctx: Ctx) -> StatusOut:
-        """Delivery status of a message; a failure comes with its meaning and what to do."""
+    async def sms_status(message_id: MessageId, ctx: Ctx, location: Location = None) -> StatusOut:
+        """A message's delivery status; a failure is explained, with what to do."""
+        site = await site_of(ctx, location)
         with tool_errors():
-            status = await state_of(ctx).service.status(message_id)
+            status = await site.service.status(message_id)
         return StatusOut.of(status, truncate(status.body, STATUS_BODY_LIMIT))
 
     @mcp.tool(title="Conversation thread", annotations=READS_GHL)
@@ -192,8 +195,10 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         conversation_id: ConversationId = None,
         limit: Limit = 20,
         cursor: Cursor = None,
+        location: Location = None,
     ) -> ThreadOut:
         """Messages with one contact, newest last (next_cursor: older). Read before replying."""
+        site = await site_of(ctx, location)
         with tool_errors():
             one_recipient(
                 "the thread is with",
@@ -201,7 +206,7 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
                 to_number=to_number,
                 conversation_id=conversation_id,
             )
-            page = await state_of(ctx).service.thread(
+            page = await site.service.thread(
                 contact_id=contact_id,
                 to=to_number,
                 conversation_id=conversation_id,
@@ -219,10 +224,12 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         unread_only: bool = False,
         limit: Limit = 20,
         cursor: Cursor = None,
+        location: Location = None,
     ) -> InboxOut:
-        """Who wrote in: recent conversations, newest first, unread counts, last message."""
+        """Who wrote in: recent conversations, newest first, unread counts."""
+        site = await site_of(ctx, location)
         with tool_errors():
-            page = await state_of(ctx).service.inbox(
+            page = await site.service.inbox(
                 unread_only=unread_only, limit=limit, cursor=redeem("sms_inbox", cursor)
             )
         conversations = [
@@ -230,13 +237,6 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
             for c in page.conversations
         ]
         return InboxOut.of(conversations, issue("sms_inbox", page.next_cursor))
-
-    @mcp.tool(title="Sending numbers", annotations=READS_GHL)
-    async def sms_numbers(ctx: Ctx) -> NumbersOut:
-        """Sending numbers (for from_number): SMS/MMS capability, which is the default."""
-        with tool_errors():
-            numbers = await state_of(ctx).service.numbers()
-        return NumbersOut(numbers=[NumberOut.of(n) for n in numbers])
 
     @mcp.tool(title="Send to a list", annotations=_SENDS)
     async def sms_bulk_send(
@@ -254,12 +254,11 @@ def register_tools(mcp: MCPServer[AppState]) -> None:
         confirmed: Confirmed = False,
         campaign_key: Annotated[str | None, Field(description="Same key, same campaign")] = None,
         media_urls: MediaUrls = (),
+        location: Location = None,
     ) -> BulkOut:
-        """Text a list one template (contact ids, a tag or a CSV). Previews counts, skips,
+        """Text a list (contact ids, tag or CSV) one template. Previews counts, skips,
         samples; once the user confirms it sends in the background, paced, once each."""
-        state = state_of(ctx)
-        engine, runner = state.bulk, state.runner
-        assert engine is not None and runner is not None
+        engine, runner = planned.site.bulk, planned.site.runner
         if planned.preview is None:
             return bulk_result(engine, planned.campaign_id, "already_started", None)
         if planned.dry_run:

@@ -1,13 +1,14 @@
-"""``build_server``: the ghl-sms MCP server over one ``SmsService``.
+"""``build_server``: the ghl-sms MCP server over one location's ``SmsService``, or over
+many sub-accounts (``LocationSet``), each opened when a tool first names it.
 
-The service comes from a factory the lifespan enters once, so the CLI passes real GHL
-(or the embedded sandbox) and tests pass an in-memory sandbox.
+Services come from factories the server enters for its lifetime, so the CLI passes real
+GHL (or the embedded sandbox) and tests pass an in-memory sandbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -18,21 +19,30 @@ from mcp.types import CallToolResult, InputRequiredResult, Tool, ToolAnnotations
 from pydantic import ValidationError
 
 from ghl_sms import __version__
-from ghl_sms.mcp_server._bulk import BulkRunner, bulk_engine
 from ghl_sms.mcp_server._errors import (
     anticipated_cause,
     argument_error,
     error_result,
     unknown_arguments_error,
 )
-from ghl_sms.mcp_server._state import AppState, ServiceFactory
+from ghl_sms.mcp_server._locations import (
+    AgencyAccess,
+    LocationPool,
+    LocationSet,
+    ServiceFactory,
+    SubAccount,
+)
+from ghl_sms.mcp_server._state import AppState
 from ghl_sms.mcp_server._tools import register_tools
 
 __all__ = [
     "INSTRUCTIONS",
     "QUIET_HINTS",
+    "AgencyAccess",
     "AppState",
+    "LocationSet",
     "ServiceFactory",
+    "SubAccount",
     "build_server",
     "compact_hints",
     "compact_schema",
@@ -45,7 +55,9 @@ INSTRUCTIONS = (
     "thread (sms_thread) before replying. sms_send, sms_bulk_send and a campaign resume "
     "ask the user to confirm; never set confirmed=true without their approval. A repeated "
     "send returns outcome 'duplicate' instead of texting twice. sms_history shows what was "
-    "sent and why a text failed."
+    "sent and why a text failed. A server may text for several sub-accounts (GHL "
+    "locations): sms_numbers lists them, and every tool's location (a name or id from "
+    "there) picks one; without it the default is used."
 )
 
 
@@ -56,9 +68,10 @@ def compact_schema(schema: dict[str, Any], *, output: bool = False) -> dict[str,
     published as its plain type (null is still accepted); ``$defs`` used once are
     inlined. Arguments are still validated against the full pydantic models.
 
-    ``output``: a result schema, which also drops ``required``. Every result leaves out
-    the fields it has no value for, so a reader checks for a field either way; the
-    ``tools/list`` budget is better spent on arguments and descriptions.
+    ``output``: a result schema, which also drops ``required`` (every result leaves out
+    the fields it has no value for, so a reader checks for a field either way) and the
+    ``type`` that a nested schema's ``properties``, ``items`` or ``enum`` already says.
+    The ``tools/list`` budget is better spent on arguments and descriptions.
     """
     defs = schema.get("$defs", {})
     uses: dict[str, int] = {}
@@ -96,7 +109,30 @@ def compact_schema(schema: dict[str, Any], *, output: bool = False) -> dict[str,
         return out
 
     result: dict[str, Any] = walk(schema)
+    if output:
+        result = {k: _lean(v) if k in ("properties", "$defs") else v for k, v in result.items()}
     return result
+
+
+_IMPLIED_TYPE = {
+    "properties": "object",
+    "additionalProperties": "object",
+    "items": "array",
+    "enum": "string",
+}
+
+
+def _lean(node: Any) -> Any:
+    """A result schema below its root without a ``type`` its other keys imply."""
+    if isinstance(node, list):
+        return [_lean(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _lean(v) for k, v in node.items()}
+    implied = [t for key, t in _IMPLIED_TYPE.items() if key in node]
+    if implied and out.get("type") == implied[0]:
+        del out["type"]
+    return out
 
 
 QUIET_HINTS = {"read_only_hint": False, "idempotent_hint": False, "open_world_hint": True}
@@ -194,24 +230,25 @@ def _redactor(context: Context[AppState, Any] | None) -> Callable[[str], str]:
         state = None
     if state is None:
         return str
-    return state.service.client.redact
+    return state.locations.redact
 
 
-def build_server(service_factory: ServiceFactory, *, confirm: bool = True) -> MCPServer[AppState]:
-    """The MCP server. ``confirm=False`` skips the user's confirmation of each send (for
-    trusted automation); every other safety check still applies."""
+def build_server(
+    locations: ServiceFactory | LocationSet, *, confirm: bool = True
+) -> MCPServer[AppState]:
+    """The MCP server over one location's service factory, or over a ``LocationSet``.
+    ``confirm=False`` skips the user's confirmation of each send (for trusted
+    automation); every other safety check still applies."""
+    served = locations if isinstance(locations, LocationSet) else LocationSet.single(locations)
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with (
-            service_factory() as service,
-            bulk_engine(service) as engine,
-            anyio.create_task_group() as tasks,
-        ):
-            runner = BulkRunner(engine, service.location_id, tasks)
-            runner.kick()  # campaigns a previous server left running carry on
+        # The task group closes first: campaign runs stop before their services close.
+        async with AsyncExitStack() as stack, anyio.create_task_group() as tasks:
+            pool = LocationPool(served, stack=stack, tasks=tasks)
             try:
-                yield AppState(service=service, confirm=confirm, bulk=engine, runner=runner)
+                await pool.start()
+                yield AppState(locations=pool, confirm=confirm)
             finally:
                 tasks.cancel_scope.cancel()
 
