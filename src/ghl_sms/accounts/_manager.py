@@ -161,6 +161,9 @@ class TokenManager:
     async def company_token(self, *, invalid: str | None = None) -> str:
         """The agency's access token, refreshed first when it is about to expire (or is
         the ``invalid`` one GHL just refused)."""
+        company = self.tokens().company
+        if self._usable(company.access_token, company.renew_at, invalid):
+            return company.access_token.reveal()  # no lock, no await: see location_token
         async with self._lock:
             return (await self._company_locked(invalid)).company.access_token.reveal()
 
@@ -204,6 +207,13 @@ class TokenManager:
     async def location_token(self, location_id: str, *, invalid: str | None = None) -> str:
         """A token for one sub-account: the cached one while it is fresh, else a new one
         from ``POST /oauth/locationToken`` (also when ``invalid`` is the cached one)."""
+        # Asked before every request of every sub-account: a fresh cached token is handed
+        # out without the lock. anyio's lock yields to the loop even when free, so taking
+        # it here would let one request through per loop turn across all sub-accounts,
+        # and a mint for one sub-account would hold up the requests of all the others.
+        cached = self.tokens().locations.get(location_id)
+        if cached is not None and self._usable(cached.access_token, cached.renew_at, invalid):
+            return cached.access_token.reveal()
         async with self._lock:
             cached = self.tokens().locations.get(location_id)
             if cached is not None and self._usable(cached.access_token, cached.renew_at, invalid):
