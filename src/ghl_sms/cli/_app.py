@@ -7,8 +7,8 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +46,8 @@ __all__ = [
     "common_options",
     "connection_options",
     "run_async",
+    "several_locations",
+    "split_locations",
 ]
 
 T = TypeVar("T")
@@ -65,6 +67,11 @@ class AppContext:
     """Replaces the network to GHL (tests); None: the real one."""
     config_file: Path | None = None
     """The sub-accounts config file of this invocation (set from --config and the env)."""
+    resolve_location: Callable[[str], Settings] | None = None
+    """Settings for another ``--location`` value than the command's own (set by
+    ``connection_options``): a command over several sub-accounts resolves each."""
+    _open_sandbox: Any = field(default=None, init=False, repr=False)
+    _sandbox_users: int = field(default=0, init=False, repr=False)
 
     def settings(self, **overrides: Any) -> Settings:
         env_file = overrides.pop("env_file", None)
@@ -73,6 +80,21 @@ class AppContext:
         except ValueError as exc:
             raise CommandError(str(exc), EXIT_USAGE) from None
         return settings.with_overrides(**overrides)
+
+    @contextmanager
+    def _shared_sandbox(self, settings: Settings) -> Iterator[Any]:
+        """The embedded sandbox, one for however many clients use it at once (a bulk
+        send to several sub-accounts): it holds its file exclusively."""
+        if self._open_sandbox is None:
+            self._open_sandbox = self._sandbox(settings)
+        self._sandbox_users += 1
+        try:
+            yield self._open_sandbox
+        finally:
+            self._sandbox_users -= 1
+            if not self._sandbox_users:
+                sandbox, self._open_sandbox = self._open_sandbox, None
+                sandbox.close()
 
     def _sandbox(self, settings: Settings) -> Any:
         if self.sandbox_factory is not None:
@@ -97,14 +119,21 @@ class AppContext:
     @asynccontextmanager
     async def client(self, settings: Settings) -> AsyncIterator[GhlClient]:
         sandbox = None
+        with ExitStack() as held:
+            if settings.sandbox:
+                ensure_folder(settings.data_dir, "the sandbox state", _DATA_DIR_SETTING)
+                sandbox = held.enter_context(self._shared_sandbox(settings))
+            async with self._client(settings, sandbox) as client:
+                yield client
+
+    @asynccontextmanager
+    async def _client(self, settings: Settings, sandbox: Any) -> AsyncIterator[GhlClient]:
         tokens: TokenManager | None = None
         try:
             if settings.oauth_store is not None:  # a location token of the agency login
                 transport = self.http_transport
                 base_url = settings.base_url
-                if settings.sandbox:
-                    ensure_folder(settings.data_dir, "the sandbox state", _DATA_DIR_SETTING)
-                    sandbox = self._sandbox(settings)
+                if sandbox is not None:
                     transport, base_url = sandbox.transport(), sandbox.base_url
                 location_id = _require(settings.location_id, "GHL_LOCATION_ID")
                 tokens = TokenManager(
@@ -117,9 +146,7 @@ class AppContext:
                     transport=transport,
                     clock=self.clock,
                 )
-            elif settings.sandbox:
-                ensure_folder(settings.data_dir, "the sandbox state", _DATA_DIR_SETTING)
-                sandbox = self._sandbox(settings)
+            elif sandbox is not None:
                 client = GhlClient(
                     token=sandbox.token,
                     location_id=sandbox.location_id,
@@ -142,8 +169,6 @@ class AppContext:
         finally:
             if tokens is not None:
                 await tokens.aclose()
-            if sandbox is not None:
-                sandbox.close()
 
     def ledger_path(self, settings: Settings) -> Path:
         # The sandbox reuses its ids after a reset; keep its sends apart from real ones.
@@ -263,6 +288,7 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--location",
             "location_id",
             metavar="NAME|ID",
+            multiple=True,  # `bulk send` takes several; every other command one
             help="Sub-account: a profile's name or a location id (default: $GHL_LOCATION_ID, "
             "else the config's default).",
         ),
@@ -297,7 +323,8 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 EXIT_USAGE,
                 hint="Leave out --base-url to use the sandbox, or --sandbox to use GHL.",
             )
-        wanted, env_file = kwargs.pop("location_id"), kwargs.pop("env_file")
+        given = split_locations(kwargs.pop("location_id"))
+        env_file = kwargs.pop("env_file")
         config_option = kwargs.pop("config_path")
         settings = app.settings(
             sandbox=kwargs.pop("sandbox") or None,
@@ -307,17 +334,52 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         )
         environ = merged_environ(app.environ, env_file)
         app.config_file = config_path(environ, config_option)
-        if not kwargs.get("all_locations"):  # `doctor --all` walks every sub-account itself
+        base, config = settings, app.config_file
+        app.resolve_location = lambda wanted: resolve_settings(
+            base, wanted=wanted, environ=environ, config=config
+        )
+        if fn in _SEVERAL_LOCATIONS:
+            kwargs["locations"] = given
+        elif len(given) > 1:
+            raise CommandError(
+                f"--location names one sub-account here, not {len(given)} ({', '.join(given)}).",
+                EXIT_USAGE,
+                hint="Run the command once per sub-account (only `bulk send` fans out to several).",
+            )
+        if kwargs.get("all_locations"):  # `doctor --all` walks every sub-account itself
+            if given:
+                raise CommandError("--all and --location were both given; pick one.", EXIT_USAGE)
+        elif len(given) <= 1:  # several: the command resolves each (resolve_location)
+            wanted = given[0] if given else None
             settings = resolve_settings(
                 settings, wanted=wanted, environ=environ, config=app.config_file
             )
-        elif wanted:
-            raise CommandError("--all and --location were both given; pick one.", EXIT_USAGE)
         return fn(*args, app=app, settings=settings, **kwargs)
 
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+_SEVERAL_LOCATIONS: set[Callable[..., Any]] = set()
+
+
+def several_locations(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Under ``common_options``: the command's ``--location`` may name several
+    sub-accounts (comma-separated or repeated); it gets them as ``locations`` (a tuple,
+    empty when none was given). With one or none, ``settings`` are resolved as for any
+    command; with several they are not, and ``app.resolve_location`` gives each its own."""
+    _SEVERAL_LOCATIONS.add(fn)
+    return fn
+
+
+def split_locations(values: tuple[str, ...] | str | None) -> tuple[str, ...]:
+    """``--location A,B --location C`` -> ``("A", "B", "C")``, blanks and repeats dropped."""
+    if values is None:
+        return ()
+    given = [values] if isinstance(values, str) else values
+    parts = [part.strip() for value in given for part in value.split(",")]
+    return tuple(dict.fromkeys(part for part in parts if part))
 
 
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Literal
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from ghl_sms._settings import Settings
 from ghl_sms.cli._app import (
@@ -26,34 +21,32 @@ from ghl_sms.cli._app import (
     common_options,
     emit_json,
     run_async,
+    several_locations,
 )
+from ghl_sms.cli._bulk_fanout import fan_out, resolve_targets
+from ghl_sms.cli._bulk_render import (
+    err_console,
+    finish,
+    render_list,
+    render_preview,
+    render_status,
+    run_campaigns,
+)
+from ghl_sms.cli._bulk_wiring import open_engine
 from ghl_sms.cli._inputs import read_text
 from ghl_sms.cli._render import console, plural
-from ghl_sms.cli._storage import open_ledger
-from ghl_sms.ghl import GhlClient, RequestPacer
 from ghl_sms.ops._when import parse_when
 from ghl_sms.ops.bulk import (
-    BulkEngine,
-    Campaign,
-    CampaignProgress,
     CampaignSpec,
     CampaignState,
-    CampaignStatus,
     Caps,
     ContactIdsSource,
     CsvSource,
-    EngineConfig,
     Guards,
-    Preview,
     RecipientSource,
-    RunSummary,
     TagSource,
 )
-from ghl_sms.ops.bulk.dispatcher import SqliteLeases
 from ghl_sms.ops.bulk.report import REPORT_FIELDS
-from ghl_sms.ops.bulk.store import SqliteCampaignStore
-from ghl_sms.ops.ledger import Ledger
-from ghl_sms.ops.service import ServiceConfig
 
 __all__ = ["bulk"]
 
@@ -72,88 +65,6 @@ def bulk() -> None:
       ghl-sms bulk status cmp_1a2b3c4d5e6f
       ghl-sms bulk resume cmp_1a2b3c4d5e6f
     """
-
-
-# --- wiring -------------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def _engine(app: AppContext, settings: Settings, workers: int = 8) -> AsyncIterator[Any]:
-    """(engine, location id) for this invocation's location.
-
-    Only the ledger is opened here, so `bulk status`, `pause` and `cancel` work while
-    another process sends (the ledger is shared); GHL, or the embedded sandbox, whose
-    file one process holds at a time, is opened only when a campaign reads or sends.
-    """
-    location_id = await _location_of(app, settings)
-    path = app.ledger_path(settings)
-    setting = (
-        "point --ledger (GHL_SMS_LEDGER) at another folder"
-        if settings.ledger_path is not None
-        else "set GHL_SMS_DATA_DIR to a folder you can write"
-    )
-    ledger = open_ledger(path, app.clock, setting=setting)
-
-    @asynccontextmanager
-    async def connect(wanted: str, pacer: RequestPacer) -> AsyncIterator[GhlClient]:
-        if wanted != location_id:
-            raise CommandError(
-                f"Campaign is for location {wanted}; run this with --location {wanted}.",
-                EXIT_USAGE,
-            )
-        async with AsyncExitStack() as stack:
-            try:
-                client = await stack.enter_async_context(app.client(settings))
-            except CommandError as exc:
-                raise _name_the_holder(exc, ledger, location_id, app) from None
-            client.pacer = pacer  # every request of the campaign claims from its budget
-            yield client
-
-    try:
-        engine = BulkEngine.sqlite(
-            ledger,
-            connect=connect,
-            clock=app.clock,
-            config=EngineConfig(workers=workers, default_region=settings.default_region),
-            service_config=ServiceConfig(
-                default_region=settings.default_region, repeat_window=settings.repeat_window
-            ),
-        )
-        yield engine, location_id
-    finally:
-        ledger.close()
-
-
-async def _location_of(app: AppContext, settings: Settings) -> str:
-    """The location without opening anything: the sandbox's is fixed."""
-    if settings.sandbox and settings.oauth_store is None:  # else a sandbox agency login's
-        from ghl_sms.sandbox import DEMO_LOCATION_ID  # lazily: only --sandbox needs it
-
-        return DEMO_LOCATION_ID
-    if settings.location_id:
-        return settings.location_id
-    async with app.client(settings) as probe:  # says what is missing (no request is made)
-        return probe.location_id
-
-
-def _name_the_holder(
-    error: CommandError, ledger: Ledger, location_id: str, app: AppContext
-) -> CommandError:
-    """The sandbox is in use: when a `ghl-sms bulk` run holds it, say so."""
-    holder = SqliteLeases(ledger.db).holder(location_id, app.clock.now())
-    if holder is None or holder.pid == os.getpid() or "in use" not in error.message:
-        return error
-    running = [c.id for c in SqliteCampaignStore(ledger.db, app.clock).running_campaigns(
-        location_id
-    )]  # fmt: skip
-    which = f" (campaign {', '.join(running)})" if running else ""
-    return CommandError(
-        f"The embedded sandbox is in use by a `ghl-sms bulk` run ({holder.describe()}) that "
-        f"is sending{which}.",
-        EXIT_USAGE,
-        hint="Follow it with `ghl-sms bulk status --sandbox`; pause or cancel it from here, "
-        "or wait for it to finish.",
-    )
 
 
 def _source(
@@ -223,178 +134,6 @@ def _deadline(text: str, app: AppContext) -> float:
     return when.timestamp()
 
 
-# --- output -------------------------------------------------------------------------------
-
-
-def _err() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
-
-
-def _render_preview(out: Console, campaign: Campaign, preview: Preview) -> None:
-    out.print(
-        f"Dry run of {escape(campaign.name)}: {plural(preview.total, 'recipient')}, "
-        f"[green]{preview.would_send:,} would be texted[/], "
-        f"{sum(r.count for r in preview.skipped):,} skipped. Nothing sent."
-    )
-    for reason in preview.skipped:
-        example = f" (e.g. {escape(reason.example)})" if reason.example else ""
-        out.print(f"  skipped {reason.count:>6,}  {reason.code}{example}")
-    out.print(
-        f"  {plural(preview.messages_parts, 'part')} in all (up to {preview.max_parts:,} a "
-        f"message, {', '.join(f'{n:,} {e}' for e, n in preview.encodings.items()) or 'none'}), "
-        f"about ${preview.cost_estimate_usd:,.2f}; "
-        f"{plural(preview.requests_estimate, 'GHL request')}, "
-        f"about {_duration(preview.duration_estimate_seconds)} at the allowed rate."
-    )
-    for sample in preview.samples:
-        who = sample.to or sample.contact_id or "?"
-        out.print(f"  #{sample.seq} {who}: {escape(sample.text or '')}")
-    for warning in preview.warnings:
-        out.print(f"  [yellow]note[/] {escape(warning)}")
-    if not preview.dnd_checked and preview.would_send:
-        out.print("  Check DND now with --check-dnd (one GHL request per recipient).")
-
-
-def _render_status(out: Console, status: CampaignStatus) -> None:
-    c = status.campaign
-    counts = status.counts
-    out.print(f"Campaign {c.id} ({escape(c.name)}): [bold]{c.state}[/]")
-    if c.state_reason:
-        out.print(f"  [red]{escape(c.state_reason)}[/]")
-    if c.waiting_reason and c.state == CampaignState.RUNNING:
-        out.print(
-            f"  waiting for {c.waiting_reason.replace('_', ' ')} until {_when(c.waiting_until)}"
-        )
-    to_go = counts.get("pending", 0) + counts.get("sending", 0) + status.interrupted
-    out.print(
-        f"  {plural(c.total, 'recipient')}: {counts.get('sent', 0):,} sent, "
-        f"{counts.get('skipped', 0):,} skipped, {counts.get('failed', 0):,} failed, "
-        f"{counts.get('deferred', 0):,} deferred, {to_go:,} to go"
-    )
-    if c.state == CampaignState.RUNNING:
-        worker = f"sending now ({status.worker})" if status.active else "no process is sending"
-        out.print(
-            f"  {status.rate_per_minute:,.0f} sent in the last minute, "
-            f"{_duration(status.eta_seconds)} left; {worker}"
-        )
-    if status.interrupted:
-        settle = "cancel" if c.state == CampaignState.CANCELLED else "resume"
-        out.print(
-            f"  {status.interrupted:,} interrupted mid-send; `ghl-sms bulk {settle} {c.id}` "
-            f"settles {'it' if status.interrupted == 1 else 'them'} (looked up in GHL, never "
-            "sent twice)"
-        )
-    for reason in status.reasons:
-        example = f": {escape(reason.example)}" if reason.example else ""
-        out.print(f"  {reason.state} {reason.count:>6,}  {reason.code}{example}")
-    if c.state == CampaignState.RUNNING and not status.active:
-        out.print(f"Continue it with: ghl-sms bulk resume {c.id}")
-
-
-def _render_list(out: Console, campaigns: list[Campaign]) -> None:
-    if not campaigns:
-        out.print("No campaigns yet; start one with `ghl-sms bulk send`.")
-        return
-    for c in campaigns:
-        out.print(
-            f"{c.id}  {str(c.state):<9}  {plural(c.total, 'recipient'):>17}  "
-            f"{_when(c.created_at)}  "
-            f"{escape(c.name)}"
-        )
-
-
-class _Bar:
-    """A rich progress bar on stderr, fed by the engine's progress callback."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.enabled = enabled
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
-            console=_err(),
-            transient=False,
-        )
-        self.task: TaskID | None = None
-        self.total = total
-
-    def __enter__(self) -> _Bar:
-        if self.enabled:
-            self.progress.start()
-            self.task = self.progress.add_task("sending", total=self.total, detail="")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.progress.stop()
-
-    def update(self, p: CampaignProgress) -> None:
-        if self.task is None:
-            return
-        waiting = (
-            f", waiting for {p.waiting_reason.replace('_', ' ')} until {_when(p.waiting_until)}"
-            if p.waiting_reason
-            else ""
-        )
-        detail = (
-            f"sent {p.sent:,}  skipped {p.skipped:,}  failed {p.failed:,}  "
-            f"{p.rate_per_minute:,.0f}/min  {_duration(p.eta_seconds)} left{waiting}"
-        )
-        self.progress.update(self.task, completed=p.done, total=p.total, detail=detail)
-
-
-async def _run(engine: BulkEngine, campaign_id: str, *, as_json: bool, no_wait: bool) -> RunSummary:
-    campaign = engine.campaign(campaign_id)
-    with _Bar(campaign.total, enabled=not as_json) as bar:
-        bar.update(engine.progress(campaign_id))
-        summary = await engine.run(
-            [campaign_id], until="idle" if no_wait else "done", on_progress=bar.update
-        )
-    return summary
-
-
-def _finish(engine: BulkEngine, campaign_id: str, summary: RunSummary, as_json: bool) -> None:
-    status = engine.status(campaign_id)
-    if as_json:
-        emit_json(
-            {
-                **status.model_dump(mode="json"),
-                "busy_locations": summary.busy_locations,
-            }
-        )
-    else:
-        out = console()
-        for location, holder in summary.busy_locations.items():
-            out.print(
-                f"Another process ({holder}) is sending for location {location}; it sends "
-                "this campaign too. Follow it with `ghl-sms bulk status`."
-            )
-        _render_status(out, status)
-        if status.campaign.state == CampaignState.COMPLETED:
-            out.print(f"Every recipient's outcome: ghl-sms bulk report {campaign_id}")
-    if status.campaign.state == CampaignState.PAUSED and status.campaign.state_reason:
-        raise CommandError(
-            f"Campaign {campaign_id} paused itself: {status.campaign.state_reason}",
-            EXIT_FAILED,
-        )
-
-
 # --- commands -----------------------------------------------------------------------------
 
 
@@ -441,11 +180,13 @@ def _finish(engine: BulkEngine, campaign_id: str, summary: RunSummary, as_json: 
 @click.option("--check-dnd", is_flag=True, help="With --dry-run: read every contact (DND).")
 @click.option("--no-wait", is_flag=True, help="Return when nothing is due now (resume later).")
 @common_options
+@several_locations
 def send_cmd(
     *,
     app: AppContext,
     settings: Settings,
     as_json: bool,
+    locations: tuple[str, ...],
     template: str | None,
     template_file: Path | None,
     csv_path: Path | None,
@@ -514,26 +255,61 @@ def send_cmd(
         expires_at=_deadline(expire_after, app) if expire_after else None,
     )
 
-    async def main() -> None:
-        async with _engine(app, settings, workers) as (engine, location_id):
-            spec = CampaignSpec(
-                location_id=location_id,
-                template=body,
-                name=name,
-                from_number=from_number,
-                attachments=attachments,
-                transactional=transactional,
-                quiet_hours=quiet_hours,
-                caps=Caps(
-                    per_minute=per_minute,
-                    per_day=per_day,
-                    number_per_minute=number_per_minute,
-                    number_per_day=number_per_day,
-                    day_timezone=day_timezone,
-                ),
-                guards=guards,
+    def spec_for(location_id: str) -> CampaignSpec:
+        return CampaignSpec(
+            location_id=location_id,
+            template=body,
+            name=name,
+            from_number=from_number,
+            attachments=attachments,
+            transactional=transactional,
+            quiet_hours=quiet_hours,
+            caps=Caps(
+                per_minute=per_minute,
+                per_day=per_day,
+                number_per_minute=number_per_minute,
+                number_per_day=number_per_day,
+                day_timezone=day_timezone,
+            ),
+            guards=guards,
+        )
+
+    if len(locations) > 1:
+        if not isinstance(source, TagSource):
+            raise CommandError(
+                f"A list belongs to one sub-account; {len(locations)} were named with --location.",
+                EXIT_USAGE,
+                hint="To text several sub-accounts, use --tag TAG (read in each); send a CSV "
+                "or contact ids with one --location.",
             )
-            campaign = await engine.create(spec, source)
+        if from_number:
+            raise CommandError(
+                "--from names one sub-account's number; several were named with --location.",
+                EXIT_USAGE,
+                hint="Leave out --from: each sub-account texts from its own default number.",
+            )
+        targets = resolve_targets(app, settings, locations)
+        run_async(
+            lambda: fan_out(
+                app,
+                settings,
+                targets,
+                spec_for=spec_for,
+                source=source,
+                workers=workers,
+                as_json=as_json,
+                dry_run=dry_run,
+                check_dnd=check_dnd,
+                no_wait=no_wait,
+            )
+        )
+        return
+
+    async def main() -> None:
+        async with open_engine(app, settings, workers) as opened:
+            engine = opened.engine
+            assert opened.location_id is not None
+            campaign = await engine.create(spec_for(opened.location_id), source)
             if dry_run:
                 try:
                     preview = await engine.preview(campaign.id, check_contacts=check_dnd)
@@ -542,16 +318,18 @@ def send_cmd(
                 if as_json:
                     emit_json(preview.model_dump(mode="json") | {"dry_run": True})
                 else:
-                    _render_preview(console(), campaign, preview)
+                    render_preview(console(), campaign, preview)
                 return
             engine.start(campaign.id)
             if not as_json:
-                _err().print(
+                err_console().print(
                     f"Campaign {campaign.id}: {plural(campaign.total, 'recipient')}. If this "
                     f"stops, continue with: ghl-sms bulk resume {campaign.id}"
                 )
-            summary = await _run(engine, campaign.id, as_json=as_json, no_wait=no_wait)
-            _finish(engine, campaign.id, summary, as_json)
+            summary = await run_campaigns(
+                engine, [(campaign.id, "sending")], as_json=as_json, no_wait=no_wait
+            )
+            finish(engine, [campaign.id], summary, as_json)
 
     run_async(main)
 
@@ -572,19 +350,20 @@ def status_cmd(
     """
 
     async def main() -> None:
-        async with _engine(app, settings) as (engine, location_id):
+        async with open_engine(app, settings) as opened:
+            engine = opened.engine
             if campaign_id is None:
-                campaigns = engine.campaigns(location_id)
+                campaigns = engine.campaigns(opened.location_id)
                 if as_json:
                     emit_json([c.model_dump(mode="json") for c in campaigns])
                 else:
-                    _render_list(console(), campaigns)
+                    render_list(console(), campaigns)
                 return
             status = engine.status(campaign_id)
             if as_json:
                 emit_json(status)
             else:
-                _render_status(console(), status)
+                render_status(console(), status)
 
     run_async(main)
 
@@ -593,7 +372,8 @@ def _change(
     app: AppContext, settings: Settings, as_json: bool, campaign_id: str, verb: str
 ) -> None:
     async def main() -> None:
-        async with _engine(app, settings) as (engine, _):
+        async with open_engine(app, settings) as opened:
+            engine = opened.engine
             unsettled = 0
             if verb == "cancel":
                 # Sends a killed run left in flight: looked up in GHL, adopted or not sent.
@@ -681,19 +461,22 @@ def resume_cmd(
     """
 
     async def main() -> None:
-        async with _engine(app, settings, workers) as (engine, _):
+        async with open_engine(app, settings, workers) as opened:
+            engine = opened.engine
             campaign = engine.campaign(campaign_id)
             if campaign.state in (CampaignState.PAUSED, CampaignState.RUNNING):
                 engine.resume(campaign_id, max_cost_usd=max_cost)
             elif campaign.state == CampaignState.DRAFT:
                 engine.start(campaign_id)
-            elif campaign.state != CampaignState.RUNNING:
+            else:
                 raise CommandError(
                     f"Campaign {campaign_id} is {campaign.state}; there is nothing to resume.",
                     EXIT_USAGE,
                 )
-            summary = await _run(engine, campaign_id, as_json=as_json, no_wait=no_wait)
-            _finish(engine, campaign_id, summary, as_json)
+            summary = await run_campaigns(
+                engine, [(campaign_id, "sending")], as_json=as_json, no_wait=no_wait
+            )
+            finish(engine, [campaign_id], summary, as_json)
 
     run_async(main)
 
@@ -724,8 +507,8 @@ def report_cmd(
     fmt = "json" if as_json else fmt
 
     async def main() -> None:
-        async with _engine(app, settings) as (engine, _):
-            rows = engine.report(campaign_id)
+        async with open_engine(app, settings) as opened:
+            rows = opened.engine.report(campaign_id)
             handle: IO[str] = (
                 output.open("w", encoding="utf-8", newline="") if output else sys.stdout
             )

@@ -1,0 +1,252 @@
+"""What ``ghl-sms bulk`` prints: previews, statuses, campaign lists, and one live
+progress display with a line per campaign (one location's, or several at once)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Column
+
+from ghl_sms.cli._app import EXIT_FAILED, CommandError, emit_json
+from ghl_sms.cli._render import console, plural
+from ghl_sms.ops.bulk import (
+    BulkEngine,
+    Campaign,
+    CampaignProgress,
+    CampaignState,
+    CampaignStatus,
+    Preview,
+    RunSummary,
+)
+
+__all__ = [
+    "Bars",
+    "duration",
+    "err_console",
+    "finish",
+    "render_list",
+    "render_preview",
+    "render_status",
+    "run_campaigns",
+    "when",
+]
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
+
+
+def render_preview(out: Console, campaign: Campaign, preview: Preview) -> None:
+    out.print(
+        f"Dry run of {escape(campaign.name)}: {plural(preview.total, 'recipient')}, "
+        f"[green]{preview.would_send:,} would be texted[/], "
+        f"{sum(r.count for r in preview.skipped):,} skipped. Nothing sent."
+    )
+    for reason in preview.skipped:
+        example = f" (e.g. {escape(reason.example)})" if reason.example else ""
+        out.print(f"  skipped {reason.count:>6,}  {reason.code}{example}")
+    out.print(
+        f"  {plural(preview.messages_parts, 'part')} in all (up to {preview.max_parts:,} a "
+        f"message, {', '.join(f'{n:,} {e}' for e, n in preview.encodings.items()) or 'none'}), "
+        f"about ${preview.cost_estimate_usd:,.2f}; "
+        f"{plural(preview.requests_estimate, 'GHL request')}, "
+        f"about {duration(preview.duration_estimate_seconds)} at the allowed rate."
+    )
+    for sample in preview.samples:
+        who = sample.to or sample.contact_id or "?"
+        out.print(f"  #{sample.seq} {who}: {escape(sample.text or '')}")
+    for warning in preview.warnings:
+        out.print(f"  [yellow]note[/] {escape(warning)}")
+    if not preview.dnd_checked and preview.would_send:
+        out.print("  Check DND now with --check-dnd (one GHL request per recipient).")
+
+
+def render_status(out: Console, status: CampaignStatus) -> None:
+    c = status.campaign
+    counts = status.counts
+    out.print(f"Campaign {c.id} ({escape(c.name)}): [bold]{c.state}[/]")
+    if c.state_reason:
+        out.print(f"  [red]{escape(c.state_reason)}[/]")
+    if c.waiting_reason and c.state == CampaignState.RUNNING:
+        out.print(
+            f"  waiting for {c.waiting_reason.replace('_', ' ')} until {when(c.waiting_until)}"
+        )
+    to_go = counts.get("pending", 0) + counts.get("sending", 0) + status.interrupted
+    out.print(
+        f"  {plural(c.total, 'recipient')}: {counts.get('sent', 0):,} sent, "
+        f"{counts.get('skipped', 0):,} skipped, {counts.get('failed', 0):,} failed, "
+        f"{counts.get('deferred', 0):,} deferred, {to_go:,} to go"
+    )
+    if c.state == CampaignState.RUNNING:
+        worker = f"sending now ({status.worker})" if status.active else "no process is sending"
+        out.print(
+            f"  {status.rate_per_minute:,.0f} sent in the last minute, "
+            f"{duration(status.eta_seconds)} left; {worker}"
+        )
+    if status.interrupted:
+        settle = "cancel" if c.state == CampaignState.CANCELLED else "resume"
+        out.print(
+            f"  {status.interrupted:,} interrupted mid-send; `ghl-sms bulk {settle} {c.id}` "
+            f"settles {'it' if status.interrupted == 1 else 'them'} (looked up in GHL, never "
+            "sent twice)"
+        )
+    for reason in status.reasons:
+        example = f": {escape(reason.example)}" if reason.example else ""
+        out.print(f"  {reason.state} {reason.count:>6,}  {reason.code}{example}")
+    if c.state == CampaignState.RUNNING and not status.active:
+        out.print(f"Continue it with: ghl-sms bulk resume {c.id}")
+
+
+def render_list(out: Console, campaigns: list[Campaign]) -> None:
+    if not campaigns:
+        out.print("No campaigns yet; start one with `ghl-sms bulk send`.")
+        return
+    for c in campaigns:
+        out.print(
+            f"{c.id}  {str(c.state):<9}  {plural(c.total, 'recipient'):>17}  "
+            f"{when(c.created_at)}  "
+            f"{escape(c.name)}"
+        )
+
+
+class Bars:
+    """Rich progress bars on stderr, a line per campaign, fed by the engine's progress
+    callback (one callback for every campaign of the run)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        # On a narrow terminal the details give way (ellipsis); the label, bar and count
+        # of every line stay whole.
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}", table_column=Column(no_wrap=True)),
+            BarColumn(bar_width=20, table_column=Column(min_width=20, no_wrap=True)),
+            MofNCompleteColumn(table_column=Column(no_wrap=True)),
+            TextColumn(
+                "{task.fields[detail]}",
+                table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
+            ),
+            console=err_console(),
+            transient=False,
+            expand=True,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> Bars:
+        if self.enabled:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.progress.stop()
+
+    def add(self, campaign: Campaign, label: str) -> None:
+        if self.enabled:
+            self.tasks[campaign.id] = self.progress.add_task(
+                escape(label), total=campaign.total, detail=""
+            )
+
+    def update(self, p: CampaignProgress) -> None:
+        task = self.tasks.get(p.campaign_id)
+        if task is None:
+            return
+        waiting = (
+            f", waiting for {p.waiting_reason.replace('_', ' ')} until {when(p.waiting_until)}"
+            if p.waiting_reason
+            else ""
+        )
+        state = "" if p.state == CampaignState.RUNNING else f"{p.state}  "
+        detail = (
+            f"{state}sent {p.sent:,}  skipped {p.skipped:,}  failed {p.failed:,}  "
+            f"{p.rate_per_minute:,.0f}/min  {duration(p.eta_seconds)} left{waiting}"
+        )
+        self.progress.update(task, completed=p.done, total=p.total, detail=detail)
+
+
+async def run_campaigns(
+    engine: BulkEngine,
+    labelled: Sequence[tuple[str, str]],
+    *,
+    as_json: bool,
+    no_wait: bool,
+) -> RunSummary:
+    """Run these campaigns at once ((campaign id, label) pairs; each location's pump at
+    its own limits) with a progress line each."""
+    with Bars(enabled=not as_json) as bars:
+        for campaign_id, label in labelled:
+            bars.add(engine.campaign(campaign_id), label)
+            bars.update(engine.progress(campaign_id))
+        return await engine.run(
+            [campaign_id for campaign_id, _ in labelled],
+            until="idle" if no_wait else "done",
+            on_progress=bars.update,
+        )
+
+
+def _print_busy(out: Console, summary: RunSummary) -> None:
+    for location, holder in summary.busy_locations.items():
+        out.print(
+            f"Another process ({holder}) is sending for location {location}; it sends "
+            "this campaign too. Follow it with `ghl-sms bulk status`."
+        )
+
+
+def _self_paused(statuses: Sequence[CampaignStatus]) -> None:
+    """Exit 1 naming each campaign that paused itself (a guard, an auth error)."""
+    paused = [
+        s.campaign
+        for s in statuses
+        if s.campaign.state == CampaignState.PAUSED and s.campaign.state_reason
+    ]
+    if len(paused) == 1 and len(statuses) == 1:
+        raise CommandError(
+            f"Campaign {paused[0].id} paused itself: {paused[0].state_reason}", EXIT_FAILED
+        )
+    if paused:
+        raise CommandError(
+            "; ".join(
+                f"campaign {c.id} ({c.location_id}) paused itself: {c.state_reason}" for c in paused
+            ),
+            EXIT_FAILED,
+            hint="The others went on; `ghl-sms bulk resume ID` continues one on purpose.",
+        )
+
+
+def finish(
+    engine: BulkEngine, campaign_ids: Sequence[str], summary: RunSummary, as_json: bool
+) -> None:
+    """Each campaign's status; a campaign that paused itself fails the command (exit 1)."""
+    statuses = [engine.status(campaign_id) for campaign_id in campaign_ids]
+    if as_json:
+        busy = {"busy_locations": summary.busy_locations}
+        if len(statuses) == 1:
+            emit_json({**statuses[0].model_dump(mode="json"), **busy})
+        else:
+            emit_json({"campaigns": [s.model_dump(mode="json") for s in statuses], **busy})
+    else:
+        out = console()
+        _print_busy(out, summary)
+        for status in statuses:
+            render_status(out, status)
+            if status.campaign.state == CampaignState.COMPLETED:
+                out.print(f"Every recipient's outcome: ghl-sms bulk report {status.campaign.id}")
+    _self_paused(statuses)

@@ -1,0 +1,213 @@
+"""`ghl-sms bulk send --location A,B --tag T`: one template fanned out to several
+sub-accounts of the sandbox agency (logged in with `ghl-sms login --sandbox`), a campaign
+per location sourced from the tag there, each texted from its own numbers through its
+own location token, exactly once; campaigns independent; opt-outs keyed by location."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from click.testing import Result
+
+from ghl_sms.sandbox import Sandbox
+from support.cli import CliHarness, harness
+
+L1, L2, L3 = "sandboxDemoLocation1", "sandboxDemoLocation2", "sandboxDemoLocation3"
+NUMBERS = {
+    L2: {"+13125550190", "+13125550192"},
+    L3: {"+17205550190", "+17205550192"},
+}
+TAG = "spring-promo"
+SHARED = "+13125552099"  # one person, a contact in both L2 and L3
+TEMPLATE = "Hi {first_name|there}, spring classes start Monday. Reply STOP to opt out"
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> CliHarness:
+    h = harness(tmp_path)
+    login = h.run("login", "--sandbox")
+    assert login.exit_code == 0, login.output + login.stderr
+    return h
+
+
+def _tag_contacts(h: CliHarness, location_id: str, phones: Sequence[str]) -> list[str]:
+    """Contacts with TAG in one location, made through the sandbox's API with a token of
+    that location (the seed tags nobody with it)."""
+
+    async def create() -> list[str]:
+        ids = []
+        with h.sandbox() as sandbox:
+            token = sandbox.create_token(location_id)
+            async with sandbox.client(token=token) as api:
+                for i, phone in enumerate(phones):
+                    body = {
+                        "locationId": location_id,
+                        "firstName": f"Member{i}",
+                        "phone": phone,
+                        "tags": [TAG],
+                    }
+                    response = await api.post("/contacts/", json=body)
+                    assert response.status_code in (200, 201), response.text
+                    ids.append(response.json()["contact"]["id"])
+        return ids
+
+    return anyio.run(create)
+
+
+def _outbound(h: CliHarness) -> list[tuple[str, str, str, str]]:
+    """(location, contact, from, to) of every text the sandbox holds: what GHL has."""
+    with Sandbox(db_path=h.tmp / "sandbox.db", clock=h.clock) as sandbox:
+        rows = sandbox.store.conn.execute(
+            "SELECT location_id, contact_id, from_number, to_number FROM messages "
+            "WHERE direction = 'outbound' ORDER BY seq"
+        ).fetchall()
+    return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+
+def _json(result: Result) -> Any:
+    assert result.stdout, result.output + result.stderr
+    return json.loads(result.stdout)
+
+
+def _counts(status: dict[str, Any]) -> dict[str, int]:
+    return {state: n for state, n in status["counts"].items() if n}
+
+
+def _send(h: CliHarness, *args: str, template: str = TEMPLATE) -> Result:
+    return h.run("bulk", "send", "--sandbox", "--tag", TAG, *args, template)
+
+
+def test_one_command_texts_each_locations_tag_from_its_own_numbers_exactly_once(
+    h: CliHarness,
+) -> None:
+    two = _tag_contacts(h, L2, ["+13125552001", "+13125552002", SHARED])
+    three = _tag_contacts(h, L3, ["+17205552001", SHARED])
+    result = _send(h, "--location", f"{L2},{L3}", "--json")
+    assert result.exit_code == 0, result.output + result.stderr
+    body = _json(result)
+    campaigns = {c["campaign"]["location_id"]: c for c in body["campaigns"]}
+    assert set(campaigns) == {L2, L3}
+    assert campaigns[L2]["campaign"]["id"] != campaigns[L3]["campaign"]["id"]
+    for location, ids in ((L2, two), (L3, three)):
+        assert campaigns[location]["campaign"]["state"] == "completed"
+        assert campaigns[location]["counts"].get("sent") == len(ids)
+    sent = _outbound(h)
+    # Each contact texted once, in its own location, from one of that location's numbers.
+    assert Counter(contact for _, contact, _, _ in sent) == Counter(two + three)
+    for location, contact, sender, _ in sent:
+        assert contact in (two if location == L2 else three)
+        assert sender in NUMBERS[location], (location, sender)
+    # The one person in both sub-accounts got one text from each.
+    assert sorted(loc for loc, _, _, to in sent if to == SHARED) == [L2, L3]
+
+
+def test_repeated_location_options_and_a_progress_line_per_campaign(h: CliHarness) -> None:
+    _tag_contacts(h, L2, ["+13125552001"])
+    _tag_contacts(h, L3, ["+17205552001"])
+    result = _send(h, "--location", L2, "--location", L3)
+    assert result.exit_code == 0, result.output + result.stderr
+    # One "Campaign ... for LOCATION" line each on stderr, and a status each on stdout.
+    assert result.stderr.count("Campaign cmp_") == 2
+    assert L2 in result.stderr and L3 in result.stderr
+    assert result.stdout.count(": completed") == 2
+    assert len(_outbound(h)) == 2
+
+
+def test_an_empty_tag_in_one_location_names_it_and_creates_nothing(h: CliHarness) -> None:
+    _tag_contacts(h, L2, ["+13125552001"])
+    result = _send(h, "--location", f"{L2},{L3}")
+    assert result.exit_code == 2, result.output
+    assert L3 in result.stderr and "tag" in result.stderr and L2 + ":" not in result.stderr
+    assert "No campaign was created" in result.stderr
+    assert h.json("bulk", "status", "--sandbox") == []
+    assert h.json("bulk", "status", "--sandbox", "--location", L2) == []
+    assert _outbound(h) == []
+
+
+def test_a_location_the_app_is_not_installed_on_is_named_and_nothing_is_created(
+    h: CliHarness,
+) -> None:
+    _tag_contacts(h, L2, ["+13125552001"])
+    result = _send(h, "--location", f"{L2},sandboxDemoLocation4")
+    assert result.exit_code == 2, result.output
+    assert "sandboxDemoLocation4" in result.stderr and "installed" in result.stderr
+    assert h.json("bulk", "status", "--sandbox", "--location", L2) == []
+    assert _outbound(h) == []
+
+
+def test_a_dry_run_previews_each_location_and_sends_nothing(h: CliHarness) -> None:
+    _tag_contacts(h, L2, ["+13125552001", "+13125552002"])
+    _tag_contacts(h, L3, ["+17205552001"])
+    body = _json(_send(h, "--location", f"{L2},{L3}", "--dry-run", "--json"))
+    assert body["dry_run"] is True
+    assert [(p["location_id"], p["would_send"]) for p in body["locations"]] == [(L2, 2), (L3, 1)]
+    words = _send(h, "--location", f"{L2},{L3}", "--dry-run")
+    assert words.exit_code == 0 and words.stdout.count("Nothing sent") == 2
+    assert _outbound(h) == []
+    assert h.json("bulk", "status", "--sandbox", "--location", L2) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        (["--contacts", "a,b"], "A list belongs to one sub-account"),
+        (["--from", "+13125550190", "--tag", TAG], "--from names one"),
+    ],
+)
+def test_a_list_or_a_sending_number_with_several_locations_is_a_usage_error(
+    h: CliHarness, source: list[str], words: str
+) -> None:
+    result = h.run("bulk", "send", "--sandbox", "--location", f"{L2},{L3}", *source, "Hi")
+    assert result.exit_code == 2 and words in result.stderr, result.output
+
+
+def test_other_commands_take_one_location(h: CliHarness) -> None:
+    result = h.run("numbers", "--sandbox", "--location", f"{L2},{L3}")
+    assert result.exit_code == 2 and "one sub-account" in result.stderr
+
+
+def test_campaigns_are_independent_pause_one_and_the_other_goes_on(h: CliHarness) -> None:
+    two = _tag_contacts(h, L2, ["+13125552001", "+13125552002"])
+    three = _tag_contacts(h, L3, ["+17205552001", "+17205552002"])
+    # One a day: each sends its first and waits for tomorrow.
+    first = _json(_send(h, "--location", f"{L2},{L3}", "--per-day", "1", "--no-wait", "--json"))
+    ids = {c["campaign"]["location_id"]: c["campaign"]["id"] for c in first["campaigns"]}
+    assert all(c["counts"].get("sent") == 1 for c in first["campaigns"])
+    paused = h.json("bulk", "pause", "--sandbox", ids[L2])
+    assert paused["campaign"]["state"] == "paused"
+    h.clock.advance(86_400)
+    # L3's campaign goes on to the end by its id alone (its location token is resolved).
+    done = h.json("bulk", "resume", "--sandbox", ids[L3])
+    assert done["campaign"]["state"] == "completed" and done["counts"]["sent"] == 2
+    assert h.json("bulk", "status", "--sandbox", ids[L2])["counts"].get("sent") == 1
+    by_location = Counter(loc for loc, _, _, _ in _outbound(h))
+    assert by_location == {L2: 1, L3: 2}
+    # Resumed, the paused one finishes: still one text per person.
+    assert h.json("bulk", "resume", "--sandbox", ids[L2])["campaign"]["state"] == "completed"
+    assert Counter(c for _, c, _, _ in _outbound(h)) == Counter(two + three)
+
+
+def test_an_opt_out_in_one_sub_account_does_not_block_the_same_number_in_another(
+    h: CliHarness,
+) -> None:
+    _tag_contacts(h, L2, ["+13125552001", SHARED])
+    (in_three,) = _tag_contacts(h, L3, [SHARED])
+    added = h.run("optouts", "add", SHARED, "--sandbox", "--location", L2, "--reason", "asked")
+    assert added.exit_code == 0, added.output + added.stderr
+    body = _json(_send(h, "--location", f"{L2},{L3}", "--json"))
+    campaigns = {c["campaign"]["location_id"]: c for c in body["campaigns"]}
+    assert _counts(campaigns[L2]) == {"sent": 1, "skipped": 1}
+    assert [r["code"] for r in campaigns[L2]["reasons"]] == ["opted_out"]
+    assert _counts(campaigns[L3]) == {"sent": 1}
+    to_shared = [(loc, contact) for loc, contact, _, to in _outbound(h) if to == SHARED]
+    assert to_shared == [(L3, in_three)]
+    # And in L2 the number stays blocked for a later campaign too (another "process").
+    again = _json(_send(h, "--location", L2, "--json", template="Last call! Reply STOP to opt out"))
+    assert _counts(again) == {"sent": 1, "skipped": 1}
+    assert [(loc, to) for loc, _, _, to in _outbound(h) if to == SHARED] == [(L3, SHARED)]
