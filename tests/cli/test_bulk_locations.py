@@ -13,8 +13,9 @@ from typing import Any
 
 import anyio
 import pytest
-from click.testing import Result
+from click.testing import CliRunner, Result
 
+from ghl_sms.cli import cli
 from ghl_sms.sandbox import Sandbox
 from support.cli import CliHarness, harness
 
@@ -36,38 +37,37 @@ def h(tmp_path: Path) -> CliHarness:
     return h
 
 
-def _tag_contacts(h: CliHarness, location_id: str, phones: Sequence[str]) -> list[str]:
+async def _tag(sandbox: Sandbox, location_id: str, phones: Sequence[str]) -> list[str]:
     """Contacts with TAG in one location, made through the sandbox's API with a token of
     that location (the seed tags nobody with it)."""
+    ids = []
+    async with sandbox.client(token=sandbox.create_token(location_id)) as api:
+        for i, phone in enumerate(phones):
+            body = {"locationId": location_id, "firstName": f"Member{i}", "phone": phone}
+            response = await api.post("/contacts/", json=body | {"tags": [TAG]})
+            assert response.status_code in (200, 201), response.text
+            ids.append(response.json()["contact"]["id"])
+    return ids
 
-    async def create() -> list[str]:
-        ids = []
-        with h.sandbox() as sandbox:
-            token = sandbox.create_token(location_id)
-            async with sandbox.client(token=token) as api:
-                for i, phone in enumerate(phones):
-                    body = {
-                        "locationId": location_id,
-                        "firstName": f"Member{i}",
-                        "phone": phone,
-                        "tags": [TAG],
-                    }
-                    response = await api.post("/contacts/", json=body)
-                    assert response.status_code in (200, 201), response.text
-                    ids.append(response.json()["contact"]["id"])
-        return ids
 
-    return anyio.run(create)
+def _tag_contacts(h: CliHarness, location_id: str, phones: Sequence[str]) -> list[str]:
+    with h.sandbox() as sandbox:
+        return anyio.run(_tag, sandbox, location_id, phones)
+
+
+def _messages(sandbox: Sandbox) -> list[tuple[str, str, str, str]]:
+    rows = sandbox.store.conn.execute(
+        "SELECT location_id, contact_id, from_number, to_number FROM messages "
+        "WHERE direction = 'outbound' ORDER BY seq"
+    ).fetchall()
+    return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
 
 def _outbound(h: CliHarness) -> list[tuple[str, str, str, str]]:
-    """(location, contact, from, to) of every text the sandbox holds: what GHL has."""
+    """(location, contact, from, to) of every text the sandbox holds, in order: what GHL
+    has, whatever the ledger believes."""
     with Sandbox(db_path=h.tmp / "sandbox.db", clock=h.clock) as sandbox:
-        rows = sandbox.store.conn.execute(
-            "SELECT location_id, contact_id, from_number, to_number FROM messages "
-            "WHERE direction = 'outbound' ORDER BY seq"
-        ).fetchall()
-    return [(str(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+        return _messages(sandbox)
 
 
 def _json(result: Result) -> Any:
@@ -211,3 +211,41 @@ def test_an_opt_out_in_one_sub_account_does_not_block_the_same_number_in_another
     again = _json(_send(h, "--location", L2, "--json", template="Last call! Reply STOP to opt out"))
     assert _counts(again) == {"sent": 1, "skipped": 1}
     assert [(loc, to) for loc, _, _, to in _outbound(h) if to == SHARED] == [(L3, SHARED)]
+
+
+def test_the_campaigns_send_at_once_not_one_location_after_the_other(h: CliHarness) -> None:
+    _tag_contacts(h, L2, ["+13125552001", "+13125552002", "+13125552003"])
+    _tag_contacts(h, L3, ["+17205552001", "+17205552002", "+17205552003"])
+    result = _send(h, "--location", f"{L2},{L3}", "--per-minute", "1")
+    assert result.exit_code == 0, result.output + result.stderr
+    order = [loc for loc, _, _, _ in _outbound(h)]
+    assert sorted(order) == [L2] * 3 + [L3] * 3
+    # Each location at its own one a minute: their sends alternate. One after the
+    # other would be L2, L2, L2, L3, L3, L3.
+    assert all(a != b for a, b in zip(order, order[1:], strict=False)), order
+
+
+def test_profiles_of_pits_each_send_for_their_own_sub_account(h: CliHarness) -> None:
+    """No agency login here: two PIT profiles against GHL (a sandbox reached through the
+    app's transport, not --sandbox), each campaign sent with its profile's token."""
+    with Sandbox(db_path=h.tmp / "ghl.db", clock=h.clock) as ghl:
+        two = anyio.run(_tag, ghl, L2, ["+13125552001", SHARED])
+        three = anyio.run(_tag, ghl, L3, [SHARED])
+        for name, location in (("fitness", L2), ("realty", L3)):
+            added = _invoke(h, ghl, "locations", "add", name, "--location", location,
+                            input=ghl.create_token(location))  # fmt: skip
+            assert added.exit_code == 0, added.output + added.stderr
+        result = _invoke(h, ghl, "bulk", "send", "--location", "fitness,realty", "--tag", TAG,
+                         TEMPLATE, "--json")  # fmt: skip
+        assert result.exit_code == 0, result.output + result.stderr
+        body = json.loads(result.stdout)
+        assert [c["campaign"]["state"] for c in body["campaigns"]] == ["completed"] * 2
+        sent = _messages(ghl)
+    assert Counter(c for _, c, _, _ in sent) == Counter(two + three)
+    assert all(sender in NUMBERS[loc] for loc, _, sender, _ in sent), sent
+
+
+def _invoke(h: CliHarness, ghl: Sandbox, *args: str, input: str | None = None) -> Result:
+    app = h.app()
+    app.http_transport = ghl.transport()
+    return CliRunner().invoke(cli, list(args), obj=app, input=input, catch_exceptions=False)
