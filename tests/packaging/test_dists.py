@@ -63,10 +63,14 @@ def test_the_sdist_carries_the_tests_but_no_local_clutter() -> None:
     prefix = f"ghl_sms-{ghl_sms.__version__}/"
     with tarfile.open(sdist) as archive:
         names = [n.removeprefix(prefix) for n in archive.getnames()]
-    for needed in ("pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md",
-                   "tests/conftest.py", "tests/support/cli.py", "src/ghl_sms/__init__.py",
-                   "src/ghl_sms/webhooks/ghl_webhook_rsa_public_key.pem"):  # fmt: skip
-        assert needed in names, needed
+    needed = [
+        "pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md", "server.json",
+        "tests/conftest.py", "tests/support/cli.py", "tests/data/mcp-registry/server.schema.json",
+        "src/ghl_sms/__init__.py", "src/ghl_sms/webhooks/ghl_webhook_rsa_public_key.pem",
+        "packaging/mcpb/manifest.json", "packaging/mcpb/package-lock.json",
+        "scripts/build_mcpb.py",
+    ]  # fmt: skip
+    assert [n for n in needed if n not in names] == []
     assert any(n.startswith("tests/data/") for n in names)
     for clutter in ("node_modules", ".venv", "__pycache__", ".git/", "dist/"):
         assert not [n for n in names if clutter in n], clutter

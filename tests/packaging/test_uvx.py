@@ -13,12 +13,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from support.packaging import built, uv_executable
-
-TOOLS = {
-    "sms_bulk_send", "sms_campaign", "sms_cancel", "sms_check", "sms_contacts", "sms_history",
-    "sms_inbox", "sms_numbers", "sms_send", "sms_status", "sms_thread",
-}  # fmt: skip
+from support.packaging import built, served_tool_names, uv_executable
 
 
 @pytest.mark.anyio
@@ -42,5 +37,5 @@ async def test_uvx_from_the_wheel_answers_tools_list(tmp_path: Path) -> None:
         async with Client(params) as client:
             names = {t.name for t in (await client.list_tools()).tools}
             numbers = await client.call_tool("sms_numbers", {})
-    assert names == TOOLS
+    assert names == await served_tool_names() and "sms_send" in names
     assert numbers.structured_content["numbers"][0]["is_default"] is True
