@@ -226,6 +226,11 @@ def send_cmd(
       ghl-sms bulk send --tag reminders --transactional --file reminder.txt
       ghl-sms bulk send --contacts-file ids.txt --per-minute 30 --per-day 2000 "Sale today"
       ghl-sms bulk send --tag reminders --transactional --expire-after 3h --max-cost 25 "..."
+      ghl-sms bulk send --location downtown,uptown,harbor --tag vip --file promo.txt
+
+    With several --location (comma-separated or repeated) and --tag: a campaign per
+    sub-account from the tag in each, all created or none, sent at once, each at its
+    own limits through its own credentials.
 
     A campaign pauses itself when failures (default 20% of the last 50 sends) or
     opt-outs (5% of the last 200 texted) run high, or before --max-cost would be

@@ -38,9 +38,10 @@ class Target:
 
     @property
     def name(self) -> str:
-        return self.location_id if self.label == self.location_id else (
-            f"{self.label} ({self.location_id})"
-        )  # fmt: skip
+        """For people: ``downtown (ve9EPM...)``, or the id alone when it was given."""
+        if self.label == self.location_id:
+            return self.location_id
+        return f"{self.label} ({self.location_id})"
 
 
 def _problems(failures: Sequence[tuple[str, CommandError]], of: int) -> CommandError:
