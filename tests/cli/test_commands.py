@@ -214,8 +214,8 @@ def test_cancelling_a_message_that_is_not_scheduled_says_so(h: CliHarness) -> No
 
 
 # What needs no --sandbox: the demo runs one itself, preview asks GHL nothing, sandbox
-# serves one, webhooks receives GHL's calls.
-_NO_GHL_CALLS = {"demo", "preview", "sandbox", "webhooks"}
+# serves one, webhooks receives GHL's calls, completion prints a shell script.
+_NO_GHL_CALLS = {"demo", "preview", "sandbox", "webhooks", "completion"}
 # Subcommands that only edit local files (the sub-account profiles).
 _LOCAL_SUBCOMMANDS = {("locations", "add"), ("locations", "remove"), ("locations", "default")}
 
