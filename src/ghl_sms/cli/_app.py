@@ -346,6 +346,9 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 EXIT_USAGE,
                 hint="Run the command once per sub-account (only `bulk send` fans out to several).",
             )
+        if fn in _EVERY_LOCATION:  # `mcp` serves them all; --location names the default
+            kwargs["default_location"] = given[0] if given else None
+            return fn(*args, app=app, settings=settings, **kwargs)
         if kwargs.get("all_locations"):  # `doctor --all` walks every sub-account itself
             if given:
                 raise CommandError("--all and --location were both given; pick one.", EXIT_USAGE)
@@ -370,6 +373,17 @@ def several_locations(fn: Callable[..., Any]) -> Callable[..., Any]:
     empty when none was given). With one or none, ``settings`` are resolved as for any
     command; with several they are not, and ``app.resolve_location`` gives each its own."""
     _SEVERAL_LOCATIONS.add(fn)
+    return fn
+
+
+_EVERY_LOCATION: set[Callable[..., Any]] = set()
+
+
+def every_location(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Under ``connection_options``: the command serves every configured sub-account and
+    resolves them itself; it gets ``default_location`` (``--location``, or None) and
+    unresolved ``settings``."""
+    _EVERY_LOCATION.add(fn)
     return fn
 
 

@@ -22,8 +22,10 @@ from ghl_sms.cli._app import (
     common_options,
     connection_options,
     emit_json,
+    every_location,
 )
 from ghl_sms.ghl import GhlError
+from ghl_sms.ops.errors import OpsError
 
 __all__ = ["doctor", "mcp"]
 
@@ -65,6 +67,7 @@ def _missing_settings(settings: Settings) -> str | None:
 
 @click.command()
 @connection_options
+@every_location
 @click.option("--http", "use_http", is_flag=True, help="Serve streamable HTTP instead of stdio.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP: interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=PORT, help="HTTP: 0 picks one.")
@@ -88,6 +91,7 @@ def mcp(
     *,
     app: AppContext,
     settings: Settings,
+    default_location: str | None,
     use_http: bool,
     host: str,
     port: int,
@@ -100,28 +104,32 @@ def mcp(
 
     Speaks MCP on stdin/stdout (what desktop clients start), or streamable HTTP at
     /mcp with --http, where every request needs `Authorization: Bearer <token>`.
-    Credentials come from GHL_TOKEN and GHL_LOCATION_ID; --sandbox needs none.
-    Run `ghl-sms doctor` first to check a real setup.
+    One server texts for every configured sub-account: each profile of the config
+    file, GHL_LOCATION_ID with GHL_TOKEN, and every sub-account of the agency login
+    (`ghl-sms login`); tools take a `location`, and --location (else GHL_LOCATION_ID,
+    else the config's default) is the default. --sandbox needs no credentials.
+    Run `ghl-sms doctor --all` first to check a real setup.
 
     \b
     Examples:
       ghl-sms mcp --sandbox
       claude mcp add ghl-sms -e GHL_TOKEN=pit-... -e GHL_LOCATION_ID=... -- ghl-sms mcp
+      claude mcp add ghl-sms -- ghl-sms mcp --config ~/.config/ghl-sms/config.toml
       GHL_SMS_MCP_TOKEN=$(openssl rand -hex 32) ghl-sms mcp --http --port 8000
     """
+    from ghl_sms.cli._mcp_locations import mcp_locations
     from ghl_sms.mcp_server.http import serve_http
     from ghl_sms.mcp_server.server import build_server
     from ghl_sms.sandbox.store import SandboxInUseError
 
-    problem = _missing_settings(settings)
-    if problem is not None:
-        raise CommandError(problem, EXIT_USAGE)
+    assert app.config_file is not None
+    locations = mcp_locations(app, settings, wanted=default_location, config=app.config_file)
     token = _http_token(http_token, app.environ, host) if use_http else None
     # Bound before anything starts: a busy port is one line, and --port 0 is known.
     sock = _listen(host, port) if use_http else None
     try:
         _log_to_stderr(log_level)
-        server = build_server(lambda: app.service(settings), confirm=not no_confirm)
+        server = build_server(locations, confirm=not no_confirm)
         if no_confirm:
             logger.warning("sends are not confirmed by the user (--no-confirm)")
         if sock is None or token is None:
@@ -135,7 +143,7 @@ def mcp(
         pass
     except Exception as exc:  # the lifespan's failures arrive wrapped in exception groups
         cause = _first_leaf(exc)
-        if not isinstance(cause, GhlError | OSError | SandboxInUseError | CommandError):
+        if not isinstance(cause, GhlError | OpsError | OSError | SandboxInUseError | CommandError):
             raise
         message = cause.message if isinstance(cause, CommandError) else str(cause)
         if isinstance(cause, SandboxInUseError):

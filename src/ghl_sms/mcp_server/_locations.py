@@ -82,6 +82,9 @@ class LocationSet:
     default: str | None = None
     """A profile name or location id; None: the only location, if there is one."""
     agency: AgencyAccess | None = None
+    around: Callable[[], AbstractAsyncContextManager[object]] | None = None
+    """Entered for the server's lifetime before any location opens: what they share
+    (the ledger, the sandbox, the agency login's TokenManager)."""
 
     @classmethod
     def single(cls, factory: ServiceFactory) -> LocationSet:

@@ -245,6 +245,8 @@ def build_server(
     async def lifespan(server: MCPServer[AppState]) -> AsyncIterator[AppState]:
         # The task group closes first: campaign runs stop before their services close.
         async with AsyncExitStack() as stack, anyio.create_task_group() as tasks:
+            if served.around is not None:
+                await stack.enter_async_context(served.around())
             pool = LocationPool(served, stack=stack, tasks=tasks)
             try:
                 await pool.start()
