@@ -91,6 +91,11 @@ _BY_NAME: dict[str, st.SearchStrategy[Any]] = {
         st.sampled_from(("2d", "1h", "2026-03-01T00:00:00Z", "2099-01-01")), nonsense
     ),
     "opt_out": st.one_of(CONTACT_VALUES, PHONE_VALUES),
+    # issue 14: the sub-account (the harness serves one: the sandbox's demo location)
+    "location": st.one_of(
+        st.sampled_from(("sandboxDemoLocation1", " sandboxDemoLocation1 ", "", "uptown")),
+        nonsense,
+    ),
 }
 _WRONG_TYPES = st.sampled_from((5, -1, 1.5, None, True, [], {}, "text", ["a", 1], {"x": 1}))
 
