@@ -1,4 +1,4 @@
-"""The ledger's guarantees, on a real SQLite file or in memory, with an injected clock."""
+"""The ledger's guarantees, on a real SQLite file and on PostgreSQL, with an injected clock."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ghl_sms.ops.ledger import (
     SendState,
     derive_idempotency_key,
 )
+from support.backends import Backend
 
 LOC = "loc1"
 
@@ -42,8 +43,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def ledger(clock: FakeClock) -> Ledger:
-    return Ledger.open(":memory:", clock)
+def ledger(clock: FakeClock, backend: Backend) -> Ledger:
+    """The ledger on SQLite and on PostgreSQL: every test below runs against both."""
+    return backend.ledger(clock)
 
 
 def test_a_new_send_is_recorded_pending_before_it_goes_out(ledger: Ledger) -> None:

@@ -355,6 +355,13 @@ def m007_bulk_report(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE bulk_recipients ADD COLUMN contact_name TEXT")
 
 
+@migration
+def m008_lease_epochs(db: sqlite3.Connection) -> None:
+    """A fencing epoch per lease: bumped by every acquire, so a pump that lost its lease
+    (and doesn't know it yet) writes nothing under its stale epoch."""
+    db.execute("ALTER TABLE bulk_leases ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")

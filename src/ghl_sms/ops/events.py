@@ -1,4 +1,4 @@
-"""What GHL told us through webhooks, kept next to the ledger in the same SQLite file.
+"""What GHL told us through webhooks, kept next to the ledger in the same database.
 
 The receiver (``ghl_sms.webhooks``) writes here in two steps. Before it answers GHL it
 *admits* a verified delivery: its id goes into ``webhook_seen`` (replays are refused
@@ -21,12 +21,20 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any
 
 from ghl_sms._clock import Clock
+from ghl_sms.ops._event_records import (
+    Admission,
+    DndChange,
+    InboundRecord,
+    InboxItem,
+    StatusEvent,
+    UnreadState,
+    status_rank,
+)
 from ghl_sms.ops._migrations import migrate
-from ghl_sms.ops._sqlite import write_transaction
+from ghl_sms.ops.storage.sql import Connection, write_transaction
 
 __all__ = [
     "Admission",
@@ -38,98 +46,6 @@ __all__ = [
     "UnreadState",
     "status_rank",
 ]
-
-# Where a status sits in a message's life, to order two reports made at the same instant.
-_STATUS_RANK = {
-    "scheduled": 0, "pending": 0, "queued": 0,
-    "sent": 1, "connected": 1,
-    "delivered": 2, "undelivered": 2, "failed": 2, "cancelled": 2, "opt_out": 2,
-    "read": 3, "opened": 3, "clicked": 3,
-}  # fmt: skip
-
-
-def status_rank(status: str) -> int:
-    return _STATUS_RANK.get(status.lower(), 1)
-
-
-@dataclass(frozen=True)
-class Admission:
-    """The outcome of ``EventLog.admit``: a replay, or admitted (and maybe queued)."""
-
-    duplicate: bool
-    inbox_id: int | None = None
-
-
-@dataclass(frozen=True)
-class InboxItem:
-    id: int
-    webhook_id: str | None
-    event_type: str
-    location_id: str | None
-    scheme: str
-    event_at: float
-    body: bytes
-    received_at: float
-    lease_until: float
-    attempts: int
-    last_error: str | None
-
-
-@dataclass(frozen=True)
-class InboundRecord:
-    message_id: str | None
-    webhook_id: str | None
-    location_id: str
-    contact_id: str | None
-    conversation_id: str | None
-    from_number: str | None
-    to_number: str | None
-    message_type: str | None
-    body: str | None
-    attachments: tuple[str, ...]
-    date_added: float | None
-    keyword: str | None
-    received_at: float
-
-
-@dataclass(frozen=True)
-class StatusEvent:
-    message_id: str
-    location_id: str | None
-    status: str
-    error_code: str | None
-    error_message: str | None
-    at: float
-    source: str
-    webhook_id: str | None
-    received_at: float
-
-
-@dataclass(frozen=True)
-class DndChange:
-    location_id: str
-    contact_id: str
-    phone: str | None
-    dnd: bool | None
-    sms_status: str | None
-    blocks_sms: bool
-    at: float
-    webhook_id: str | None
-    received_at: float
-
-
-@dataclass(frozen=True)
-class UnreadState:
-    conversation_id: str
-    location_id: str
-    contact_id: str | None
-    unread_count: int
-    inbox: bool | None
-    starred: bool | None
-    deleted: bool | None
-    at: float
-    updated_at: float
-
 
 def _flag(value: bool | None) -> int | None:
     return None if value is None else int(value)
@@ -187,19 +103,20 @@ def _unread(row: Sequence[Any]) -> UnreadState:
 
 
 class EventLog:
-    """Webhook deliveries and what they said, over the ledger's SQLite connection.
+    """Webhook deliveries and what they said, over the ledger's connection.
 
-    Build it on the same connection as the ledger (``EventLog(ledger.db, clock)``) so
-    both see one file; several receiver processes may share that file.
+    Build it on the same connection as the ledger (``EventLog(ledger.conn, clock)``) so
+    both see one database; several receiver processes may share it.
     """
 
-    def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
+    def __init__(self, db: Connection, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        migrate(db)
+        if isinstance(db, sqlite3.Connection):
+            migrate(db)
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return write_transaction(self._db)
+    def _transaction(self, locks: Sequence[str] = ()) -> AbstractContextManager[Connection]:
+        return write_transaction(self._db, locks)
 
     # --- deliveries: replay protection and the inbox --------------------------------------
 
@@ -226,22 +143,24 @@ class EventLog:
         with self._transaction() as db:
             db.execute("DELETE FROM webhook_seen WHERE forget_at < ?", (now,))
             cursor = db.execute(
-                "INSERT OR IGNORE INTO webhook_seen (dedupe_key, forget_at) VALUES (?, ?)",
+                "INSERT INTO webhook_seen (dedupe_key, forget_at) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (dedupe_key, forget_at),
             )
             if cursor.rowcount == 0:
                 return Admission(duplicate=True)
             if body is None:
                 return Admission(duplicate=False)
-            cursor = db.execute(
+            row = db.execute(
                 "INSERT INTO webhook_inbox (webhook_id, event_type, location_id, scheme, "
-                "event_at, body, received_at, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "event_at, body, received_at, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 (
                     webhook_id, event_type, location_id, scheme, event_at, body, now,
                     now + lease_seconds,
                 ),
-            )  # fmt: skip
-            return Admission(duplicate=False, inbox_id=cursor.lastrowid)
+            ).fetchone()  # fmt: skip
+            return Admission(duplicate=False, inbox_id=int(row[0]))
 
     def seen(self, dedupe_key: str) -> bool:
         """Whether a delivery with this key is remembered (and a replay would be refused)."""
@@ -267,7 +186,7 @@ class EventLog:
     ) -> list[int]:
         """Lease inbox rows whose lease has passed (their receiver died or gave up)."""
         now = self._clock.now()
-        with self._transaction() as db:
+        with self._transaction(["webhook-inbox"]) as db:
             ids = [
                 row[0]
                 for row in db.execute(
@@ -315,8 +234,8 @@ class EventLog:
         """Store an inbound message; False if one with this message id is stored already."""
         with self._transaction() as db:
             cursor = db.execute(
-                f"INSERT OR IGNORE INTO inbound_messages ({_INBOUND_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO inbound_messages ({_INBOUND_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     message_id, webhook_id, location_id, contact_id, conversation_id,
                     from_number, to_number, message_type, body, json.dumps(list(attachments)),
@@ -375,16 +294,16 @@ class EventLog:
         of two made at the same instant the one further along (delivered after sent). A
         report repeating a status already stored adds nothing.
         """
-        with self._transaction() as db:
+        with self._transaction([f"status:{message_id}"]) as db:
             repeated = db.execute(
                 "SELECT 1 FROM message_status_events WHERE message_id = ? AND status = ? "
-                "AND error_code IS ?",
-                (message_id, status, error_code),
+                "AND (error_code = ? OR (error_code IS NULL AND ? IS NULL))",
+                (message_id, status, error_code, error_code),
             ).fetchone()
             if repeated is None:
                 db.execute(
-                    f"INSERT OR IGNORE INTO message_status_events ({_STATUS_COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO message_status_events ({_STATUS_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (
                         message_id, location_id, status, error_code, error_message, at, source,
                         webhook_id, self._clock.now(),
@@ -424,16 +343,16 @@ class EventLog:
         webhook_id: str | None = None,
     ) -> bool:
         """Store a DND change; True if it is the newest known for the contact."""
-        with self._transaction() as db:
+        with self._transaction([f"dnd:{location_id}:{contact_id}"]) as db:
             newer = db.execute(
                 "SELECT 1 FROM contact_dnd_events WHERE location_id = ? AND contact_id = ? "
                 "AND at > ?",
                 (location_id, contact_id, at),
             ).fetchone()
             db.execute(
-                "INSERT OR IGNORE INTO contact_dnd_events (location_id, contact_id, phone, dnd, "
+                "INSERT INTO contact_dnd_events (location_id, contact_id, phone, dnd, "
                 "sms_status, dnd_settings, blocks_sms, at, webhook_id, received_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     location_id, contact_id, phone, _flag(dnd), sms_status,
                     None if dnd_settings is None else json.dumps(dnd_settings),
@@ -493,7 +412,7 @@ class EventLog:
                 f"INSERT INTO conversation_unread ({_UNREAD_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (conversation_id) DO UPDATE SET location_id = excluded.location_id, "
-                "contact_id = coalesce(excluded.contact_id, contact_id), "
+                "contact_id = coalesce(excluded.contact_id, conversation_unread.contact_id), "
                 "unread_count = excluded.unread_count, inbox = excluded.inbox, "
                 "starred = excluded.starred, deleted = excluded.deleted, at = excluded.at, "
                 "updated_at = excluded.updated_at WHERE excluded.at >= conversation_unread.at",

@@ -12,24 +12,36 @@ Every send is recorded here *before* it goes out, under an idempotency key. The 
 
 ``pending`` and ``unknown`` records are *in doubt*: before anything retries them, the
 operations look for the message in the contact's conversation and adopt it if found.
-The ledger itself does no I/O but SQLite; the operations layer does the reconciling.
+The ledger itself does no I/O but its database (the SQLite file, or PostgreSQL with
+``GHL_SMS_DATABASE_URL``); the operations layer does the reconciling.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
 from ghl_sms._clock import Clock
+from ghl_sms.ops._ledger_records import (
+    DEFAULT_LEASE_SECONDS,
+    IN_DOUBT,
+    Claim,
+    OptOut,
+    RepeatSendError,
+    SendInProgressError,
+    SendRecord,
+    SendState,
+    derive_idempotency_key,
+)
+from ghl_sms.ops._ledger_records import (
+    text_hash as hash_text,
+)
 from ghl_sms.ops._migrations import migrate
-from ghl_sms.ops._sqlite import write_transaction
+from ghl_sms.ops.storage.sql import Connection, dialect, write_transaction
 
 __all__ = [
     "Claim",
@@ -42,127 +54,6 @@ __all__ = [
     "derive_idempotency_key",
 ]
 
-DEFAULT_LEASE_SECONDS = 120.0
-
-
-class SendState(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    CANCELLED = "cancelled"
-
-
-IN_DOUBT = (SendState.PENDING, SendState.UNKNOWN)
-
-
-@dataclass(frozen=True)
-class SendRecord:
-    id: int
-    idempotency_key: str
-    key_origin: str
-    location_id: str
-    contact_id: str | None
-    to_number: str | None
-    text: str
-    attachments: tuple[str, ...]
-    from_number: str | None
-    scheduled_at: float | None
-    state: SendState
-    message_id: str | None
-    conversation_id: str | None
-    status: str | None
-    error_code: str | None
-    error_message: str | None
-    attempts: int
-    lease_until: float | None
-    campaign_id: str | None
-    created_at: float
-    updated_at: float
-    template: str | None = None
-    """The text as the caller gave it, when merge fields made ``text`` differ from it."""
-    contact_name: str | None = None
-    """The contact's name when the send was recorded, if GHL had one."""
-
-    @property
-    def given_text(self) -> str:
-        """What the caller asked to send (the template, or the text itself)."""
-        return self.text if self.template is None else self.template
-
-    @property
-    def in_doubt(self) -> bool:
-        return self.state in IN_DOUBT
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What ``Ledger.claim`` decided for a send.
-
-    ``new``: go ahead and send. ``duplicate``: it already went out, here is the first
-    result; send nothing. ``in_doubt``: an earlier attempt may have reached GHL; look
-    for it before sending (``Ledger.adopt`` or go ahead with this record).
-    """
-
-    kind: Literal["new", "duplicate", "in_doubt"]
-    record: SendRecord
-
-
-@dataclass(frozen=True)
-class OptOut:
-    location_id: str
-    phone: str | None
-    contact_id: str | None
-    source: str
-    detail: str | None
-    created_at: float
-
-
-class RepeatSendError(Exception):
-    """The same text went to the same recipient moments ago under another key."""
-
-    def __init__(self, previous: SendRecord, window: float) -> None:
-        minutes = max(1, round(window / 60))
-        super().__init__(
-            f"The same text was sent to this recipient within the last {minutes} minutes "
-            f"(message {previous.message_id or 'in flight'}); not sending it again. "
-            "If the repeat is intended, say so (--allow-repeat / allow_repeat=true)."
-        )
-        self.previous = previous
-
-
-class SendInProgressError(Exception):
-    """Another worker holds this send right now."""
-
-    def __init__(self, record: SendRecord) -> None:
-        super().__init__(
-            "This send is already in progress elsewhere; wait for it to finish, then ask "
-            "for its status instead of sending again."
-        )
-        self.record = record
-
-
-def _text_hash(text: str, attachments: Sequence[str]) -> str:
-    payload = json.dumps([text, list(attachments)], ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def derive_idempotency_key(
-    *,
-    location_id: str,
-    recipient: str,
-    text: str,
-    attachments: Sequence[str] = (),
-    scheduled_at: float | None = None,
-    from_number: str | None = None,
-) -> str:
-    """The key for a send whose caller gave none: the same send gives the same key."""
-    payload = json.dumps(
-        [location_id, recipient, text, list(attachments), scheduled_at, from_number],
-        ensure_ascii=False,
-    )
-    return "auto-" + hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
 _COLUMNS = (
     "id, idempotency_key, key_origin, location_id, contact_id, to_number, text, attachments, "
     "from_number, scheduled_at, state, message_id, conversation_id, status, error_code, "
@@ -171,7 +62,7 @@ _COLUMNS = (
 )
 
 
-def _record(row: sqlite3.Row | tuple[Any, ...]) -> SendRecord:
+def _record(row: Sequence[Any]) -> SendRecord:
     values = list(row)
     values[7] = tuple(json.loads(values[7]))
     values[10] = SendState(values[10])
@@ -179,37 +70,69 @@ def _record(row: sqlite3.Row | tuple[Any, ...]) -> SendRecord:
 
 
 class Ledger:
-    """The ledger over one SQLite connection. Safe for several processes on one file."""
+    """The ledger over one connection: an SQLite file (safe for several processes on one
+    machine) or PostgreSQL (``Ledger.open("postgresql://...")``, shared by machines)."""
 
-    def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
+    def __init__(self, db: Connection, clock: Clock, *, where: str | None = None) -> None:
         self._db = db
         self._clock = clock
-        migrate(db)
+        self.dialect = dialect(db)
+        if isinstance(db, sqlite3.Connection):
+            migrate(db)  # one user's file: brought up to date as it opens
+        else:
+            # A shared database changes schema only by `ghl-sms db upgrade`.
+            from ghl_sms.ops.storage.schema import check
+
+            check(db, where or "given")
 
     @classmethod
     def open(cls, path: str | Path, clock: Clock) -> Ledger:
-        """Open the ledger at ``path``, creating it only where no file exists;
-        ``":memory:"`` for tests.
+        """Open the ledger at ``path``: a file, created only where no file exists
+        (``":memory:"`` for tests), or a ``postgresql://`` URL.
 
         Raises ``ghl_sms.ops.errors.LedgerUnusable`` for a file that is not a ghl-sms
         ledger (empty, not SQLite, damaged, another program's) or cannot be created; such
-        a file is never modified.
+        a file is never modified. For PostgreSQL: when the ``postgres`` extra is
+        missing, the server can't be reached, or the schema is not this version's
+        (``SchemaOutdated``: run ``ghl-sms db upgrade``).
         """
+        from ghl_sms.ops.storage.postgres import connect, is_postgres_url, redact_url
+
+        if is_postgres_url(str(path)):
+            conn = connect(str(path))
+            try:
+                return cls(conn, clock, where=redact_url(str(path)))
+            except BaseException:
+                conn.close()
+                raise
         # Imported here: ops.errors imports this module for its send errors.
         from ghl_sms.ops._ledger_file import connect_ledger
 
         return cls(connect_ledger(path, migrate), clock)
 
     @property
+    def conn(self) -> Connection:
+        """The connection, for the stores that share the ledger's database (``ops.events``,
+        the bulk store, budgets, leases): either backend."""
+        return self._db
+
+    @property
     def db(self) -> sqlite3.Connection:
-        """The connection, for stores that share the ledger's file (``ops.events``)."""
+        """The SQLite connection, for what reads the file directly (the console)."""
+        if not isinstance(self._db, sqlite3.Connection):
+            from ghl_sms.ops.errors import LedgerUnusable
+
+            raise LedgerUnusable(
+                "This needs the local ledger file; it is not available with "
+                "GHL_SMS_DATABASE_URL (PostgreSQL)."
+            )
         return self._db
 
     def close(self) -> None:
         self._db.close()
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return write_transaction(self._db)
+    def _transaction(self, locks: Sequence[str] = ()) -> AbstractContextManager[Connection]:
+        return write_transaction(self._db, locks)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -320,8 +243,11 @@ class Ledger:
         ``contact_name``: the recipient's name, kept for the history.
         """
         now = self._clock.now()
-        text_hash = _text_hash(text, attachments)
-        with self._transaction() as db:
+        text_hash = hash_text(text, attachments)
+        # PostgreSQL runs writers side by side: the key, and (for the repeat guard) the
+        # same text in this location, are claimed by one transaction at a time.
+        locks = [f"send:{idempotency_key}", f"text:{location_id}:{text_hash}"]
+        with self._transaction(locks) as db:
             existing = self.get(idempotency_key)
             if existing is not None:
                 decided = self._decide_existing(
@@ -343,13 +269,14 @@ class Ledger:
                 )
                 if previous is not None:
                     raise RepeatSendError(previous, repeat_window)
-            cursor = db.execute(
+            row = db.execute(
                 """
                 INSERT INTO sends (idempotency_key, key_origin, location_id, contact_id,
                     to_number, text, text_hash, attachments, from_number, scheduled_at, state,
                     attempts, lease_until, campaign_id, created_at, updated_at, template,
                     contact_name)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?, ?)
+                RETURNING id
                 """,
                 (
                     idempotency_key, key_origin, location_id, contact_id, to_number, text,
@@ -357,9 +284,8 @@ class Ledger:
                     now + lease_seconds, campaign_id, now, now,
                     template if template != text else None, contact_name,
                 ),
-            )  # fmt: skip
-            assert cursor.lastrowid is not None
-            return Claim("new", self.get_by_id(cursor.lastrowid))
+            ).fetchone()  # fmt: skip
+            return Claim("new", self.get_by_id(int(row[0])))
 
     def _decide_existing(
         self,
@@ -507,9 +433,9 @@ class Ledger:
     ) -> None:
         if not phone and not contact_id:
             raise ValueError("an opt-out needs a phone or a contact id")
-        if self.opt_out_for(location_id, phone=phone, contact_id=contact_id) is not None:
-            return
-        with self._transaction() as db:
+        with self._transaction([f"opt-out:{location_id}"]) as db:
+            if self.opt_out_for(location_id, phone=phone, contact_id=contact_id) is not None:
+                return
             db.execute(
                 "INSERT INTO opt_outs (location_id, phone, contact_id, source, detail, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -23,7 +23,6 @@ cleared on remove); a permanent DND (GHL's mark of a STOP) is never cleared.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -32,9 +31,9 @@ from pydantic import BaseModel, ConfigDict
 
 from ghl_sms._clock import Clock
 from ghl_sms.ghl import Contact, GhlClient
-from ghl_sms.ops._sqlite import write_transaction
 from ghl_sms.ops.errors import OpsError, UsageError
 from ghl_sms.ops.ledger import Ledger
+from ghl_sms.ops.storage.sql import Connection, write_transaction
 from ghl_sms.rules.phones import PhoneNumberError, parse_phone
 
 __all__ = [
@@ -172,10 +171,10 @@ def _entry(row: Sequence[Any]) -> OptOutEntry:
 
 
 class OptOutBook:
-    """The opt-outs of the ledger's file, for any location; shares the ledger's connection."""
+    """The opt-outs of the ledger, for any location; shares the ledger's connection."""
 
     def __init__(self, ledger: Ledger, clock: Clock) -> None:
-        self._db: sqlite3.Connection = ledger.db
+        self._db: Connection = ledger.conn
         self._clock = clock
 
     # --- reading --------------------------------------------------------------------------
@@ -260,7 +259,7 @@ class OptOutBook:
         Nothing is added when the number is opted out already (``added`` False).
         """
         reason = (reason or "").strip() or None
-        with write_transaction(self._db) as db:
+        with write_transaction(self._db, [f"opt-out:{location_id}"]) as db:
             existing = self._active(location_id, phone, contact_id)
             if existing:
                 return AddOutcome(phone=phone, added=False, opt_out=existing[0][1])
@@ -301,7 +300,7 @@ class OptOutBook:
         reason = reason.strip()
         if not reason:
             raise UsageError("Say why the opt-out is removed (a reason is required and kept).")
-        with write_transaction(self._db) as db:
+        with write_transaction(self._db, [f"opt-out:{location_id}"]) as db:
             self.check_removable(location_id, phone, contact_id=contact_id)
             active = self._active(location_id, phone, contact_id)
             now = self._clock.now()
@@ -341,7 +340,7 @@ class OptOutBook:
 
     def _insert_audit(
         self,
-        db: sqlite3.Connection,
+        db: Connection,
         location_id: str,
         action: str,
         phone: str,
@@ -350,16 +349,15 @@ class OptOutBook:
         actor: str | None,
         sources: list[str],
     ) -> int:
-        cursor = db.execute(
+        row = db.execute(
             "INSERT INTO opt_out_audit (location_id, action, phone, contact_id, reason, actor, "
-            "sources, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "sources, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 location_id, action, phone, contact_id, reason, actor, json.dumps(sources),
                 self._clock.now(),
             ),
-        )  # fmt: skip
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        ).fetchone()  # fmt: skip
+        return int(row[0])
 
 
 # --- GHL's SMS DND --------------------------------------------------------------------------

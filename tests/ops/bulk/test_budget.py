@@ -1,10 +1,12 @@
-"""Budgets: the pure reservation decision, both implementations, and the pacer."""
+"""Budgets: the pure reservation decision, every implementation (in memory, SQLite and
+PostgreSQL, from the same tests), claims from concurrent connections, and the pacer."""
 
 from __future__ import annotations
 
 import bisect
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,12 +26,15 @@ from ghl_sms.ops.bulk.budget import (
     Limit,
     MemoryBudget,
     Rule,
+    SqlBudget,
     SqliteBudget,
     day_bounds,
     message_limit,
     plan_reservation,
     request_limit,
 )
+from ghl_sms.ops.ledger import Ledger
+from support.backends import BACKENDS, Backend
 
 NOON = datetime(2026, 3, 4, 18, 0, tzinfo=UTC).timestamp()
 
@@ -40,7 +45,20 @@ def _sqlite(path: Path) -> SqliteBudget:
     return SqliteBudget(db)
 
 
-BUDGETS: list[Callable[[Path], Budget]] = [lambda _: MemoryBudget(), lambda p: _sqlite(p / "b.db")]
+@pytest.fixture(params=["memory", *BACKENDS])
+def budget(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Budget]:
+    """In memory, and in the database of each backend (SQLite, PostgreSQL)."""
+    if request.param == "memory":
+        yield MemoryBudget()
+        return
+    target = (
+        request.getfixturevalue("pg_url") if request.param == "postgres" else str(tmp_path / "b.db")
+    )
+    ledger = Ledger.open(target, FakeClock(NOON))
+    try:
+        yield SqlBudget(ledger.conn)
+    finally:
+        ledger.close()
 
 
 def _max_in_window(instants: list[float], seconds: float) -> int:
@@ -78,11 +96,7 @@ def test_a_per_minute_cap_is_spread_through_the_minute_and_never_exceeded() -> N
     assert 149.0 <= slots[-1] - slots[0] <= 151.0  # 300 messages at 120 a minute
 
 
-@pytest.mark.parametrize("make", BUDGETS)
-def test_a_daily_cap_is_reached_then_refused_until_midnight_in_its_zone(
-    make: Callable[[Path], Budget], tmp_path: Path
-) -> None:
-    budget = make(tmp_path)
+def test_a_daily_cap_is_reached_then_refused_until_midnight_in_its_zone(budget: Budget) -> None:
     limit = message_limit(None, 3, "America/New_York")
     assert limit is not None
     for _ in range(3):
@@ -95,9 +109,7 @@ def test_a_daily_cap_is_reached_then_refused_until_midnight_in_its_zone(
     assert budget.reserve("msg:loc", limit, midnight_ny) == midnight_ny  # a new day
 
 
-@pytest.mark.parametrize("make", BUDGETS)
-def test_a_refunded_slot_can_be_taken_again(make: Callable[[Path], Budget], tmp_path: Path) -> None:
-    budget = make(tmp_path)
+def test_a_refunded_slot_can_be_taken_again(budget: Budget) -> None:
     limit = Limit(rules=(Rule(1, 10.0),), per_day=1)
     at = budget.reserve("k", limit, NOON)
     budget.refund("k", at)
@@ -110,6 +122,66 @@ def test_two_processes_sharing_the_sqlite_budget_share_its_windows(tmp_path: Pat
     slots = [first.reserve("req:loc", limit, NOON), second.reserve("req:loc", limit, NOON)]
     slots.append(first.reserve("req:loc", limit, NOON))
     assert slots == [NOON, NOON, NOON + 10.0]
+
+
+def test_two_connections_share_one_budget(backend: Backend) -> None:
+    clock = FakeClock(NOON)
+    first, second = SqlBudget(backend.connection(clock)), SqlBudget(backend.connection(clock))
+    limit = Limit(rules=(Rule(2, 10.0),), per_day=4)
+    slots = [first.reserve("req:loc", limit, NOON), second.reserve("req:loc", limit, NOON)]
+    slots.append(first.reserve("req:loc", limit, NOON))
+    assert slots == [NOON, NOON, NOON + 10.0]
+    assert second.count("req:loc", NOON - 1, NOON + 10.0) == 3
+    second.reserve("req:loc", limit, NOON)
+    with pytest.raises(CapReached):
+        first.reserve("req:loc", limit, NOON)  # the day's 4 are taken, by either
+
+
+@pytest.mark.parametrize("keys", [["req:loc"], ["req:loc", "msg:loc", "msg:loc:+1555"]])
+def test_claims_from_eight_concurrent_connections_never_exceed_a_window(
+    backend: Backend, keys: list[str]
+) -> None:
+    """Eight connections (as eight workers would have) claim at the same injected
+    instants: if two of them decided from the same history, a window would overflow."""
+    clock = FakeClock(NOON)
+    workers = 8
+    limit = Limit(rules=(Rule(3, 1.0), Rule(10, 5.0)), per_day=150)
+    slots: dict[str, list[float]] = {key: [] for key in keys}
+    refused: list[str] = []
+    start = threading.Barrier(workers)
+    guard = threading.Lock()
+
+    def claim(worker: int) -> None:
+        ledger = Ledger.open(backend.target, clock)  # a connection of its own
+        budget = SqlBudget(ledger.conn)
+        try:
+            start.wait()
+            for i in range(20):
+                key = keys[(worker + i) % len(keys)]
+                try:
+                    at = budget.reserve(key, limit, NOON + i * 0.05)
+                except CapReached:
+                    with guard:
+                        refused.append(key)
+                    continue
+                with guard:
+                    slots[key].append(at)
+        finally:
+            ledger.close()
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    check = SqlBudget(backend.connection(clock))
+    for key, taken in slots.items():
+        assert _max_in_window(taken, 1.0) <= 3, key
+        assert _max_in_window(taken, 5.0) <= 10, key
+        assert len(taken) == min(150, len(taken) + refused.count(key)), key
+        # What was counted is what was handed out.
+        assert check.count(key, NOON - 1, max(taken) + 1) == len(taken), key
+    assert sum(len(taken) for taken in slots.values()) + len(refused) == workers * 20
 
 
 def test_day_bounds_follow_the_zone_across_dst() -> None:

@@ -10,21 +10,22 @@ Everything a campaign spends is claimed from a budget *before* it is spent, unde
 
 ``reserve`` is decided by one pure function, ``plan_reservation``, over the key's
 recent claims (sliding windows, via ``ghl.next_slot``) and its count for the current
-day. ``MemoryBudget`` keeps the claims in this process; ``SqliteBudget`` keeps them in
-shared tables so that several processes (and restarts) spend one budget. A PostgreSQL
-budget is the same two statements in one transaction, locking the key's day row.
+day. ``MemoryBudget`` keeps the claims in this process; ``SqlBudget`` keeps them in
+shared tables so that several processes (and restarts, and with PostgreSQL several
+machines) spend one budget: each claim is one transaction that has its key alone
+(SQLite: the file's write lock; PostgreSQL: an advisory lock on the key), reads the
+key's claims, decides, and writes. ``storage.postgres.PostgresBudget`` also reads the
+database's clock after taking the lock, so machines with skewed clocks agree.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-import sqlite3
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
@@ -32,7 +33,8 @@ import anyio
 from ghl_sms._clock import Clock
 from ghl_sms.ghl import RateLimits
 from ghl_sms.ghl._pacing import DailyLimitExhausted, RateLimitHeaders, next_slot
-from ghl_sms.ops._sqlite import write_transaction
+from ghl_sms.ops.storage.ports import Budget
+from ghl_sms.ops.storage.sql import Connection, dialect, write_transaction
 
 __all__ = [
     "Budget",
@@ -43,6 +45,7 @@ __all__ = [
     "Limit",
     "MemoryBudget",
     "Rule",
+    "SqlBudget",
     "SqliteBudget",
     "day_bounds",
     "message_limit",
@@ -190,37 +193,6 @@ def plan_reservation(
     return slot, DayState(max(start, day.day_start) if day else start, used + 1, None)
 
 
-class Budget(Protocol):
-    """Claims under keys, decided by ``plan_reservation``; shared by whoever shares it."""
-
-    def reserve(self, key: str, limit: Limit, now: float) -> float:
-        """Take the earliest slot at or after ``now``; return its instant (maybe later).
-
-        Raises ``CapReached`` when ``key`` has nothing left today.
-        """
-        ...
-
-    def refund(self, key: str, at: float) -> None:
-        """Give back a slot taken with ``reserve`` and not used."""
-        ...
-
-    def blocked_until(self, key: str, limit: Limit, now: float) -> float | None:
-        """When ``key`` has nothing left now, the instant it will again; else None."""
-        ...
-
-    def book(self, key: str, at: float, count: int) -> None:
-        """Count ``count`` claims made elsewhere (GHL counted requests we didn't make)."""
-        ...
-
-    def block(self, key: str, until: float) -> None:
-        """Nothing under ``key`` before ``until`` (GHL said the day is used up)."""
-        ...
-
-    def count(self, key: str, since: float, until: float) -> int:
-        """Claims with ``since < at <= until``."""
-        ...
-
-
 def _peek(day: DayState | None, limit: Limit, now: float) -> float | None:
     if day is not None and day.blocked_until is not None and day.blocked_until > now:
         return day.blocked_until
@@ -282,12 +254,16 @@ class MemoryBudget:
         return bisect.bisect_right(history, until) - bisect.bisect_right(history, since)
 
 
-class SqliteBudget:
-    """A budget in the ledger's SQLite file, shared by every process that opens it."""
+class SqlBudget:
+    """A budget in the ledger's database, shared by every process that opens it.
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    Instants are the caller's (``now``); see ``PostgresBudget`` for the database's clock."""
+
+    def __init__(self, db: Connection) -> None:
         self._db = db
         self._reserved = 0
+        # Which claim a refund removes: SQLite's implicit rowid, PostgreSQL's id column.
+        self._row_id = "id" if dialect(db) == "postgres" else "rowid"
 
     def _day(self, key: str) -> DayState | None:
         row = self._db.execute(
@@ -303,47 +279,56 @@ class SqliteBudget:
             (key, day.day_start, day.used, day.blocked_until),
         )
 
+    @staticmethod
+    def _lock(key: str) -> list[str]:
+        return [f"budget:{key}"]
+
     def reserve(self, key: str, limit: Limit, now: float) -> float:
-        with write_transaction(self._db) as db:
-            history = [
-                row[0]
-                for row in db.execute(
-                    "SELECT at FROM bulk_budget_claims WHERE key = ? AND at > ? ORDER BY at",
-                    (key, now - limit.longest),
-                )
-            ]
-            slot, day = plan_reservation(key, history, now, limit, self._day(key))
-            db.execute("INSERT INTO bulk_budget_claims (key, at) VALUES (?, ?)", (key, slot))
-            self._save_day(key, day)
-            self._reserved += 1
-            if self._reserved % 500 == 0:
-                db.execute("DELETE FROM bulk_budget_claims WHERE at < ?", (now - _KEEP_SECONDS,))
+        with write_transaction(self._db, self._lock(key)) as db:
+            return self._reserve_locked(db, key, limit, now)
+
+    def _reserve_locked(self, db: Connection, key: str, limit: Limit, now: float) -> float:
+        history = [
+            row[0]
+            for row in db.execute(
+                "SELECT at FROM bulk_budget_claims WHERE key = ? AND at > ? ORDER BY at",
+                (key, now - limit.longest),
+            )
+        ]
+        slot, day = plan_reservation(key, history, now, limit, self._day(key))
+        db.execute("INSERT INTO bulk_budget_claims (key, at) VALUES (?, ?)", (key, slot))
+        self._save_day(key, day)
+        self._reserved += 1
+        if self._reserved % 500 == 0:
+            db.execute("DELETE FROM bulk_budget_claims WHERE at < ?", (now - _KEEP_SECONDS,))
         return slot
 
     def refund(self, key: str, at: float) -> None:
-        with write_transaction(self._db) as db:
+        with write_transaction(self._db, self._lock(key)) as db:
             deleted = db.execute(
-                "DELETE FROM bulk_budget_claims WHERE rowid = (SELECT rowid FROM "
-                "bulk_budget_claims WHERE key = ? AND at = ? LIMIT 1)",
+                f"DELETE FROM bulk_budget_claims WHERE {self._row_id} = (SELECT {self._row_id} "
+                "FROM bulk_budget_claims WHERE key = ? AND at = ? LIMIT 1)",
                 (key, at),
             ).rowcount
             if deleted:
                 db.execute(
-                    "UPDATE bulk_budget_days SET used = max(used - 1, 0) WHERE key = ?", (key,)
+                    "UPDATE bulk_budget_days SET used = CASE WHEN used > 0 THEN used - 1 "
+                    "ELSE 0 END WHERE key = ?",
+                    (key,),
                 )
 
     def blocked_until(self, key: str, limit: Limit, now: float) -> float | None:
         return _peek(self._day(key), limit, now)
 
     def book(self, key: str, at: float, count: int) -> None:
-        with write_transaction(self._db) as db:
+        with write_transaction(self._db, self._lock(key)) as db:
             db.executemany(
                 "INSERT INTO bulk_budget_claims (key, at) VALUES (?, ?)", [(key, at)] * count
             )
             db.execute("UPDATE bulk_budget_days SET used = used + ? WHERE key = ?", (count, key))
 
     def block(self, key: str, until: float) -> None:
-        with write_transaction(self._db):
+        with write_transaction(self._db, self._lock(key)):
             day = self._day(key) or DayState(0.0, 0)
             self._save_day(key, DayState(day.day_start, day.used, until))
 
@@ -353,6 +338,10 @@ class SqliteBudget:
             (key, since, until),
         ).fetchone()
         return int(row[0])
+
+
+SqliteBudget = SqlBudget
+"""The name from before the PostgreSQL backend (the class serves both)."""
 
 
 class BudgetPacer:

@@ -1,14 +1,15 @@
 """One pump per location, never two: leases and the dispatcher that runs the pumps.
 
-A pump may only run while it holds its location's lease. ``SqliteLeases`` keeps leases
-in the ledger file, so two processes on one machine never pump the same location; a
-PostgreSQL implementation of ``Leases`` (a row per location, taken with
-``INSERT ... ON CONFLICT DO UPDATE ... WHERE expires_at < now()``) makes that hold across
-machines, and ``InProcessDispatcher`` then runs unchanged on each of them.
+A pump may only run while it holds its location's lease. ``SqlLeases`` keeps leases
+in the ledger's database: on the SQLite file two processes on one machine never pump the
+same location; on PostgreSQL that holds across machines, and ``InProcessDispatcher``
+runs unchanged on each of them.
 
 A lease expires unless renewed: a pump renews it as it works (``HeldLease.keep``), so a
 crashed process's locations free up after ``ttl`` seconds, or at once when the holder
-was a process on this host that no longer exists.
+was a process on this host that no longer exists. Every acquire bumps the lease's
+*epoch*; writes fenced by it (``HeldLease.fence``) do nothing once another pump took
+the lease over, even if the old one hasn't noticed yet.
 """
 
 from __future__ import annotations
@@ -16,18 +17,18 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sqlite3
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import anyio
 
 from ghl_sms._clock import Clock
-from ghl_sms.ops._sqlite import write_transaction
+from ghl_sms.ops.storage.ports import Dispatcher, Fence, Leases, PumpRunner
+from ghl_sms.ops.storage.sql import Connection, dialect, write_transaction
 
 __all__ = [
     "Dispatcher",
+    "Fence",
     "HeldLease",
     "InProcessDispatcher",
     "LeaseInfo",
@@ -35,6 +36,7 @@ __all__ = [
     "MemoryLeases",
     "Owner",
     "PumpRunner",
+    "SqlLeases",
     "SqliteLeases",
 ]
 
@@ -64,27 +66,10 @@ class LeaseInfo:
     host: str | None
     pid: int | None
     expires_at: float
+    epoch: int = 0
 
     def describe(self) -> str:
         return f"{self.host or '?'}:{self.pid or '?'}"
-
-
-class Leases(Protocol):
-    """Named, expiring, exclusive leases (one per location)."""
-
-    def acquire(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
-        """Take the lease if it is free, expired, ours, or held by a dead local process."""
-        ...
-
-    def renew(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
-        """Extend our lease; False when someone else has it now."""
-        ...
-
-    def release(self, name: str, owner: Owner) -> None: ...
-
-    def holder(self, name: str, now: float) -> LeaseInfo | None:
-        """Who holds the lease now (None when free or expired)."""
-        ...
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -106,30 +91,36 @@ def _free_for(info: LeaseInfo | None, owner: Owner, now: float) -> bool:
     return info.host == owner.host and not _pid_alive(info.pid)
 
 
-class SqliteLeases:
-    """Leases in the ledger's SQLite file: exclusive among the processes that share it."""
+class SqlLeases:
+    """Leases in the ledger's database: exclusive among the processes (SQLite: of one
+    machine; PostgreSQL: of every machine) that share it. A released lease keeps its row
+    (expired), so its epoch only ever grows."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
+        self._lock = " FOR UPDATE" if dialect(db) == "postgres" else ""
 
-    def _get(self, name: str) -> LeaseInfo | None:
+    def _get(self, name: str, lock: str = "") -> LeaseInfo | None:
         row = self._db.execute(
-            "SELECT name, owner, host, pid, expires_at FROM bulk_leases WHERE name = ?", (name,)
+            "SELECT name, owner, host, pid, expires_at, epoch FROM bulk_leases WHERE name = ?"
+            + lock,
+            (name,),
         ).fetchone()
         return LeaseInfo(*row) if row else None
 
-    def acquire(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
-        with write_transaction(self._db) as db:
-            if not _free_for(self._get(name), owner, now):
-                return False
-            db.execute(
-                "INSERT INTO bulk_leases (name, owner, host, pid, expires_at, acquired_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+    def acquire(self, name: str, owner: Owner, now: float, ttl: float) -> Fence | None:
+        with write_transaction(self._db, [f"lease:{name}"]) as db:
+            if not _free_for(self._get(name, self._lock), owner, now):
+                return None
+            row = db.execute(
+                "INSERT INTO bulk_leases (name, owner, host, pid, expires_at, acquired_at, epoch) "
+                "VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (name) DO UPDATE SET "
                 "owner = excluded.owner, host = excluded.host, pid = excluded.pid, "
-                "expires_at = excluded.expires_at, acquired_at = excluded.acquired_at",
+                "expires_at = excluded.expires_at, acquired_at = excluded.acquired_at, "
+                "epoch = bulk_leases.epoch + 1 RETURNING epoch",
                 (name, owner.id, owner.host, owner.pid, now + ttl, now),
-            )
-        return True
+            ).fetchone()
+        return Fence(name, int(row[0]))
 
     def renew(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
         with write_transaction(self._db) as db:
@@ -141,7 +132,10 @@ class SqliteLeases:
 
     def release(self, name: str, owner: Owner) -> None:
         with write_transaction(self._db) as db:
-            db.execute("DELETE FROM bulk_leases WHERE name = ? AND owner = ?", (name, owner.id))
+            db.execute(
+                "UPDATE bulk_leases SET expires_at = 0 WHERE name = ? AND owner = ?",
+                (name, owner.id),
+            )
 
     def holder(self, name: str, now: float) -> LeaseInfo | None:
         info = self._get(name)
@@ -151,19 +145,29 @@ class SqliteLeases:
             return None
         return info
 
+    def holds(self, fence: Fence) -> bool:
+        info = self._get(fence.name)
+        return info is not None and info.epoch == fence.epoch
+
+
+SqliteLeases = SqlLeases
+"""The name from before the PostgreSQL backend (the class serves both)."""
+
 
 @dataclass
 class MemoryLeases:
     """Leases within this process only (tests, or one engine that is alone anyway)."""
 
     _held: dict[str, tuple[Owner, float]] = field(default_factory=dict)
+    _epochs: dict[str, int] = field(default_factory=dict)
 
-    def acquire(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
+    def acquire(self, name: str, owner: Owner, now: float, ttl: float) -> Fence | None:
         info = self.holder(name, now)
         if info is not None and info.owner != owner.id:
-            return False
+            return None
         self._held[name] = (owner, now + ttl)
-        return True
+        self._epochs[name] = self._epochs.get(name, 0) + 1
+        return Fence(name, self._epochs[name])
 
     def renew(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
         held = self._held.get(name)
@@ -181,17 +185,31 @@ class MemoryLeases:
         held = self._held.get(name)
         if held is None or held[1] <= now:
             return None
-        return LeaseInfo(name, held[0].id, held[0].host, held[0].pid, held[1])
+        epoch = self._epochs.get(name, 0)
+        return LeaseInfo(name, held[0].id, held[0].host, held[0].pid, held[1], epoch)
+
+    def holds(self, fence: Fence) -> bool:
+        return self._epochs.get(fence.name) == fence.epoch
 
 
 class HeldLease:
     """A lease this pump holds. ``keep()`` renews it once a third of ``ttl`` has passed
     and says whether it is still ours: a pump that lost it must stop sending."""
 
-    def __init__(self, leases: Leases, name: str, owner: Owner, clock: Clock, ttl: float) -> None:
+    def __init__(
+        self,
+        leases: Leases,
+        name: str,
+        owner: Owner,
+        clock: Clock,
+        ttl: float,
+        fence: Fence | None = None,
+    ) -> None:
         self.leases = leases
         self.name = name
         self.owner = owner
+        self.fence = fence
+        """The epoch this pump was granted: pass it to the store's fenced writes."""
         self._clock = clock
         self.ttl = ttl
         self._renewed_at = clock.now()
@@ -212,29 +230,6 @@ class HeldLease:
     def release(self) -> None:
         if not self.lost:
             self.leases.release(self.name, self.owner)
-
-
-class PumpRunner(Protocol):
-    """The engine's side of a dispatch: which locations have work, and their pump."""
-
-    def locations(self) -> list[str]:
-        """Locations with campaigns to pump now."""
-        ...
-
-    def finished(self) -> bool:
-        """Nothing left to wait for once no pump runs."""
-        ...
-
-    async def pump(self, location_id: str, lease: HeldLease) -> None:
-        """Run the location's pump until it has nothing more to do (or loses the lease)."""
-        ...
-
-
-class Dispatcher(Protocol):
-    async def run(self, runner: PumpRunner) -> dict[str, LeaseInfo]:
-        """Pump every location with work, one pump each; return the locations that
-        another live process was pumping (and so were left to it)."""
-        ...
 
 
 class InProcessDispatcher:
@@ -286,10 +281,13 @@ class InProcessDispatcher:
                     if location_id in active:
                         continue
                     owner = Owner.here()
-                    if self.leases.acquire(location_id, owner, now, self.ttl):
+                    fence = self.leases.acquire(location_id, owner, now, self.ttl)
+                    if fence is not None:
                         busy.pop(location_id, None)
                         active.add(location_id)
-                        lease = HeldLease(self.leases, location_id, owner, self._clock, self.ttl)
+                        lease = HeldLease(
+                            self.leases, location_id, owner, self._clock, self.ttl, fence
+                        )
                         tg.start_soon(pump, location_id, lease)
                     else:
                         holder = self.leases.holder(location_id, now)

@@ -31,16 +31,15 @@ from dataclasses import dataclass, field, replace
 
 from ghl_sms._clock import Clock, utc_datetime
 from ghl_sms.ghl import GhlClient, GhlError, RateLimits, RequestPacer
-from ghl_sms.ops.bulk.budget import Budget, BudgetPacer, SqliteBudget
+from ghl_sms.ops.bulk.budget import Budget, BudgetPacer
 from ghl_sms.ops.bulk.dispatcher import (
     Dispatcher,
     InProcessDispatcher,
     Leases,
     Owner,
-    SqliteLeases,
 )
 from ghl_sms.ops.bulk.errors import CampaignNotFound, CampaignStateError, NoRecipients
-from ghl_sms.ops.bulk.guards import GuardStore, SqliteGuardStore
+from ghl_sms.ops.bulk.guards import GuardStore
 from ghl_sms.ops.bulk.importing import ImportCallback, check_spec, import_recipients
 from ghl_sms.ops.bulk.models import (
     Campaign,
@@ -61,10 +60,11 @@ from ghl_sms.ops.bulk.report import ReportRow
 from ghl_sms.ops.bulk.running import Runner
 from ghl_sms.ops.bulk.settle import settle_interrupted, settle_known
 from ghl_sms.ops.bulk.sources import RecipientSource, normalize_phone
-from ghl_sms.ops.bulk.store import CANCELLED_REASON, CampaignStore, SqliteCampaignStore
+from ghl_sms.ops.bulk.store import CANCELLED_REASON, CampaignStore
 from ghl_sms.ops.errors import UsageError
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig, SmsService
+from ghl_sms.ops.storage import bulk_storage, request_budget_key
 
 __all__ = [
     "BulkEngine",
@@ -145,14 +145,15 @@ class BulkEngine:
         config: EngineConfig | None = None,
         service_config: ServiceConfig | None = None,
     ) -> BulkEngine:
-        """The default engine: store, budget and leases in the ledger's SQLite file."""
-        db = ledger.db
+        """The default engine: store, budget and leases in the ledger's database (its
+        SQLite file, or PostgreSQL when the ledger was opened on one)."""
+        parts = bulk_storage(ledger.conn, clock)
         return cls(
-            store=SqliteCampaignStore(db, clock),
-            guards=SqliteGuardStore(db, clock),
+            store=parts.store,
+            guards=parts.guards,
             ledger=ledger,
-            budget=SqliteBudget(db),
-            leases=SqliteLeases(db),
+            budget=parts.budget,
+            leases=parts.leases,
             connect=connect,
             clock=clock,
             config=config,
@@ -163,7 +164,9 @@ class BulkEngine:
 
     def pacer(self, location_id: str) -> BudgetPacer:
         """The pacer every request of this location goes through."""
-        return BudgetPacer(self.budget, f"req:{location_id}", self.clock, self.config.rate_limits)
+        return BudgetPacer(
+            self.budget, request_budget_key(location_id), self.clock, self.config.rate_limits
+        )
 
     @asynccontextmanager
     async def _service(self, location_id: str, pacer: BudgetPacer) -> AsyncIterator[SmsService]:
@@ -425,7 +428,8 @@ class BulkEngine:
     def _holding(self, location_id: str) -> Iterator[bool]:
         """The location's lease for a moment (True), unless a live pump holds it."""
         owner = Owner.here()
-        held = self.leases.acquire(location_id, owner, self.clock.now(), self.config.lease_ttl)
+        fence = self.leases.acquire(location_id, owner, self.clock.now(), self.config.lease_ttl)
+        held = fence is not None
         try:
             yield held
         finally:

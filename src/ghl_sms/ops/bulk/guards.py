@@ -14,18 +14,18 @@ deadline, and a pause when failures or opt-outs run high.
   rate or an opt-out rate at or over its threshold pauses the campaign with the reason;
   only a deliberate ``bulk resume`` continues it, and counts afresh from then.
 
-The claims live in one table of the ledger's file, ``bulk_claims`` (migration m006).
+The claims live in one table of the ledger's database, ``bulk_claims`` (migration m006).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from ghl_sms._clock import Clock
-from ghl_sms.ops._sqlite import write_transaction
+from ghl_sms.ops.storage.ports import GuardStore
+from ghl_sms.ops.storage.sql import Connection, write_transaction
 
 __all__ = [
     "ClaimResult",
@@ -34,6 +34,7 @@ __all__ = [
     "Guards",
     "Health",
     "SpendCapReached",
+    "SqlGuardStore",
     "SqliteGuardStore",
     "health_problem",
 ]
@@ -147,27 +148,10 @@ def health_problem(health: Health, guards: Guards) -> str | None:
     return None
 
 
-class GuardStore(Protocol):
-    def claim(
-        self,
-        *,
-        recipient_id: int,
-        campaign_id: str,
-        seq: int,
-        contact_id: str | None,
-        phone: str | None,
-        cost: float,
-        max_cost: float | None,
-    ) -> ClaimResult:
-        """Take this person for this row and book its cost, unless another row has
-        the person or the cost would cross ``max_cost``; atomic across processes."""
-        ...
+class SqlGuardStore:
+    """``GuardStore`` in the ledger's database (either backend)."""
 
-    def health(self, campaign_id: str, location_id: str, guards: Guards) -> Health: ...
-
-
-class SqliteGuardStore:
-    def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
+    def __init__(self, db: Connection, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 
@@ -182,7 +166,8 @@ class SqliteGuardStore:
         cost: float,
         max_cost: float | None,
     ) -> ClaimResult:
-        with write_transaction(self._db) as db:
+        # One claim of a campaign at a time: who it texts and what it has spent so far.
+        with write_transaction(self._db, [f"guards:{campaign_id}"]) as db:
             other = db.execute(
                 "SELECT seq FROM bulk_claims WHERE campaign_id = ? AND recipient_id != ? "
                 "AND (contact_id = ? OR phone = ?) ORDER BY seq LIMIT 1",
@@ -203,8 +188,10 @@ class SqliteGuardStore:
                 if spent + cost > max_cost + 1e-9:
                     return ClaimResult(spent_usd=spent, over_budget=True)
             db.execute(
-                "INSERT OR REPLACE INTO bulk_claims (recipient_id, campaign_id, seq, contact_id, "
-                "phone, cost) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO bulk_claims (recipient_id, campaign_id, seq, contact_id, phone, cost) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (recipient_id) DO UPDATE SET "
+                "campaign_id = excluded.campaign_id, seq = excluded.seq, "
+                "contact_id = excluded.contact_id, phone = excluded.phone, cost = excluded.cost",
                 (recipient_id, campaign_id, seq, contact_id, phone, cost),
             )
         return ClaimResult(spent_usd=spent)
@@ -213,7 +200,8 @@ class SqliteGuardStore:
         since = guards.since or 0.0
         # A failure: GHL refused the send, or the carrier reported it failed/undelivered.
         attempts = self._db.execute(
-            "SELECT r.state = 'failed' OR coalesce(s.status IN ('failed', 'undelivered'), 0) "
+            "SELECT CASE WHEN r.state = 'failed' OR s.status IN ('failed', 'undelivered') "
+            "THEN 1 ELSE 0 END "
             "FROM bulk_recipients r LEFT JOIN sends s ON s.idempotency_key = r.idempotency_key "
             "WHERE r.campaign_id = ? AND r.state IN ('sent', 'failed') AND r.updated_at > ? "
             "ORDER BY r.updated_at DESC LIMIT ?",
@@ -234,3 +222,7 @@ class SqliteGuardStore:
             texted=len(texted),
             opted_out=sum(1 for (out,) in texted if out),
         )
+
+
+SqliteGuardStore = SqlGuardStore
+"""The name from before the PostgreSQL backend (the class serves both)."""

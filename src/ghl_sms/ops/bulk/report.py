@@ -10,7 +10,6 @@ GHL's message id, and how many send requests may have reached GHL for it (``atte
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from typing import Any
 
 from ghl_sms.ops._quiet import iso_utc
 from ghl_sms.ops.bulk.models import OPEN_STATES, RecipientState
+from ghl_sms.ops.storage.sql import Connection
 
 __all__ = ["REPORT_FIELDS", "Resolved", "ReportRow", "read_report"]
 
@@ -119,7 +119,7 @@ def _row(values: Sequence[Any]) -> ReportRow:
     )
 
 
-def read_report(db: sqlite3.Connection, campaign_id: str, batch: int = 1000) -> Iterator[ReportRow]:
+def read_report(db: Connection, campaign_id: str, batch: int = 1000) -> Iterator[ReportRow]:
     """The campaign's report rows in list order, read in batches (a long list streams)."""
     last = -1
     while True:

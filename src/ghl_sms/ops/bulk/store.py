@@ -1,24 +1,23 @@
-"""Where campaigns and their recipients live: ``CampaignStore`` and its SQLite version.
+"""Where campaigns and their recipients live: ``SqlCampaignStore``, on either backend.
 
 Recipients are rows with a state and a ``not_before``; a pump claims the due ones of its
 location (``pending``/``deferred`` -> ``sending``) and writes each outcome back. The
 store never talks to GHL and never decides anything but the bookkeeping; exactly-once
 lives in the ledger, under each recipient's idempotency key.
 
-A PostgreSQL store implements the same protocol: ``claim_due`` becomes one
-``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)``, the rest is plain SQL.
+The SQL is written once; only ``claim_due`` differs by backend (SQLite's file-wide write
+transaction vs PostgreSQL's ``FOR UPDATE SKIP LOCKED``), in ``ops.storage``. The
+protocol, ``CampaignStore``, is in ``ops.storage.ports``.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ghl_sms._clock import Clock
-from ghl_sms.ops._sqlite import write_transaction
 from ghl_sms.ops.bulk.models import (
     Campaign,
     CampaignState,
@@ -28,11 +27,15 @@ from ghl_sms.ops.bulk.models import (
     SkipReason,
 )
 from ghl_sms.ops.bulk.report import ReportRow, Resolved, read_report
+from ghl_sms.ops.storage.fencing import fence_holds
+from ghl_sms.ops.storage.ports import CampaignStore, Fence, ImportCounts
+from ghl_sms.ops.storage.sql import Connection, dialect, write_transaction
 
 __all__ = [
     "CANCELLED_REASON",
     "CampaignStore",
     "ImportCounts",
+    "SqlCampaignStore",
     "SqliteCampaignStore",
     "recipient_key",
 ]
@@ -44,106 +47,6 @@ CANCELLED_REASON = "The campaign was cancelled before this recipient was texted.
 def recipient_key(campaign_id: str, seq: int) -> str:
     """The recipient's idempotency key in the ledger: stable across every resume."""
     return f"bulk:{campaign_id}:{seq}"
-
-
-ImportCounts = dict[str, int]
-"""Rows imported by outcome: ``pending`` plus one entry per skip reason code."""
-
-
-class CampaignStore(Protocol):
-    """The campaign bookkeeping a pump, the engine and ``bulk status`` need."""
-
-    # campaigns
-    def create_campaign(self, campaign: Campaign) -> None: ...
-    def get_campaign(self, campaign_id: str) -> Campaign | None: ...
-    def list_campaigns(self, location_id: str | None = None) -> list[Campaign]: ...
-    def running_campaigns(self, location_id: str) -> list[Campaign]: ...
-    def locations_with_running(self) -> list[str]: ...
-    def set_state(
-        self,
-        campaign_id: str,
-        state: CampaignState,
-        *,
-        reason: str | None = None,
-        only_from: Sequence[CampaignState] | None = None,
-    ) -> Campaign | None:
-        """Move to ``state`` (if now in one of ``only_from``); None when it didn't move."""
-        ...
-
-    def set_waiting(self, campaign_id: str, reason: str | None, until: float | None) -> None: ...
-    def set_total(self, campaign_id: str, total: int) -> None: ...
-    def set_caps(self, campaign_id: str, caps: Mapping[str, Any]) -> None: ...
-    def delete_campaign(self, campaign_id: str) -> None: ...
-
-    # recipients
-    def add_recipients(
-        self, campaign_id: str, first_seq: int, rows: Sequence[NewRecipient]
-    ) -> ImportCounts:
-        """Store a batch; a phone or contact already in the campaign is a duplicate."""
-        ...
-
-    def claim_due(self, campaign_ids: Sequence[str], now: float, limit: int) -> list[Recipient]:
-        """Take up to ``limit`` due recipients (``not_before <= now``) as ``sending``."""
-        ...
-
-    def sending(self, campaign_ids: Sequence[str]) -> list[Recipient]:
-        """Recipients left ``sending`` (by a pump that died), to settle from the ledger."""
-        ...
-
-    def finish(
-        self,
-        recipient_id: int,
-        state: RecipientState,
-        *,
-        reason_code: str | None = None,
-        reason: str | None = None,
-        message_id: str | None = None,
-        not_before: float | None = None,
-        tried: bool = False,
-        resolved: Resolved | None = None,
-    ) -> None:
-        """Record an outcome (or send it back to ``pending``/``deferred``); ``tried``
-        counts a transient failure against ``max_attempts``; ``resolved``: who the row
-        turned out to be when it was looked up."""
-        ...
-
-    def count_attempt(self, recipient_id: int) -> None:
-        """A send request for it is about to go to GHL (counted before, so a crash
-        after it still counts)."""
-        ...
-
-    def report(self, campaign_id: str) -> Iterator[ReportRow]:
-        """``bulk report``'s rows in list order (streamed)."""
-        ...
-
-    def defer_due(
-        self, campaign_id: str, until: float, reason_code: str, reason: str, now: float
-    ) -> int:
-        """Move every open recipient due before ``until`` to ``until`` (a daily cap);
-        return how many of them were ``pending`` (the rest were already deferred)."""
-        ...
-
-    def cancel_open(self, campaign_id: str, reason: str) -> int: ...
-    def skip_open(self, campaign_id: str, code: str, reason: str) -> int:
-        """Skip every recipient still waiting (pending or deferred) with this reason."""
-        ...
-
-    def next_due(self, campaign_id: str) -> tuple[float, str | None] | None:
-        """The earliest open recipient's ``not_before`` and why it waits, if any is open."""
-        ...
-
-    def has_open(self, campaign_id: str) -> bool: ...
-    def open_summary(self, campaign_id: str) -> tuple[int, int, float | None]:
-        """Recipients not done (pending, sending, deferred), how many of them are given
-        by number only, and the latest ``not_before`` among them."""
-        ...
-
-    def counts(self, campaign_id: str) -> dict[tuple[str, str | None], int]: ...
-    def reason_example(self, campaign_id: str, state: str, code: str) -> str | None: ...
-    def sent_since(self, campaign_id: str, since: float) -> int: ...
-    def iter_recipients(
-        self, campaign_id: str, *, states: Sequence[str] | None = None, batch: int = 1000
-    ) -> Iterator[Recipient]: ...
 
 
 _CAMPAIGN_COLUMNS = (
@@ -160,6 +63,14 @@ _OPEN = "('pending', 'deferred')"
 # yet due.
 _OPEN_BY_SEQ = "bulk_recipients_open_seq"
 _UNFINISHED = "('pending', 'deferred', 'sending')"
+_DUE = (
+    f"SELECT {_RECIPIENT_COLUMNS} FROM bulk_recipients {{hint}}WHERE campaign_id = ? "
+    f"AND state IN {_OPEN} AND not_before <= ? ORDER BY seq LIMIT ?{{lock}}"
+)
+# SQLite: the whole file is this transaction's; the planner is told which index walks
+# the open rows in order. PostgreSQL: rows another pump is taking are passed over.
+_DUE_SQLITE = _DUE.format(hint=f"INDEXED BY {_OPEN_BY_SEQ} ", lock="")
+_DUE_POSTGRES = _DUE.format(hint="", lock=" FOR UPDATE SKIP LOCKED")
 
 
 def _dt(value: float | None) -> datetime | None:
@@ -215,13 +126,14 @@ def _ts(value: datetime | None) -> float | None:
     return None if value is None else value.timestamp()
 
 
-class SqliteCampaignStore:
-    """Campaigns in the ledger's SQLite file (migrations ``m003_bulk_campaigns`` and
-    ``m006_bulk_claims_and_open_index``)."""
+class SqlCampaignStore:
+    """Campaigns in the ledger's database (SQLite migrations ``m003_bulk_campaigns`` and
+    ``m006_bulk_claims_and_open_index``; PostgreSQL ``pg001``)."""
 
-    def __init__(self, db: sqlite3.Connection, clock: Clock) -> None:
+    def __init__(self, db: Connection, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._postgres = dialect(db) == "postgres"
 
     def _write(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         with write_transaction(self._db) as db:
@@ -309,8 +221,9 @@ class SqliteCampaignStore:
     def set_waiting(self, campaign_id: str, reason: str | None, until: float | None) -> None:
         self._write(
             "UPDATE bulk_campaigns SET waiting_reason = ?, waiting_until = ?, updated_at = ? "
-            "WHERE id = ? AND (waiting_reason IS NOT ? OR waiting_until IS NOT ?)",
-            (reason, until, self._clock.now(), campaign_id, reason, until),
+            "WHERE id = ? AND NOT (coalesce(waiting_reason = ?, waiting_reason IS NULL AND "
+            "? IS NULL) AND coalesce(waiting_until = ?, waiting_until IS NULL AND ? IS NULL))",
+            (reason, until, self._clock.now(), campaign_id, reason, reason, until, until),
         )
 
     def set_caps(self, campaign_id: str, caps: Mapping[str, Any]) -> None:
@@ -378,11 +291,15 @@ class SqliteCampaignStore:
                 return int(found[0])
         return None
 
-    def claim_due(self, campaign_ids: Sequence[str], now: float, limit: int) -> list[Recipient]:
+    def claim_due(
+        self, campaign_ids: Sequence[str], now: float, limit: int, *, fence: Fence | None = None
+    ) -> list[Recipient]:
         if limit <= 0 or not campaign_ids:
             return []
         claimed: list[Recipient] = []
         with write_transaction(self._db) as db:
+            if not fence_holds(db, fence):
+                return []
             share = max(1, -(-limit // len(campaign_ids)))
             for campaign_id in campaign_ids:
                 want = min(share, limit - len(claimed))
@@ -390,12 +307,8 @@ class SqliteCampaignStore:
                     break
                 # In list order among the due: a row whose quiet hours or backoff just
                 # ended goes before later rows, not after every row never tried.
-                rows = db.execute(
-                    f"SELECT {_RECIPIENT_COLUMNS} FROM bulk_recipients "
-                    f"INDEXED BY {_OPEN_BY_SEQ} WHERE campaign_id = ? "
-                    f"AND state IN {_OPEN} AND not_before <= ? ORDER BY seq LIMIT ?",
-                    (campaign_id, now, want),
-                ).fetchall()
+                rows = db.execute(_DUE_POSTGRES if self._postgres else _DUE_SQLITE,
+                                  (campaign_id, now, want)).fetchall()  # fmt: skip
                 claimed.extend(_recipient(r) for r in rows)
             if claimed:
                 db.executemany(
@@ -426,9 +339,12 @@ class SqliteCampaignStore:
         not_before: float | None = None,
         tried: bool = False,
         resolved: Resolved | None = None,
-    ) -> None:
+        fence: Fence | None = None,
+    ) -> bool:
         who = resolved or Resolved(None, None, None)
         with write_transaction(self._db) as db:
+            if not fence_holds(db, fence):
+                return False
             if (
                 state in (RecipientState.PENDING, RecipientState.DEFERRED)
                 and db.execute(
@@ -451,6 +367,7 @@ class SqliteCampaignStore:
                     who.contact_id, who.phone, who.name, self._clock.now(), recipient_id,
                 ),
             )  # fmt: skip
+        return True
 
     def count_attempt(self, recipient_id: int) -> None:
         self._write("UPDATE bulk_recipients SET attempts = attempts + 1 WHERE id = ?",
@@ -504,7 +421,7 @@ class SqliteCampaignStore:
 
     def open_summary(self, campaign_id: str) -> tuple[int, int, float | None]:
         row = self._db.execute(
-            "SELECT count(*), coalesce(sum(contact_id IS NULL), 0), max(not_before) "
+            "SELECT count(*), count(*) - count(contact_id), max(not_before) "
             f"FROM bulk_recipients WHERE campaign_id = ? AND state IN {_UNFINISHED}",
             (campaign_id,),
         ).fetchone()
@@ -554,3 +471,7 @@ class SqliteCampaignStore:
             for row in rows:
                 yield _recipient(row)
             last = rows[-1][2]
+
+
+SqliteCampaignStore = SqlCampaignStore
+"""The name from before the PostgreSQL backend (the class serves both)."""

@@ -1,0 +1,100 @@
+"""One way to talk SQL to either backend: the connection shape and the write transaction.
+
+The stores are written once, against the subset of ``sqlite3.Connection`` they use
+(``execute``/``executemany``, cursors with ``fetchone``/``fetchall``/``rowcount``, rows
+as tuples). An SQLite connection is that already; on PostgreSQL a small adapter
+(``storage.postgres.PgConnection``) gives the same shape over psycopg, translating the
+``?`` and ``:name`` placeholders. SQL both engines read alike is written once; what
+differs (locking a due row, the budget's clock, types in the schema) lives in the
+backend's module.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "Connection",
+    "Cursor",
+    "Dialect",
+    "TransactionalConnection",
+    "dialect",
+    "write_transaction",
+]
+
+Dialect = Literal["sqlite", "postgres"]
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What the stores need of a connection; ``sqlite3.Connection`` is one."""
+
+    def execute(self, sql: str, parameters: Params = (), /) -> Cursor: ...
+    def executemany(self, sql: str, parameters: Any, /) -> Cursor: ...
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class TransactionalConnection(Protocol):
+    """A connection that knows its dialect and runs its own transactions (PostgreSQL)."""
+
+    dialect: Dialect
+
+    def transaction(self, locks: Sequence[str] = ()) -> AbstractContextManager[Any]: ...
+
+
+def dialect(db: Connection) -> Dialect:
+    if isinstance(db, TransactionalConnection):
+        return db.dialect
+    return "sqlite"
+
+
+def write_transaction(
+    db: Connection, locks: Sequence[str] = ()
+) -> AbstractContextManager[Connection]:
+    """One write transaction; rolls back on any exception.
+
+    On SQLite it is taken at once (``BEGIN IMMEDIATE``): writers queue on the file, so a
+    read-then-write inside it cannot race another process. PostgreSQL lets writers run
+    side by side, so a read-then-write names what it must have alone: ``locks`` are
+    taken first (transaction-scoped advisory locks, in sorted order so two transactions
+    never wait on each other), which SQLite doesn't need.
+    """
+    if isinstance(db, TransactionalConnection):
+        return db.transaction(locks)
+    assert isinstance(db, sqlite3.Connection)
+    return _sqlite_transaction(db)
+
+
+@contextmanager
+def _sqlite_transaction(db: sqlite3.Connection) -> Iterator[Connection]:
+    if db.in_transaction:
+        # Inside a caller's transaction (a campaign created with its recipients in one
+        # go): a savepoint, so this part rolls back alone and the whole commits once.
+        db.execute("SAVEPOINT nested")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK TO nested")
+            db.execute("RELEASE nested")
+            raise
+        db.execute("RELEASE nested")
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
