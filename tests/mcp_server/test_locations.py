@@ -306,7 +306,8 @@ async def test_a_profile_whose_token_is_missing_fails_alone(world: Agency) -> No
 
 async def test_one_server_over_the_agency_login(world: Agency, tmp_path: Path) -> None:
     """Location tokens minted on demand through one TokenManager; any installed
-    sub-account by id or by GHL's name; the uninstalled one refused before any send."""
+    sub-account by id or by GHL's name; one without the app refused before any send,
+    and served once the app is installed."""
     target = Target("asgi", world.sandbox.base_url, world.sandbox.transport(), world.clock,
                     world.sandbox)  # fmt: skip
     store = TokenStore(tmp_path / "oauth.json")
@@ -344,8 +345,13 @@ async def test_one_server_over_the_agency_login(world: Agency, tmp_path: Path) -
             salon = await s.error("sms_send", text="Hi", contact_id=OMAR,
                                   location="sandboxDemoLocation4")  # fmt: skip
             assert "No sub-account 'sandboxDemoLocation4'" in salon
+            # Installed while the server runs: found on the next call, no restart.
+            world.sandbox.install_app("sandboxDemoLocation4")
+            wes = await s.ok("sms_send", text="Trim at 2", contact_id="sbxL4CtReachable0001",
+                             location="sandboxDemoLocation4")  # fmt: skip
     assert world.location_of(to_omar["message_id"]) == (FITNESS, "+13125550190")
     assert world.location_of(to_ava["message_id"]) == (DENTAL, "+14155550190")
     assert world.location_of(again["message_id"])[0] == FITNESS
     assert world.sandbox.oauth_stats["locationTokens"] >= 3  # dental, fitness, realty, fitness
-    assert world.outbound() == 3
+    assert world.location_of(wes["message_id"])[0] == "sandboxDemoLocation4"
+    assert world.outbound() == 4

@@ -207,12 +207,13 @@ class LocationPool:
         if found is not None:
             return found
         if self._set.agency is not None:
-            installed = await self._agency_list()
-            if installed is None:  # the list is out of reach: take it as an id
-                return self._agency_account(wanted, None)
-            for location_id, title in installed:
-                if wanted in (location_id, title) or wanted.casefold() == title.casefold():
-                    return self._agency_account(location_id, title)
+            for fresh in (False, True):  # listed again once: installed since we looked?
+                installed = await self._agency_list(fresh=fresh)
+                if installed is None:  # the list is out of reach: take it as an id
+                    return self._agency_account(wanted, None)
+                for location_id, title in installed:
+                    if wanted in (location_id, title) or wanted.casefold() == title.casefold():
+                        return self._agency_account(location_id, title)
         raise UsageError(
             f"No sub-account {wanted!r} on this server. {await self._choices()} Pass one of "
             "those as location (sms_numbers lists them); nothing was done."
@@ -260,12 +261,13 @@ class LocationPool:
         more = f" and {len(listed) - SHOWN_CHOICES} more" if len(listed) > SHOWN_CHOICES else ""
         return f"This server texts for {len(listed)}: {', '.join(names)}{more}."
 
-    async def _agency_list(self) -> list[tuple[str, str]] | None:
-        """The agency's installed sub-accounts, listed once; None when GHL won't say."""
+    async def _agency_list(self, *, fresh: bool = False) -> list[tuple[str, str]] | None:
+        """The agency's installed sub-accounts, listed once (again if ``fresh``); None
+        when GHL won't say."""
         agency = self._set.agency
         if agency is None:
             return None
-        if self._installed is None:
+        if self._installed is None or fresh:
             try:
                 self._installed = list(await agency.installed())
             except (AccountsError, GhlError) as exc:
