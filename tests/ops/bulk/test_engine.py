@@ -316,7 +316,7 @@ async def test_each_message_goes_out_in_its_cap_slot(tmp_path: Path) -> None:
     async with bulk_stack(tmp_path) as s:
         pats = s.add_contacts(12)
         engine = s.engine(workers=1)  # one worker: the fake clock then times sends exactly
-        campaign = await engine.create(_spec(s), ContactIdsSource(pats))
+        campaign = await engine.create(_spec(s, caps=Caps(per_minute=6)), ContactIdsSource(pats))
         engine.start(campaign.id)
         await engine.run([campaign.id])
         times = sorted(r.at for r in s.sends())
