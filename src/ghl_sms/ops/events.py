@@ -47,6 +47,7 @@ __all__ = [
     "status_rank",
 ]
 
+
 def _flag(value: bool | None) -> int | None:
     return None if value is None else int(value)
 

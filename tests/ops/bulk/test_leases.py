@@ -1,9 +1,9 @@
-"""One pump per location: leases, takeovers, and a pump that loses its lease."""
+"""One pump per location: leases (on SQLite and PostgreSQL, from the same tests),
+takeovers, fencing epochs, and a pump that loses its lease."""
 
 from __future__ import annotations
 
 import socket
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -12,26 +12,26 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ghl_sms.ops._migrations import migrate
+from ghl_sms._clock import FakeClock
 from ghl_sms.ops.bulk import CampaignProgress, CampaignSpec, CampaignState, ContactIdsSource
-from ghl_sms.ops.bulk.dispatcher import Owner, SqliteLeases
+from ghl_sms.ops.bulk.dispatcher import MemoryLeases, Owner, SqlLeases
+from ghl_sms.ops.storage.ports import Fence, Leases
+from support.backends import Backend
 from support.bulk import bulk_stack
 
 NOW = 1_772_647_200.0
-
-
-def _leases(tmp_path: Path) -> SqliteLeases:
-    db = sqlite3.connect(tmp_path / "leases.db", isolation_level=None)
-    migrate(db)
-    return SqliteLeases(db)
 
 
 def _owner(name: str, pid: int = 1) -> Owner:
     return Owner(name, socket.gethostname(), pid)
 
 
-def test_a_held_lease_is_exclusive_until_it_expires(tmp_path: Path) -> None:
-    leases = _leases(tmp_path)
+@pytest.fixture
+def leases(backend: Backend) -> Leases:
+    return SqlLeases(backend.connection(FakeClock(NOW)))
+
+
+def test_a_held_lease_is_exclusive_until_it_expires(leases: Leases) -> None:
     here = Owner.here()
     other = Owner("other", "elsewhere", 42)
     assert leases.acquire("loc", here, NOW, 30)
@@ -42,9 +42,8 @@ def test_a_held_lease_is_exclusive_until_it_expires(tmp_path: Path) -> None:
 
 
 def test_a_lease_held_by_a_process_of_this_host_that_is_gone_is_free_at_once(
-    tmp_path: Path,
+    leases: Leases,
 ) -> None:
-    leases = _leases(tmp_path)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     assert leases.acquire("loc", _owner("dead", int(dead.stdout)), NOW, 30)
@@ -52,14 +51,34 @@ def test_a_lease_held_by_a_process_of_this_host_that_is_gone_is_free_at_once(
     assert leases.acquire("loc", Owner.here(), NOW + 1, 30)
 
 
-def test_only_the_holder_releases_a_lease(tmp_path: Path) -> None:
-    leases = _leases(tmp_path)
+def test_only_the_holder_releases_a_lease(leases: Leases) -> None:
     here = Owner.here()
     leases.acquire("loc", here, NOW, 30)
     leases.release("loc", Owner("someone", "elsewhere", 7))
     assert leases.holder("loc", NOW) is not None
     leases.release("loc", here)
     assert leases.holder("loc", NOW) is None
+
+
+def test_every_acquire_bumps_the_epoch_and_only_the_latest_holds(leases: Leases) -> None:
+    first = leases.acquire("loc", _owner("first"), NOW, 30)
+    assert first == Fence("loc", 1) and leases.holds(first)
+    assert leases.acquire("loc", _owner("second"), NOW + 1, 30) is None  # held: no epoch
+    second = leases.acquire("loc", _owner("second"), NOW + 31, 30)  # the first expired
+    assert second == Fence("loc", 2)
+    assert leases.holds(second) and not leases.holds(first)
+    leases.release("loc", _owner("second"))
+    third = leases.acquire("loc", _owner("third"), NOW + 32, 30)
+    assert third == Fence("loc", 3)  # a release keeps the epoch: it never goes back
+    assert leases.acquire("other", _owner("third"), NOW, 30) == Fence("other", 1)
+
+
+def test_memory_leases_fence_the_same_way() -> None:
+    leases = MemoryLeases()
+    first = leases.acquire("loc", _owner("first"), NOW, 30)
+    second = leases.acquire("loc", _owner("second"), NOW + 31, 30)
+    assert first is not None and second is not None and second.epoch == first.epoch + 1
+    assert leases.holds(second) and not leases.holds(first)
 
 
 @pytest.mark.anyio

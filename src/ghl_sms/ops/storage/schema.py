@@ -102,8 +102,10 @@ def check(db: Connection, where: str) -> None:
             f"The database {where} has a newer schema than this ghl-sms knows "
             f"({', '.join(found.unknown)}); upgrade ghl-sms on this machine."
         )
-    state = "has no ghl-sms tables yet" if not found.applied else (
-        f"is at schema version {found.version}; this ghl-sms needs {found.latest}"
+    state = (
+        "has no ghl-sms tables yet"
+        if not found.applied
+        else (f"is at schema version {found.version}; this ghl-sms needs {found.latest}")
     )
     raise SchemaOutdated(
         f"The database {where} {state}. Run `ghl-sms db upgrade` (with the same "
