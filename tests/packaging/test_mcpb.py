@@ -40,7 +40,8 @@ def _manifest() -> dict[str, Any]:
 def test_the_manifest_matches_the_package_and_its_tools() -> None:
     manifest = _manifest()
     assert manifest["version"] == ghl_sms.__version__
-    assert {t["name"] for t in manifest["tools"]} == anyio.run(served_tool_names)
+    listed, served = {t["name"] for t in manifest["tools"]}, anyio.run(served_tool_names)
+    assert listed == served, f"list {sorted(served)} in packaging/mcpb/manifest.json's tools"
     server = manifest["server"]
     assert server["type"] == "uv" and (MCPB_DIR / server["entry_point"]).is_file()
     assert server["mcp_config"]["args"][-1] == server["entry_point"]
