@@ -123,6 +123,9 @@ class Settings:
     """The config file's sub-account (profile) the token and location id came from."""
     oauth_store: Path | None = None
     """With it, the token is a location token of the agency login stored there."""
+    database_url: str | None = field(default=None, repr=False)
+    """``postgresql://...``: the ledger, campaigns and budgets live there instead of the
+    ledger file (``GHL_SMS_DATABASE_URL``). Kept out of reprs: it may hold a password."""
 
     @property
     def ledger_file(self) -> Path:
@@ -153,6 +156,7 @@ class Settings:
             ledger_path=Path(ledger).expanduser() if ledger else None,
             default_region=merged.get("GHL_SMS_REGION", "").strip().upper() or "US",
             repeat_window=_number(merged, "GHL_SMS_REPEAT_WINDOW", 600.0),
+            database_url=merged.get("GHL_SMS_DATABASE_URL", "").strip() or None,
         )
 
     def with_overrides(self, **changes: object) -> Settings:

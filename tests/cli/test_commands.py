@@ -215,7 +215,7 @@ def test_cancelling_a_message_that_is_not_scheduled_says_so(h: CliHarness) -> No
 
 # What needs no --sandbox: the demo runs one itself, preview asks GHL nothing, sandbox
 # serves one, webhooks receives GHL's calls, completion prints a shell script.
-_NO_GHL_CALLS = {"demo", "preview", "sandbox", "webhooks", "completion"}
+_NO_GHL_CALLS = {"db", "demo", "preview", "sandbox", "webhooks", "completion"}
 # Subcommands that only edit local files (the sub-account profiles).
 _LOCAL_SUBCOMMANDS = {("locations", "add"), ("locations", "remove"), ("locations", "default")}
 

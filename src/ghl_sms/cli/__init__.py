@@ -48,6 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "webhooks": ("ghl_sms.cli._webhooks", "webhooks"),
     "sandbox": ("ghl_sms.cli._sandbox", "sandbox"),
     "console": ("ghl_sms.cli._console", "console"),
+    "db": ("ghl_sms.cli._db", "db"),
     "completion": ("ghl_sms.cli._completion", "completion"),
 }
 

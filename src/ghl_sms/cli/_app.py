@@ -185,7 +185,9 @@ class AppContext:
                 if settings.ledger_path is not None
                 else _DATA_DIR_SETTING
             )
-            ledger = open_ledger(path, self.clock, setting=setting)
+            ledger = open_ledger(
+                path, self.clock, setting=setting, database_url=settings.database_url
+            )
             try:
                 try:
                     service = SmsService(
@@ -307,6 +309,12 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Ledger file (default: ledger.db in the data dir, ~/.local/share/ghl-sms).",
         ),
         click.option(
+            "--database-url",
+            metavar="URL",
+            help="postgresql://... keeps the ledger, campaigns and budgets there, shared by "
+            "every machine (default: $GHL_SMS_DATABASE_URL, else the ledger file).",
+        ),
+        click.option(
             "--env-file",
             type=click.Path(dir_okay=False, path_type=Path),
             help="Read settings from this .env file (default: ./.env).",
@@ -326,12 +334,17 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         given = split_locations(kwargs.pop("location_id"))
         env_file = kwargs.pop("env_file")
         config_option = kwargs.pop("config_path")
+        database_url = kwargs.pop("database_url")
         settings = app.settings(
             sandbox=kwargs.pop("sandbox") or None,
             base_url=kwargs.pop("base_url"),
             ledger_path=kwargs.pop("ledger_path"),
+            database_url=database_url,
             env_file=env_file,
         )
+        if settings.sandbox and not database_url:
+            # The sandbox's sends stay out of a shared ledger unless asked for on the line.
+            settings = settings.with_overrides(database_url="")
         environ = merged_environ(app.environ, env_file)
         app.config_file = config_path(environ, config_option)
         base, config = settings, app.config_file

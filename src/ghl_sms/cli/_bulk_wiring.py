@@ -54,7 +54,7 @@ async def open_engine(
         if settings.ledger_path is not None
         else "set GHL_SMS_DATA_DIR to a folder you can write"
     )
-    ledger = open_ledger(path, app.clock, setting=setting)
+    ledger = open_ledger(path, app.clock, setting=setting, database_url=settings.database_url)
     targets = dict(named)
 
     @asynccontextmanager

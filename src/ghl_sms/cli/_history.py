@@ -117,7 +117,7 @@ def history_cmd(
         default_region=settings.default_region,
     )
     with local_ledger(app, settings, create=False) as ledger:
-        entries = history(ledger, EventLog(ledger.db, app.clock), query)
+        entries = history(ledger, EventLog(ledger.conn, app.clock), query)
     with output_stream(output) as stream:
         if fmt == "csv":
             write_csv(entries, stream)

@@ -47,7 +47,7 @@ def local_ledger(app: AppContext, settings: Settings, *, create: bool) -> Iterat
     """The ledger of this invocation (the sandbox's with --sandbox). A reader
     (``create=False``) never creates a file: with none yet, it reads an empty ledger."""
     path = app.ledger_path(settings)
-    if not create and not path.exists():
+    if not create and not path.exists() and not settings.database_url:
         ledger = Ledger.open(":memory:", app.clock)
     else:
         setting = (
@@ -55,7 +55,9 @@ def local_ledger(app: AppContext, settings: Settings, *, create: bool) -> Iterat
             if settings.ledger_path is not None
             else "set GHL_SMS_DATA_DIR to a folder you can write"
         )
-        ledger = open_ledger(path, app.clock, setting=setting)
+        ledger = open_ledger(
+            path, app.clock, setting=setting, database_url=settings.database_url
+        )
     try:
         yield ledger
     finally:

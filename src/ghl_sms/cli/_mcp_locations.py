@@ -66,7 +66,9 @@ class _Shared:
                 if self.settings.ledger_path is not None
                 else _DATA_DIR_SETTING
             )
-            self.ledger = open_ledger(path, self.app.clock, setting=setting)
+            self.ledger = open_ledger(
+                path, self.app.clock, setting=setting, database_url=self.settings.database_url
+            )
             try:
                 if self.store is not None:
                     self.tokens = TokenManager(

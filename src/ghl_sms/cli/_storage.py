@@ -16,7 +16,13 @@ from ghl_sms.cli._errors import EXIT_USAGE, CommandError
 from ghl_sms.ops.errors import LedgerUnusable
 from ghl_sms.ops.ledger import Ledger
 
-__all__ = ["ensure_folder", "open_ledger", "unusable_ledger", "unusable_sandbox_file"]
+__all__ = [
+    "ensure_folder",
+    "open_database",
+    "open_ledger",
+    "unusable_ledger",
+    "unusable_sandbox_file",
+]
 
 
 def ensure_folder(folder: Path, what: str, setting: str) -> None:
@@ -56,8 +62,30 @@ def unusable_ledger(path: Path) -> CommandError:
     )
 
 
-def open_ledger(path: Path, clock: Clock, *, setting: str) -> Ledger:
-    """The ledger at ``path``; a damaged or foreign file is refused, never overwritten."""
+def open_database(url: str, clock: Clock) -> Ledger:
+    """The ledger on PostgreSQL at ``url``: refused with what to do when the extra is
+    missing, the server can't be reached or its schema is not this version's."""
+    from ghl_sms.ops.storage.sql import is_postgres_url
+
+    if not is_postgres_url(url):
+        raise CommandError(
+            "GHL_SMS_DATABASE_URL (--database-url) must be a postgresql:// URL.",
+            EXIT_USAGE,
+            hint="Unset it to keep the ledger in its local file (--ledger / GHL_SMS_LEDGER).",
+        )
+    try:
+        return Ledger.open(url, clock)
+    except LedgerUnusable as exc:  # says what to do (install the extra, db upgrade, ...)
+        raise CommandError(str(exc), EXIT_USAGE, name="ledger_unusable") from None
+
+
+def open_ledger(
+    path: Path, clock: Clock, *, setting: str, database_url: str | None = None
+) -> Ledger:
+    """The ledger at ``path``, or on PostgreSQL at ``database_url`` when one is given; a
+    damaged or foreign file is refused, never overwritten."""
+    if database_url:
+        return open_database(database_url, clock)
     ensure_folder(path.parent, "the ledger", setting)
     if path.is_dir():
         raise CommandError(

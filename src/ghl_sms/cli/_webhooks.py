@@ -192,7 +192,7 @@ def webhooks(
     sock = None if check else _listen(host, port)
     try:
         _describe(host, port, sock, settings, keys, rsa_label, set_dnd, max_body_bytes, check)
-        ledger = Ledger.open(settings.ledger_file, app_ctx.clock)
+        ledger = Ledger.open(settings.database_url or settings.ledger_file, app_ctx.clock)
         try:
             if sock is None:
                 return
@@ -279,7 +279,7 @@ class _Receiver:
         app = create_app(
             keys=self.keys,
             ledger=self.ledger,
-            events=EventLog(self.ledger.db, self.app_ctx.clock),
+            events=EventLog(self.ledger.conn, self.app_ctx.clock),
             clock=self.app_ctx.clock,
             on_opt_out=on_opt_out,
             max_body_bytes=self.max_body_bytes,

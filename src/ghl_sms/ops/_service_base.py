@@ -22,6 +22,9 @@ from ghl_sms.ghl import (
     NotFoundError,
     PermissionDeniedError,
     PhoneNumber,
+    RateLimits,
+    RequestPacer,
+    SlidingWindowPacer,
 )
 from ghl_sms.ops.errors import (
     PhoneGivenAsContact,
@@ -57,6 +60,11 @@ class ServiceConfig:
     reconcile_lookback: float = 300.0
     """How far before our own record a found message may be dated (clock skew)."""
     many_segments: int = 3
+    shared_budget: bool = True
+    """Every GHL request claims the location's request budget in the ledger's database,
+    the one its campaigns' pumps claim from (in every process sharing that database), so
+    a person texting during a campaign never pushes the location over GHL's limit. Off:
+    the client's own pacer paces this process alone."""
 
 
 def explain_failure(
@@ -79,6 +87,18 @@ def is_not_found(error: GhlError) -> bool:
     return isinstance(error, NotFoundError) or "not found" in " ".join(error.messages).lower()
 
 
+def _budget_pacer(
+    client: GhlClient, ledger: Ledger, clock: Clock, limits: RateLimits
+) -> RequestPacer:
+    # Imported here: the bulk package imports the service.
+    from ghl_sms.ops.bulk.budget import BudgetPacer
+    from ghl_sms.ops.storage import request_budget_key, shared_budget
+
+    budget = shared_budget(ledger.conn, clock)
+    key = request_budget_key(client.location_id)
+    return BudgetPacer(budget, key, clock, limits, spread=False)
+
+
 class ServiceBase:
     """The service's state and the lookups its operations share."""
 
@@ -95,7 +115,9 @@ class ServiceBase:
         self.clock = clock
         self.config = config or ServiceConfig()
         self.location_id = client.location_id
-        self.events = EventLog(ledger.db, clock)
+        self.events = EventLog(ledger.conn, clock)
+        if self.config.shared_budget and isinstance(client.pacer, SlidingWindowPacer):
+            client.pacer = _budget_pacer(client, ledger, clock, client.pacer.limits)
         self._numbers: list[PhoneNumber] | None = None
         self._location_timezone: str | None | bool = False  # False: not looked up yet
         self._lookups = anyio.Lock()  # concurrent sends (bulk workers) look these up once

@@ -4,7 +4,7 @@ Read-only and offline: the ledger and the status events the webhook receiver (or
 watcher) stored next to it are all it reads; no GHL request is made. The CLI's
 ``history`` command, the MCP server and a web console share it::
 
-    entries = history(ledger, EventLog(ledger.db, clock), HistoryQuery(location_id=loc))
+    entries = history(ledger, EventLog(ledger.conn, clock), HistoryQuery(location_id=loc))
 
 An entry's ``status`` is one word for what happened to the send:
 

@@ -41,7 +41,13 @@ from ghl_sms.ops._ledger_records import (
     text_hash as hash_text,
 )
 from ghl_sms.ops._migrations import migrate
-from ghl_sms.ops.storage.sql import Connection, dialect, write_transaction
+from ghl_sms.ops.storage.sql import (
+    Connection,
+    dialect,
+    is_postgres_url,
+    redact_url,
+    write_transaction,
+)
 
 __all__ = [
     "Claim",
@@ -96,9 +102,9 @@ class Ledger:
         missing, the server can't be reached, or the schema is not this version's
         (``SchemaOutdated``: run ``ghl-sms db upgrade``).
         """
-        from ghl_sms.ops.storage.postgres import connect, is_postgres_url, redact_url
-
         if is_postgres_url(str(path)):
+            from ghl_sms.ops.storage.postgres import connect
+
             conn = connect(str(path))
             try:
                 return cls(conn, clock, where=redact_url(str(path)))

@@ -58,7 +58,7 @@ def create_app(
 ) -> Starlette:
     """Build the receiver. ``app.state.processor.drain()`` finishes queued work (tests).
 
-    ``events`` must share ``ledger``'s connection (``EventLog(ledger.db, clock)``).
+    ``events`` must share ``ledger``'s connection (``EventLog(ledger.conn, clock)``).
     ``on_opt_out`` runs after the answer when a contact texts an opt-out keyword; the
     local opt-out is recorded before it runs, whatever it does.
     """

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ghl_sms._clock import FakeClock
+from ghl_sms._clock import Clock, FakeClock, SystemClock
 from ghl_sms.ghl import RateLimits
 from ghl_sms.ghl._pacing import DailyLimitExhausted
 from ghl_sms.ops._migrations import migrate
@@ -235,3 +235,42 @@ async def test_no_daily_requests_left_refuses_until_utc_midnight() -> None:
     with pytest.raises(DailyLimitExhausted):
         await pacer.acquire()
     assert pacer.blocked_until == datetime(2026, 3, 5, tzinfo=UTC).timestamp()
+
+
+def test_the_postgres_budget_decides_on_the_database_clock(pg_url: str) -> None:
+    """Two machines whose clocks disagree by a minute still share one window: each claim
+    is placed by the database's clock, and handed back on the claimer's own clock."""
+
+    class Skewed(SystemClock):
+        def __init__(self, skew: float) -> None:
+            self.skew = skew
+
+        def now(self) -> float:
+            return super().now() + self.skew
+
+    behind, ahead = Skewed(-30.0), Skewed(30.0)
+    ledgers = [Ledger.open(pg_url, behind), Ledger.open(pg_url, ahead)]
+    try:
+        _share_across_skew(*ledgers, behind, ahead)
+    finally:
+        for ledger in ledgers:
+            ledger.close()
+
+
+def _share_across_skew(one: Ledger, two: Ledger, behind: Clock, ahead: Clock) -> None:
+    from ghl_sms.ops.storage import shared_budget
+    from ghl_sms.ops.storage.postgres import PostgresBudget
+
+    first, second = shared_budget(one.conn, behind), shared_budget(two.conn, ahead)
+    assert isinstance(first, PostgresBudget) and isinstance(second, PostgresBudget)
+    limit = Limit(rules=(Rule(2, 10.0),))
+    a = first.reserve("req:loc", limit, behind.now())
+    b = second.reserve("req:loc", limit, ahead.now())
+    c = first.reserve("req:loc", limit, behind.now())
+    assert abs(a - behind.now()) < 1.0 and abs(b - ahead.now()) < 1.0  # both now, each clock
+    assert 9.0 < c - behind.now() <= 10.5  # the third waits out the window both share
+    assert first.count("req:loc", behind.now() - 5, behind.now() + 20) == 3
+    second.refund("req:loc", b)  # handed back on the clock it was handed out on
+    assert first.count("req:loc", behind.now() - 5, behind.now() + 20) == 2
+    d = second.reserve("req:loc", limit, ahead.now())
+    assert abs((d - 60.0) - c) < 0.5  # b's place: beside c, a window after a

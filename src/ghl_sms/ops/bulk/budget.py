@@ -89,6 +89,7 @@ def request_limit(
     burst: int | None = None,
     window: float | None = None,
     allowance: float = 0.0,
+    spread: bool = True,
 ) -> Limit:
     """GHL's request limits as a ``Limit``.
 
@@ -100,6 +101,8 @@ def request_limit(
     base = window if window is not None else limits.window
     seconds = base * (1 + limits.margin) + allowance
     count = burst if burst is not None else limits.burst
+    if not spread:  # a person's few requests: no need to space them, only to count them
+        return Limit(rules=(Rule(count, seconds),), per_day=limits.daily)
     return Limit(rules=(Rule(count, seconds), _spread(count, seconds, count)), per_day=limits.daily)
 
 
@@ -366,9 +369,18 @@ class BudgetPacer:
     slow the location down for the next 64 requests."""
 
     def __init__(
-        self, budget: Budget, key: str, clock: Clock, limits: RateLimits | None = None
+        self,
+        budget: Budget,
+        key: str,
+        clock: Clock,
+        limits: RateLimits | None = None,
+        *,
+        spread: bool = True,
     ) -> None:
         self.budget = budget
+        self.spread = spread
+        """Space requests evenly through the window (a pump's stream); off for a person's
+        few requests, which only need counting against the window."""
         self.key = key
         self._clock = clock
         self.limits = limits or RateLimits()
@@ -396,7 +408,11 @@ class BudgetPacer:
     @property
     def limit(self) -> Limit:
         return request_limit(
-            self.limits, burst=self._burst, window=self._window, allowance=self.allowance
+            self.limits,
+            burst=self._burst,
+            window=self._window,
+            allowance=self.allowance,
+            spread=self.spread,
         )
 
     def prepay(self, not_before: float) -> float:

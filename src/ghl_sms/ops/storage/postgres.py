@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ghl_sms._clock import Clock
 from ghl_sms.ops.bulk.budget import DayState, Limit, SqlBudget, plan_reservation
 from ghl_sms.ops.errors import LedgerUnusable
+from ghl_sms.ops.storage.sql import is_postgres_url, redact_url
 
 if TYPE_CHECKING:
     import psycopg
@@ -40,15 +41,6 @@ EXTRA_MISSING = (
 )
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|%|\?|:[A-Za-z_]\w*")
-
-
-def is_postgres_url(url: str) -> bool:
-    return url.startswith(("postgresql://", "postgres://"))
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password (for messages and logs)."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
 def translate(sql: str) -> str:

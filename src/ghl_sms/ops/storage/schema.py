@@ -16,10 +16,12 @@ from ghl_sms.ops.errors import LedgerUnusable
 from ghl_sms.ops.storage.sql import Connection, Dialect, dialect, write_transaction
 
 __all__ = [
+    "JOB_ENGINE_MODULE",
     "JobSchemaHook",
     "SchemaOutdated",
     "SchemaStatus",
     "check",
+    "job_schema_hook",
     "migrations_for",
     "status",
     "upgrade",
@@ -29,7 +31,25 @@ _UPGRADE_LOCK = "ghl-sms:schema-upgrade"
 
 JobSchemaHook = Callable[[str], Awaitable[None]]
 """Applies the job engine's own schema to the database at this URL (procrastinate's
-``apply_schema_async``); run by ``db upgrade`` after ours. Set by the worker's module."""
+``apply_schema_async``); run by ``ghl-sms db upgrade`` after ours."""
+
+JOB_ENGINE_MODULE = "ghl_sms.ops.jobs"
+"""Where the job engine lives once it exists: ``async def apply_job_schema(url: str)``
+there is the hook (``job_schema_hook``)."""
+
+
+def job_schema_hook() -> JobSchemaHook | None:
+    """The job engine's schema step, or None while there is no job engine module."""
+    import importlib
+
+    try:
+        module = importlib.import_module(JOB_ENGINE_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name == JOB_ENGINE_MODULE:
+            return None
+        raise  # the module exists but needs something missing: say so
+    hook: JobSchemaHook = module.apply_job_schema
+    return hook
 
 
 class SchemaOutdated(LedgerUnusable):

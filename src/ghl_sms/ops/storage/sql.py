@@ -11,6 +11,7 @@ backend's module.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -22,6 +23,8 @@ __all__ = [
     "Dialect",
     "TransactionalConnection",
     "dialect",
+    "is_postgres_url",
+    "redact_url",
     "write_transaction",
 ]
 
@@ -52,6 +55,15 @@ class TransactionalConnection(Protocol):
     dialect: Dialect
 
     def transaction(self, locks: Sequence[str] = ()) -> AbstractContextManager[Any]: ...
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password (for messages and logs)."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
 def dialect(db: Connection) -> Dialect:
