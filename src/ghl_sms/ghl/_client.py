@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Literal, Protocol
 from urllib.parse import quote
 
 import httpx2
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 
-from ghl_sms._clock import Clock, SystemClock
+from ghl_sms._clock import Clock
 from ghl_sms.ghl._errors import (
     ApiError,
     ConfigError,
     GhlError,
     RateLimitError,
-    RequestTimeout,
-    ResponseValidationError,
     SendOutcomeUnknownError,
-    TransportError,
     error_for_status,
-    redact_secret,
 )
 from ghl_sms.ghl._models import (
     CancelScheduledResult,
@@ -49,6 +41,7 @@ from ghl_sms.ghl._models import (
 )
 from ghl_sms.ghl._pacing import DailyLimitExhausted, RateLimits, RequestPacer, SlidingWindowPacer
 from ghl_sms.ghl._retry import RetryPolicy
+from ghl_sms.ghl._wire import WireClient
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_VERSIONS", "GhlClient", "TokenProvider"]
 
@@ -64,18 +57,10 @@ DEFAULT_VERSIONS: Mapping[str, str] = {
     "locations": "2021-07-28",
 }
 
-_USER_AGENT = "ghl-sms/0.1.0"
-_M = TypeVar("_M", bound=BaseModel)
-
-# Failures that happen before a byte of the request could have been processed.
-_NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
-
-
 # A 401 that a fresh token may cure (expired or invalid), unlike a missing scope or an
 # agency token on a location route ("Token's user type mismatch!").
 _STALE_TOKEN = re.compile(r"invalid jwt|invalid token|expired|jwt", re.IGNORECASE)
 _SCOPE_OR_CLASS = re.compile(r"scope|user type|authclass", re.IGNORECASE)
-_KEEP_SEEN_TOKENS = 8
 
 
 class TokenProvider(Protocol):
@@ -111,7 +96,7 @@ def _epoch_seconds(when: datetime) -> int:
     return int(when.timestamp())
 
 
-class GhlClient:
+class GhlClient(WireClient):
     """Talks to GHL's API for one location.
 
     Build it from explicit arguments; it never reads the environment::
@@ -125,6 +110,8 @@ class GhlClient:
     ``token_provider`` replaces ``token`` for a token that changes (OAuth): it is asked
     before each request, and once more after GHL refuses a token as expired.
     """
+
+    _keep_secrets: ClassVar[int | None] = 8  # the static token, or the latest handed out
 
     def __init__(
         self,
@@ -153,44 +140,26 @@ class GhlClient:
         if problem is not None:
             raise ConfigError(problem)
         self._token_provider = token_provider
-        self._seen_tokens: list[str] = [self._token] if self._token else []
         self.location_id = location_id.strip()
-        self.base_url = base_url.rstrip("/")
-        self._clock: Clock = clock or SystemClock()
-        self._retry = retry or RetryPolicy()
-        self._rng = rng or random.Random()
-        self.pacer: RequestPacer = pacer or SlidingWindowPacer(self._clock, rate_limits)
         self._versions = {**DEFAULT_VERSIONS, **(versions or {})}
-        self._http = httpx2.AsyncClient(
-            base_url=self.base_url,
+        self._open_wire(
+            base_url=base_url,
+            timeout=timeout,
             transport=transport,
-            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
+            clock=clock,
+            retry=retry,
+            rng=rng,
             headers={
                 **({"Authorization": f"Bearer {self._token}"} if self._token else {}),
-                "Accept": "application/json",
-                "User-Agent": _USER_AGENT,
                 # Most calls (and every send) are conversations calls; others override it.
                 "Version": self._versions["conversations"],
             },
-            follow_redirects=False,
+            secrets=[self._token] if self._token else [],
         )
+        self.pacer: RequestPacer = pacer or SlidingWindowPacer(self._clock, rate_limits)
 
     def __repr__(self) -> str:
         return f"GhlClient(location_id={self.location_id!r}, base_url={self.base_url!r})"
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> GhlClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # --- conversations: messages ----------------------------------------------------------
 
@@ -618,13 +587,9 @@ class GhlClient:
                 )
             except httpx2.TransportError as exc:
                 failure = self._transport_error(exc, method, path)
-                if self._retry.should_retry(
-                    attempt=attempt,
-                    status=None,
-                    reached_server=failure.reached_server,
-                    idempotent=idempotent,
+                if await self._wait_to_retry(
+                    failure, attempt, idempotent=idempotent, method=method, path=path
                 ):
-                    await self._wait_before_retry(attempt, None, method, path, repr(failure))
                     attempt += 1
                     continue
                 if is_send and failure.reached_server:
@@ -644,47 +609,14 @@ class GhlClient:
                 token = await self._current_token(token)
                 headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
                 continue
-            retry_after = error.retry_after if isinstance(error, RateLimitError) else None
-            if not (isinstance(error, RateLimitError) and error.daily_exhausted) and (
-                self._retry.should_retry(
-                    attempt=attempt,
-                    status=response.status_code,
-                    reached_server=True,
-                    idempotent=idempotent,
-                )
+            if await self._wait_to_retry(
+                error, attempt, idempotent=idempotent, method=method, path=path
             ):
-                await self._wait_before_retry(attempt, retry_after, method, path, repr(error))
                 attempt += 1
                 continue
             if is_send and response.status_code >= 500:
                 raise self._outcome_unknown(error)
             raise error
-
-    async def _wait_before_retry(
-        self, attempt: int, retry_after: float | None, method: str, path: str, why: str
-    ) -> None:
-        delay = self._retry.delay(attempt, self._rng, retry_after)
-        logger.info("retrying %s %s in %.2f s after %s", method, path, delay, why)
-        await self._clock.sleep(delay)
-
-    def _transport_error(
-        self, exc: httpx2.TransportError, method: str, path: str
-    ) -> TransportError:
-        reached = not isinstance(exc, _NEVER_SENT)
-        kind = type(exc).__name__
-        if isinstance(exc, httpx2.TimeoutException):
-            return RequestTimeout(
-                f"GHL did not answer in time ({kind})",
-                reached_server=reached,
-                method=method,
-                path=path,
-            )
-        return TransportError(
-            f"No response from GHL ({kind}: {self.redact(str(exc)) or 'connection failed'})",
-            reached_server=reached,
-            method=method,
-            path=path,
-        )
 
     def _outcome_unknown(self, cause: GhlError) -> SendOutcomeUnknownError:
         error = SendOutcomeUnknownError(
@@ -698,87 +630,13 @@ class GhlClient:
         error.retryable = False
         return error
 
-    def _api_error(self, response: httpx2.Response, method: str, path: str) -> ApiError:
-        status = response.status_code
-        messages: list[str] = []
-        trace_id: str | None = None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            raw = body.get("message", body.get("msg", body.get("error")))
-            if isinstance(raw, list):
-                messages = [self.redact(str(m)) for m in raw]
-            elif raw is not None:
-                messages = [self.redact(str(raw))]
-            trace = body.get("traceId")
-            trace_id = self.redact(str(trace)) if trace else None
-        elif response.content:
-            messages = [self.redact(response.text[:200])]
-        if not messages:
-            messages = [response.reason_phrase or f"HTTP {status}"]
-        cls = error_for_status(status)
-        kwargs: dict[str, Any] = {
-            "status_code": status,
-            "method": method,
-            "path": path,
-            "messages": messages,
-            "trace_id": trace_id,
-        }
-        text = "; ".join(messages)
-        if cls is RateLimitError:
-            limited = RateLimitError(
-                text, retry_after=_retry_after_seconds(response.headers), **kwargs
-            )
-            if response.headers.get("x-ratelimit-daily-remaining") == "0":
-                limited.daily_exhausted = True
-                limited.retryable = False
-            return limited
-        return cls(text, **kwargs)
-
-    def _json(self, response: httpx2.Response, method: str, path: str) -> Any:
-        if not response.content:
-            return {}
-        try:
-            return json.loads(response.content)
-        except ValueError:
-            raise ResponseValidationError(
-                f"GHL answered {response.status_code} with a body that is not JSON",
-                method=method,
-                path=path,
-                status_code=response.status_code,
-            ) from None
-
-    def _parse(self, model: type[_M], data: Any, method: str, path: str) -> _M:
-        try:
-            return model.model_validate(data)
-        except PydanticValidationError as exc:
-            raise ResponseValidationError(
-                f"GHL's answer did not have the expected shape of {model.__name__}: "
-                f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']} at "
-                f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}",
-                method=method,
-                path=path,
-            ) from None  # pydantic's text quotes the body, which could echo anything
-
     async def _current_token(self, invalid: str | None) -> str:
         assert self._token_provider is not None
         token = (await self._token_provider(invalid=invalid)).strip()
         problem = _token_problem(token) if token else "The token provider gave no token."
         if problem is not None:
             raise ConfigError(problem)
-        if token not in self._seen_tokens:
-            self._seen_tokens.append(token)
-            del self._seen_tokens[:-_KEEP_SEEN_TOKENS]
-        return token
-
-    def redact(self, text: str) -> str:
-        """``text`` without this client's token (or any it was handed lately), in any
-        case: for whatever leaves the process or is stored (error texts in the ledger)."""
-        for token in self._seen_tokens:
-            text = redact_secret(text, token)
-        return text
+        return self._hide(token)
 
 
 def _is_stale_token(error: ApiError) -> bool:
@@ -800,13 +658,3 @@ def _sort_value(conversation: ConversationSummary) -> float | None:
     if conversation.last_message_date is not None:
         return conversation.last_message_date.timestamp() * 1000
     return None
-
-
-def _retry_after_seconds(headers: httpx2.Headers) -> float | None:
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return None

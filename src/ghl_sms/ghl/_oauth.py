@@ -9,29 +9,17 @@ pair before using it). No token, secret or code ever appears in an error or a re
 
 from __future__ import annotations
 
-import json
-import logging
 import random
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
 
-from ghl_sms._clock import Clock, SystemClock
-from ghl_sms.ghl._errors import (
-    ApiError,
-    ConfigError,
-    RateLimitError,
-    RequestTimeout,
-    ResponseValidationError,
-    TransportError,
-    error_for_status,
-    redact_secret,
-)
+from ghl_sms._clock import Clock
+from ghl_sms.ghl._errors import ConfigError
 from ghl_sms.ghl._retry import RetryPolicy
+from ghl_sms.ghl._wire import WireClient
 
 __all__ = [
     "AUTHORIZE_URL",
@@ -44,14 +32,9 @@ __all__ = [
     "authorize_url",
 ]
 
-logger = logging.getLogger("ghl_sms.ghl")
-
 AUTHORIZE_URL = "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
 OAUTH_VERSION = "2021-07-28"
 _DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
-_USER_AGENT = "ghl-sms/0.1.0"
-_NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
-_M = TypeVar("_M", bound=BaseModel)
 
 
 class _OAuthModel(BaseModel):
@@ -120,12 +103,16 @@ def authorize_url(
     return str(httpx2.URL(base, params=params))
 
 
-class OAuthClient:
+class OAuthClient(WireClient):
     """Talks to GHL's OAuth endpoints for one marketplace app.
 
     ``transport`` swaps the network (a mock in unit tests, the sandbox in contract
     tests); ``clock`` drives retry waits. The client secret is held here and never shown.
     """
+
+    _server: ClassVar[str] = "GHL's OAuth server"
+    # GHL's usual {"message": ...}, or OAuth's {"error", "error_description"}.
+    _message_keys: ClassVar[tuple[str, ...]] = ("message", "error_description", "error")
 
     def __init__(
         self,
@@ -145,35 +132,19 @@ class OAuthClient:
             raise ConfigError("An OAuth client secret is required (the app's Client Secret).")
         self.client_id = client_id.strip()
         self._secret = client_secret.strip()
-        self.base_url = base_url.rstrip("/")
-        self._clock: Clock = clock or SystemClock()
-        self._retry = retry or RetryPolicy()
-        self._rng = rng or random.Random()
-        self._secrets: list[str] = [self._secret]
-        self._http = httpx2.AsyncClient(
-            base_url=self.base_url,
+        self._open_wire(
+            base_url=base_url,
+            timeout=timeout,
             transport=transport,
-            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
-            headers={"Accept": "application/json", "User-Agent": _USER_AGENT},
-            follow_redirects=False,
+            clock=clock,
+            retry=retry,
+            rng=rng,
+            headers={},
+            secrets=[self._secret],
         )
 
     def __repr__(self) -> str:
         return f"OAuthClient(client_id={self.client_id!r}, base_url={self.base_url!r})"
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> OAuthClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # --- the endpoints --------------------------------------------------------------------
 
@@ -222,7 +193,7 @@ class OAuthClient:
             repeatable=True,  # minting another token changes nothing that matters
         )
         token = self._parse(LocationToken, data, "POST", "/oauth/locationToken")
-        self._secrets.append(token.access_token)
+        self._hide(token.access_token)
         return token
 
     async def installed_locations(
@@ -258,23 +229,11 @@ class OAuthClient:
 
     # --- the request loop -----------------------------------------------------------------
 
-    def _hide(self, secret: str) -> str:
-        """Remember a value for redaction, and hand it back."""
-        if secret and secret not in self._secrets:
-            self._secrets.append(secret)
-        return secret
-
     def _remember(self, grant: TokenGrant) -> TokenGrant:
         self._hide(grant.access_token)
         if grant.refresh_token:
             self._hide(grant.refresh_token)
         return grant
-
-    def redact(self, text: str) -> str:
-        """``text`` without the secret, or any token or code this client has handled."""
-        for secret in self._secrets:
-            text = redact_secret(text, secret)
-        return text
 
     async def _call(
         self,
@@ -300,13 +259,9 @@ class OAuthClient:
                 )
             except httpx2.TransportError as exc:
                 failure = self._transport_error(exc, method, path)
-                if self._retry.should_retry(
-                    attempt=attempt,
-                    status=None,
-                    reached_server=failure.reached_server,
-                    idempotent=repeatable,
+                if await self._wait_to_retry(
+                    failure, attempt, idempotent=repeatable, method=method, path=path
                 ):
-                    await self._clock.sleep(self._retry.delay(attempt, self._rng))
                     attempt += 1
                     continue
                 raise failure from None
@@ -314,92 +269,9 @@ class OAuthClient:
                 return self._json(response, method, path)
             error = self._api_error(response, method, path)
             # A 429 was refused before processing, so even a refresh may be repeated.
-            if self._retry.should_retry(
-                attempt=attempt,
-                status=response.status_code,
-                reached_server=True,
-                idempotent=repeatable,
+            if await self._wait_to_retry(
+                error, attempt, idempotent=repeatable, method=method, path=path
             ):
-                retry_after = error.retry_after if isinstance(error, RateLimitError) else None
-                await self._clock.sleep(self._retry.delay(attempt, self._rng, retry_after))
                 attempt += 1
                 continue
             raise error
-
-    def _transport_error(
-        self, exc: httpx2.TransportError, method: str, path: str
-    ) -> TransportError:
-        reached = not isinstance(exc, _NEVER_SENT)
-        kind = type(exc).__name__
-        if isinstance(exc, httpx2.TimeoutException):
-            return RequestTimeout(
-                f"GHL's OAuth server did not answer in time ({kind})",
-                reached_server=reached,
-                method=method,
-                path=path,
-            )
-        return TransportError(
-            f"No response from GHL's OAuth server ({kind}: "
-            f"{self.redact(str(exc)) or 'connection failed'})",
-            reached_server=reached,
-            method=method,
-            path=path,
-        )
-
-    def _api_error(self, response: httpx2.Response, method: str, path: str) -> ApiError:
-        status = response.status_code
-        messages: list[str] = []
-        trace_id: str | None = None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            # GHL's usual {"message": ...}, or OAuth's {"error", "error_description"}.
-            raw = body.get("message", body.get("error_description", body.get("error")))
-            if isinstance(raw, list):
-                messages = [self.redact(str(m)) for m in raw]
-            elif raw is not None:
-                messages = [self.redact(str(raw))]
-            trace = body.get("traceId")
-            trace_id = self.redact(str(trace)) if trace else None
-        elif response.content:
-            messages = [self.redact(response.text[:200])]
-        if not messages:
-            messages = [response.reason_phrase or f"HTTP {status}"]
-        text = "; ".join(messages)
-        cls = error_for_status(status)
-        kwargs: dict[str, Any] = {
-            "status_code": status,
-            "method": method,
-            "path": path,
-            "messages": messages,
-            "trace_id": trace_id,
-        }
-        if cls is RateLimitError:
-            return RateLimitError(text, **kwargs)
-        return cls(text, **kwargs)
-
-    def _json(self, response: httpx2.Response, method: str, path: str) -> Any:
-        try:
-            return json.loads(response.content) if response.content else {}
-        except ValueError:
-            raise ResponseValidationError(
-                f"GHL answered {response.status_code} with a body that is not JSON",
-                method=method,
-                path=path,
-                status_code=response.status_code,
-            ) from None
-
-    def _parse(self, model: type[_M], data: Any, method: str, path: str) -> _M:
-        try:
-            return model.model_validate(data)
-        except PydanticValidationError as exc:
-            first = exc.errors()[0]
-            raise ResponseValidationError(
-                f"GHL's answer did not have the expected shape of {model.__name__}: "
-                f"{exc.error_count()} problem(s), first: {first['msg']} at "
-                f"{'.'.join(str(p) for p in first['loc'])}",
-                method=method,
-                path=path,
-            ) from None  # pydantic's text quotes the body, which holds tokens
