@@ -22,12 +22,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import anyio
 from anyio.abc import TaskGroup
 from mcp.server.mcpserver import Context, Elicit, Resolve
-from mcp.server.mcpserver.exceptions import ToolError
 
 from ghl_sms.ghl import GhlClient, RequestPacer
 from ghl_sms.mcp_server._errors import tool_errors
 from ghl_sms.mcp_server._models import BulkOut, BulkStatusOut
-from ghl_sms.mcp_server._send import Confirm
+from ghl_sms.mcp_server._send import Confirm, ask_approval
 from ghl_sms.mcp_server._state import AppState
 from ghl_sms.ops.bulk import (
     BulkEngine,
@@ -251,16 +250,12 @@ async def confirm_bulk(
     question = confirmation_text(preview, template, await planned.site.describe())
     if media_urls:
         question += "\nAttached to each (MMS): " + ", ".join(media_urls)
-    caps = ctx.client_capabilities
-    if caps is not None and caps.elicitation is not None:
-        return Elicit(question, Confirm)
-    if confirmed:
-        return Confirm(send=True)
-    raise ToolError(
-        "Not started yet: the user must approve it first. Show them this preview:\n"
-        f"{question}\n"
-        "Once they approve, call sms_bulk_send again with the same arguments and "
-        "confirmed=true."
+    return ask_approval(
+        ctx,
+        question,
+        confirmed=confirmed,
+        not_yet="Not started yet",
+        call_again="sms_bulk_send again with the same arguments",
     )
 
 

@@ -20,7 +20,7 @@ from ghl_sms.mcp_server._bulk import status_result
 from ghl_sms.mcp_server._errors import tool_errors
 from ghl_sms.mcp_server._locations import Site
 from ghl_sms.mcp_server._models import BulkStatusOut, CampaignsOut
-from ghl_sms.mcp_server._send import Confirm, site_of, state_of
+from ghl_sms.mcp_server._send import Confirm, ask_approval, site_of, state_of
 from ghl_sms.mcp_server._state import AppState
 from ghl_sms.ops.bulk import BulkEngine, CampaignState
 from ghl_sms.ops.errors import UsageError
@@ -86,16 +86,13 @@ async def confirm_resume(
             return Confirm(send=True)  # nothing to resume: the body says why
         question = resume_question(engine, campaign_id)
     question += f"\nSub-account: {await site.describe()}."
-    caps = ctx.client_capabilities
-    if caps is not None and caps.elicitation is not None:
-        return Elicit(question, Confirm)
-    if confirmed:
-        return Confirm(send=True)
-    raise ToolError(
-        "Not resumed yet: the user must approve it first. Show them this:\n"
-        f"{question}\n"
-        "Once they approve, call sms_campaign again with action='resume', the same "
-        "campaign_id and confirmed=true."
+    return ask_approval(
+        ctx,
+        question,
+        confirmed=confirmed,
+        not_yet="Not resumed yet",
+        call_again="sms_campaign again with action='resume', the same campaign_id",
+        shown="this",
     )
 
 

@@ -29,7 +29,13 @@ Query = Annotated[str | None, Field(description="Name, phone or email")]
 ContactsLimit = Annotated[int | None, Field(ge=1, le=DND_LOOKUP_LIMIT)]
 
 
-def summary_out(c: ContactSummary) -> ContactOut:
+def summary_out(
+    c: ContactSummary | ContactDetail,
+    *,
+    timezone: str | None = None,
+    fields: dict[str, str] | None = None,
+) -> ContactOut:
+    """A contact as a search lists it; ``detail_out`` adds what one shown in full has."""
     return ContactOut(
         id=c.id,
         name=c.name,
@@ -38,20 +44,14 @@ def summary_out(c: ContactSummary) -> ContactOut:
         tags=c.tags or None,
         sms_dnd=c.sms_dnd,
         opted_out=c.opted_out,
+        timezone=timezone,
+        fields=fields,
     )
 
 
 def detail_out(c: ContactDetail) -> ContactOut:
-    return ContactOut(
-        id=c.id,
-        name=c.name,
-        phone=c.phone,
-        email=c.email,
-        tags=c.tags or None,
-        sms_dnd=c.sms_dnd,
-        opted_out=c.opted_out,
-        timezone=", ".join(c.quiet_hours_zones) or None,
-        fields=c.merge_fields or None,
+    return summary_out(
+        c, timezone=", ".join(c.quiet_hours_zones) or None, fields=c.merge_fields or None
     )
 
 

@@ -52,6 +52,30 @@ class Confirm(BaseModel):
     send: bool = Field(description="Send this message?")
 
 
+def ask_approval(
+    ctx: Context[AppState, Any],
+    question: str,
+    *,
+    confirmed: bool,
+    not_yet: str,
+    call_again: str,
+    shown: str = "this preview",
+) -> Confirm | Elicit[Confirm]:
+    """The user's yes to ``question``: asked through the client when it can elicit; else
+    the assistant must show them the question (``shown``) and call again (``call_again``)
+    with ``confirmed=true``. ``not_yet`` says what has not happened (``Not sent yet``)."""
+    caps = ctx.client_capabilities
+    if caps is not None and caps.elicitation is not None:
+        return Elicit(question, Confirm)
+    if confirmed:
+        return Confirm(send=True)
+    raise ToolError(
+        f"{not_yet}: the user must approve it first. Show them {shown}:\n"
+        f"{question}\n"
+        f"Once they approve, call {call_again} and confirmed=true."
+    )
+
+
 @dataclass(frozen=True)
 class PlannedSend:
     site: Site
@@ -205,15 +229,12 @@ async def confirm_send(
     if preview is None or planned.request.dry_run or planned.repeat_of_sent:
         return Confirm(send=True)  # nothing goes out, or confirmation is off
     question = confirmation_text(preview, planned.request.text, await planned.site.describe())
-    caps = ctx.client_capabilities
-    if caps is not None and caps.elicitation is not None:
-        return Elicit(question, Confirm)
-    if confirmed:
-        return Confirm(send=True)
-    raise ToolError(
-        "Not sent yet: the user must approve it first. Show them this preview:\n"
-        f"{question}\n"
-        "Once they approve, call sms_send again with the same arguments and confirmed=true."
+    return ask_approval(
+        ctx,
+        question,
+        confirmed=confirmed,
+        not_yet="Not sent yet",
+        call_again="sms_send again with the same arguments",
     )
 
 
