@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ghl_sms.sandbox._engine import AuthContext
+from ghl_sms.sandbox._auth import AuthContext
 from ghl_sms.sandbox._errors import unprocessable
 from ghl_sms.sandbox._routes._gate import (
     CONTACTS_VERSION,

@@ -16,7 +16,8 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from ghl_sms.sandbox._engine import ACCEPTED_VERSIONS, AuthContext, SandboxEngine
+from ghl_sms.sandbox._auth import ACCEPTED_VERSIONS, AuthContext
+from ghl_sms.sandbox._engine import SandboxEngine
 from ghl_sms.sandbox._errors import ApiError, bad_request, too_many_requests, unauthorized
 
 __all__ = ["JsonDict", "engine_of", "ghl_route", "json_body", "query_int"]

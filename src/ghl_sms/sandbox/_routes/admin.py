@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ghl_sms.sandbox._engine import ALL_SCOPES
+from ghl_sms.sandbox._auth import ALL_SCOPES
 from ghl_sms.sandbox._ratelimit import Limits
 from ghl_sms.sandbox._routes._gate import engine_of
 from ghl_sms.sandbox._shapes import iso, message_json

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from ghl_sms.rules.phones import to_e164
-from ghl_sms.sandbox._engine import AuthContext
+from ghl_sms.sandbox._auth import AuthContext
 from ghl_sms.sandbox._errors import ApiError, bad_request, unprocessable
 from ghl_sms.sandbox._routes._contact_search import search_contacts
 from ghl_sms.sandbox._routes._gate import (

@@ -7,7 +7,7 @@ import math
 from starlette.requests import Request
 from starlette.routing import Route
 
-from ghl_sms.sandbox._engine import AuthContext
+from ghl_sms.sandbox._auth import AuthContext
 from ghl_sms.sandbox._errors import ApiError, bad_request, unprocessable
 from ghl_sms.sandbox._routes._gate import (
     CONVERSATIONS_VERSION,

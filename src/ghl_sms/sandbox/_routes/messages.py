@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ghl_sms.sandbox._engine import AuthContext
+from ghl_sms.sandbox._auth import AuthContext
 from ghl_sms.sandbox._errors import (
     ApiError,
     bad_request,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from ghl_sms.sandbox._engine import CONVERSATION_PROVIDER_ID, AuthContext
+from ghl_sms.sandbox._auth import AuthContext
 from ghl_sms.sandbox._errors import bad_request, unprocessable
+from ghl_sms.sandbox._events import CONVERSATION_PROVIDER_ID
 from ghl_sms.sandbox._routes._gate import (
     CONTACTS_VERSION,
     JsonDict,

@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ghl_sms.sandbox._engine import AuthContext
+from ghl_sms.sandbox._auth import AuthContext
 from ghl_sms.sandbox._errors import ApiError
 from ghl_sms.sandbox._oauth import AuthorizeError, AuthorizeRequest
 from ghl_sms.sandbox._routes._gate import CONTACTS_VERSION, JsonDict, engine_of, ghl_route
