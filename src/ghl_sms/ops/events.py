@@ -33,8 +33,8 @@ from ghl_sms.ops._event_records import (
     UnreadState,
     status_rank,
 )
-from ghl_sms.ops._migrations import migrate
 from ghl_sms.ops.storage.sql import Connection, write_transaction
+from ghl_sms.ops.storage.sqlite_schema import migrate
 
 __all__ = [
     "Admission",

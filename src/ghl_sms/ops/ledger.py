@@ -40,7 +40,6 @@ from ghl_sms.ops._ledger_records import (
 from ghl_sms.ops._ledger_records import (
     text_hash as hash_text,
 )
-from ghl_sms.ops._migrations import migrate
 from ghl_sms.ops.storage.sql import (
     Connection,
     dialect,
@@ -48,6 +47,7 @@ from ghl_sms.ops.storage.sql import (
     redact_url,
     write_transaction,
 )
+from ghl_sms.ops.storage.sqlite_schema import migrate
 
 __all__ = [
     "Claim",
@@ -112,7 +112,7 @@ class Ledger:
                 conn.close()
                 raise
         # Imported here: ops.errors imports this module for its send errors.
-        from ghl_sms.ops._ledger_file import connect_ledger
+        from ghl_sms.ops.storage.sqlite import connect_ledger
 
         return cls(connect_ledger(path, migrate), clock)
 

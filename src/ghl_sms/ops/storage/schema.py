@@ -82,7 +82,7 @@ def migrations_for(kind: Dialect) -> list[tuple[str, Callable[[Connection], None
         from ghl_sms.ops.storage.postgres_schema import PG_MIGRATIONS
 
         return list(PG_MIGRATIONS)
-    from ghl_sms.ops._migrations import MIGRATIONS
+    from ghl_sms.ops.storage.sqlite_schema import MIGRATIONS
 
     return [(name, fn) for name, fn in MIGRATIONS]  # type: ignore[misc]
 
@@ -137,7 +137,7 @@ def upgrade(db: Connection) -> list[str]:
     """Apply the pending migrations; return the names applied now."""
     kind = dialect(db)
     if kind == "sqlite":
-        from ghl_sms.ops._migrations import migrate
+        from ghl_sms.ops.storage.sqlite_schema import migrate
 
         assert isinstance(db, sqlite3.Connection)
         return migrate(db)
