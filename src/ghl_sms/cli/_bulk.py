@@ -33,7 +33,7 @@ from ghl_sms.cli._bulk_render import (
     run_campaigns,
 )
 from ghl_sms.cli._bulk_wiring import open_engine
-from ghl_sms.cli._inputs import read_text
+from ghl_sms.cli._inputs import text_or_file
 from ghl_sms.cli._render import console, plural
 from ghl_sms.ops._when import parse_when
 from ghl_sms.ops.bulk import (
@@ -236,20 +236,7 @@ def send_cmd(
     opt-outs (5% of the last 200 texted) run high, or before --max-cost would be
     passed; `bulk status` says why and `bulk resume` continues on purpose.
     """
-    if template is not None and template_file is not None:
-        raise CommandError(
-            "The template was given twice: as the TEMPLATE argument and with --file.",
-            EXIT_USAGE,
-            hint="Keep one: the template as an argument, or --file PATH (- reads standard input).",
-        )
-    body = read_text(template_file) if template_file is not None else template
-    if body == "-":
-        body = read_text(Path("-"))
-    if not body or not body.strip():
-        raise CommandError(
-            "Give the template as an argument, with --file PATH, or - to read standard input.",
-            EXIT_USAGE,
-        )
+    body = text_or_file(template, template_file, what="template")
     if check_dnd and not dry_run:
         raise CommandError("--check-dnd goes with --dry-run.", EXIT_USAGE)
     source = _source(csv_path, contacts, contacts_file, tag)

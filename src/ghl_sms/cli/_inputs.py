@@ -11,7 +11,7 @@ from click.core import ParameterSource
 
 from ghl_sms.cli._app import EXIT_USAGE, CommandError
 
-__all__ = ["non_empty_id", "one_source", "read_text", "refuse_unused"]
+__all__ = ["non_empty_id", "one_source", "read_text", "refuse_unused", "text_or_file"]
 
 
 def one_source(what: str, **given: object) -> None:
@@ -83,6 +83,30 @@ def read_text(path: Path) -> str:
             hint="Give the message text in the file, on standard input, or as an argument.",
         )
     return text
+
+
+def text_or_file(
+    argument: str | None, file: Path | None, *, what: str, allow_blank: bool = False
+) -> str:
+    """A message's text (``what``: ``text`` or ``template``) from its argument, --file, or
+    standard input for ``-``: exactly one of them, or a usage error. ``allow_blank`` lets
+    an empty argument through, for the caller to judge."""
+    name = what.upper()
+    if argument is not None and file is not None:
+        raise CommandError(
+            f"The {what} was given twice: as the {name} argument and with --file.",
+            EXIT_USAGE,
+            hint=f"Keep one: the {name} argument, or --file PATH (- reads standard input).",
+        )
+    body = read_text(file) if file is not None else argument
+    if body == "-":
+        body = read_text(Path("-"))
+    if body is None or (not allow_blank and not body.strip()):
+        raise CommandError(
+            f"Give the {what} as an argument, with --file PATH, or - to read standard input.",
+            EXIT_USAGE,
+        )
+    return body
 
 
 def non_empty_id(value: str | None, what: str, where: str) -> None:

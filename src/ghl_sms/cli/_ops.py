@@ -28,7 +28,7 @@ from ghl_sms.cli._app import (
     to_jsonable,
 )
 from ghl_sms.cli._errors import blocked_error
-from ghl_sms.cli._inputs import non_empty_id, one_source, read_text, refuse_unused
+from ghl_sms.cli._inputs import non_empty_id, one_source, refuse_unused, text_or_file
 from ghl_sms.cli._render import (
     console,
     render_cancel,
@@ -127,20 +127,7 @@ def send(
       ghl-sms send --sandbox --to +14155550100 "Hello from the sandbox" --dry-run
     """
     one_source("a send", to=to, contact=contact_id, conversation=conversation_id)
-    if text is not None and text_file is not None:
-        raise CommandError(
-            "The text was given twice: as an argument and with --file.",
-            EXIT_USAGE,
-            hint="Keep one: the TEXT argument, or --file PATH (or - to read standard input).",
-        )
-    body = read_text(text_file) if text_file is not None else text
-    if body == "-":
-        body = read_text(Path("-"))
-    if body is None:
-        raise CommandError(
-            "Give the text as an argument, with --file PATH, or - to read standard input.",
-            EXIT_USAGE,
-        )
+    body = text_or_file(text, text_file, what="text", allow_blank=True)
     try:
         body.encode("utf-8")
     except UnicodeEncodeError:  # undecodable bytes in argv arrive as lone surrogates
