@@ -30,20 +30,8 @@ def limit_options(*, max_connections: int) -> Callable[[F], F]:
             type=click.IntRange(1, 100_000),
             help="Connections served at once; one more gets 503 and is closed.",
         ),
-        click.option(
-            "--header-timeout",
-            default=default.header_timeout,
-            show_default=True,
-            type=click.FloatRange(0, min_open=True),
-            help="Seconds a client may take to send a request's headers, else 408.",
-        ),
-        click.option(
-            "--body-timeout",
-            default=default.body_timeout,
-            show_default=True,
-            type=click.FloatRange(0, min_open=True),
-            help="Seconds a client may take to send a request's body, else 408.",
-        ),
+        _timeout("--header-timeout", default.header_timeout, "headers"),
+        _timeout("--body-timeout", default.body_timeout, "body"),
     ]
 
     def decorate(command: F) -> F:
@@ -68,3 +56,13 @@ def limit_options(*, max_connections: int) -> Callable[[F], F]:
         return decorated  # type: ignore[no-any-return]
 
     return decorate
+
+
+def _timeout(name: str, default: float, part: str) -> Callable[[F], F]:
+    return click.option(
+        name,
+        default=default,
+        show_default=True,
+        type=click.FloatRange(0, min_open=True),
+        help=f"Seconds a client may take to send a request's {part}, else 408.",
+    )
