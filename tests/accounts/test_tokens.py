@@ -45,15 +45,6 @@ def oauth_client(agency: FakeAgency, clock: FakeClock) -> OAuthClient:
     )
 
 
-async def logged_in(tmp_path: Path, clock: FakeClock, agency: FakeAgency) -> TokenStore:
-    store = TokenStore(tmp_path / "data" / "oauth.json")
-    async with oauth_client(agency, clock) as oauth:
-        await complete_login(
-            store, app(), oauth, code=agency.new_code(REDIRECT), redirect_uri=REDIRECT, clock=clock
-        )
-    return store
-
-
 def manager(store: TokenStore, agency: FakeAgency, clock: FakeClock) -> TokenManager:
     return TokenManager(store, clock=clock, transport=agency.transport())
 
@@ -68,11 +59,21 @@ def agency(clock: FakeClock) -> FakeAgency:
     return FakeAgency(now=clock.now)
 
 
+@pytest.fixture
+async def store(tmp_path: Path, clock: FakeClock, agency: FakeAgency) -> TokenStore:
+    """The agency logged in: its first token pair on disk."""
+    store = TokenStore(tmp_path / "data" / "oauth.json")
+    async with oauth_client(agency, clock) as oauth:
+        await complete_login(
+            store, app(), oauth, code=agency.new_code(REDIRECT), redirect_uri=REDIRECT, clock=clock
+        )
+    return store
+
+
 @pytest.mark.anyio
 async def test_login_stores_the_agency_tokens_privately(
-    tmp_path: Path, clock: FakeClock, agency: FakeAgency
+    store: TokenStore, clock: FakeClock, agency: FakeAgency
 ) -> None:
-    store = await logged_in(tmp_path, clock, agency)
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     tokens = store.load()
     assert tokens.company.company_id == COMPANY_ID
@@ -83,9 +84,8 @@ async def test_login_stores_the_agency_tokens_privately(
 
 @pytest.mark.anyio
 async def test_the_agency_token_is_refreshed_only_shortly_before_expiry(
-    tmp_path: Path, clock: FakeClock, agency: FakeAgency
+    store: TokenStore, clock: FakeClock, agency: FakeAgency
 ) -> None:
-    store = await logged_in(tmp_path, clock, agency)
     first = store.load().company
     async with manager(store, agency, clock) as tokens:
         clock.advance(86399 - 301)
@@ -102,9 +102,8 @@ async def test_the_agency_token_is_refreshed_only_shortly_before_expiry(
 
 @pytest.mark.anyio
 async def test_the_new_pair_is_on_disk_before_it_is_used(
-    tmp_path: Path, clock: FakeClock, agency: FakeAgency
+    store: TokenStore, clock: FakeClock, agency: FakeAgency
 ) -> None:
-    store = await logged_in(tmp_path, clock, agency)
     seen_on_disk: list[str] = []
     original = agency.handle
 
@@ -123,9 +122,8 @@ async def test_the_new_pair_is_on_disk_before_it_is_used(
 
 @pytest.mark.anyio
 async def test_location_tokens_are_cached_until_shortly_before_expiry(
-    tmp_path: Path, clock: FakeClock, agency: FakeAgency
+    store: TokenStore, clock: FakeClock, agency: FakeAgency
 ) -> None:
-    store = await logged_in(tmp_path, clock, agency)
     async with manager(store, agency, clock) as tokens:
         a1 = await tokens.location_token("locA")
         assert await tokens.location_token("locA") == a1
@@ -144,9 +142,8 @@ async def test_location_tokens_are_cached_until_shortly_before_expiry(
 
 @pytest.mark.anyio
 async def test_a_refused_location_token_is_replaced(
-    tmp_path: Path, clock: FakeClock, agency: FakeAgency
+    store: TokenStore, clock: FakeClock, agency: FakeAgency
 ) -> None:
-    store = await logged_in(tmp_path, clock, agency)
     async with manager(store, agency, clock) as tokens:
         first = await tokens.location_token("locA")
         second = await tokens.location_token("locA", invalid=first)
@@ -157,9 +154,8 @@ async def test_a_refused_location_token_is_replaced(
 
 @pytest.mark.anyio
 async def test_the_api_client_renews_an_expired_location_token_by_itself(
-    tmp_path: Path, clock: FakeClock, agency: FakeAgency
+    store: TokenStore, clock: FakeClock, agency: FakeAgency
 ) -> None:
-    store = await logged_in(tmp_path, clock, agency)
     async with manager(store, agency, clock) as tokens:
         client = GhlClient(
             token_provider=tokens.provider("locB"),
@@ -181,9 +177,8 @@ async def test_the_api_client_renews_an_expired_location_token_by_itself(
 
 @pytest.mark.anyio
 async def test_many_tasks_of_one_process_mint_one_token(
-    tmp_path: Path, clock: FakeClock, agency: FakeAgency
+    store: TokenStore, clock: FakeClock, agency: FakeAgency
 ) -> None:
-    store = await logged_in(tmp_path, clock, agency)
     clock.advance(86400)  # every task finds the agency token expired
     got: list[str] = []
     async with manager(store, agency, clock) as tokens:
@@ -199,9 +194,8 @@ async def test_many_tasks_of_one_process_mint_one_token(
 
 @pytest.mark.anyio
 async def test_a_refused_refresh_token_asks_to_log_in_again(
-    tmp_path: Path, clock: FakeClock, agency: FakeAgency
+    store: TokenStore, clock: FakeClock, agency: FakeAgency
 ) -> None:
-    store = await logged_in(tmp_path, clock, agency)
     agency.live_refresh.clear()  # revoked at GHL
     clock.advance(86400)
     async with manager(store, agency, clock) as tokens:
@@ -213,9 +207,8 @@ async def test_a_refused_refresh_token_asks_to_log_in_again(
 
 @pytest.mark.anyio
 async def test_a_location_outside_the_install_is_a_clear_error(
-    tmp_path: Path, clock: FakeClock, agency: FakeAgency
+    store: TokenStore, clock: FakeClock, agency: FakeAgency
 ) -> None:
-    store = await logged_in(tmp_path, clock, agency)
     async with manager(store, agency, clock) as tokens:
         with pytest.raises(AccountsError, match="no token for sub-account locZ"):
             await tokens.location_token("locZ")
@@ -223,9 +216,8 @@ async def test_a_location_outside_the_install_is_a_clear_error(
 
 @pytest.mark.anyio
 async def test_installed_locations_pages_through_all(
-    tmp_path: Path, clock: FakeClock, agency: FakeAgency
+    store: TokenStore, clock: FakeClock, agency: FakeAgency
 ) -> None:
-    store = await logged_in(tmp_path, clock, agency)
     async with manager(store, agency, clock) as tokens:
         found = await tokens.installed_locations(page_size=2)
     assert [(loc.id, loc.name) for loc in found] == [
@@ -252,9 +244,8 @@ def test_no_login_and_a_damaged_or_unsafe_store_are_explained(tmp_path: Path) ->
 
 @pytest.mark.anyio
 async def test_a_store_write_is_atomic(
-    tmp_path: Path, clock: FakeClock, agency: FakeAgency
+    store: TokenStore, clock: FakeClock, agency: FakeAgency
 ) -> None:
-    store = await logged_in(tmp_path, clock, agency)
     inode = store.path.stat().st_ino
     async with manager(store, agency, clock) as tokens:
         await tokens.location_token("locA")
