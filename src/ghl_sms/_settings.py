@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from ghl_sms.ghl import DEFAULT_BASE_URL
+from ghl_sms.ghl._endpoint import DEFAULT_BASE_URL
 
 __all__ = ["Secret", "Settings", "check_token", "default_data_dir", "read_env_file"]
 

@@ -15,10 +15,10 @@ from ghl_sms import __version__
 from ghl_sms.cli._errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
-    KNOWN_ERRORS,
     CommandError,
     error_json,
     interrupted,
+    known_errors,
     translate,
     wants_json,
 )
@@ -52,12 +52,60 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "completion": ("ghl_sms.cli._completion", "completion"),
 }
 
+# name -> the command's short help, as `ghl-sms --help` lists it: listing them from here
+# spares --help importing every command (tests/cli/test_startup.py keeps them in step).
+SUMMARIES: dict[str, str] = {
+    "demo": "Walk through ghl-sms against a fresh embedded sandbox (no GHL account needed).",
+    "send": "Send an SMS, or an MMS with --media, now or later (--at).",
+    "cancel": "Cancel a scheduled message; with no id, list the scheduled ones.",
+    "status": "A message's delivery status, with a failure explained and what to do.",
+    "thread": "A contact's conversation, newest message last.",
+    "inbox": "Recent conversations with their unread counts, most recent first.",
+    "contacts": "Find contacts by name, phone, email or tag, or show one.",
+    "check": "Could this contact or number be texted now? Sends and creates nothing.",
+    "numbers": "The location's sending numbers: SMS/MMS capability and the default.",
+    "preview": "Show how TEXT will be encoded and split into billed SMS parts.",
+    "history": "Every send this install made: when, to whom, the text, parts, cost estimate, "
+    "status and why it failed.",
+    "optouts": "Local opt-outs: who this location must not text, and why.",
+    "bulk": "Text a list: a CSV, contact ids or a GHL tag, one template with merge fields.",
+    "mcp": "Serve the ghl-sms tools to Claude, Cursor or any MCP client.",
+    "doctor": "Check a GHL setup before wiring it into an assistant.",
+    "locations": "The sub-accounts you can text from: profiles and the agency login's locations.",
+    "login": "Log in with an agency's marketplace app (OAuth) to text from all its sub-accounts.",
+    "webhooks": "Receive GHL webhooks into the ledger: replies, opt-outs, delivery statuses, DND.",
+    "sandbox": "Serve a local GoHighLevel: the API routes ghl-sms uses, a simulated carrier, "
+    "signed webhooks and test controls under /_sandbox/.",
+    "console": "A web console: the sandbox's phones, conversations, campaigns and history.",
+    "db": "The ledger database: its schema version, and migrating it (PostgreSQL).",
+    "worker": "Send campaigns from PostgreSQL: run pump jobs until stopped (Ctrl-C, SIGTERM).",
+    "completion": "Print the script that makes SHELL (bash, zsh or fish) complete ghl-sms "
+    "commands.",
+}
+
 
 class LazyGroup(click.Group):
     """Commands loaded on demand, and the one place every command's errors are shown."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's listing, from ``SUMMARIES`` (a command without one is loaded for it)."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            summary = SUMMARIES.get(name)
+            if summary is not None:
+                shortened = click.Command(name, help=summary).get_short_help_str(limit)
+                rows.append((name, shortened))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
@@ -90,7 +138,7 @@ class LazyGroup(click.Group):
             error = interrupted()
         except click.ClickException as exc:
             error = exc
-        except KNOWN_ERRORS as exc:  # anticipated errors a command did not translate
+        except known_errors() as exc:  # anticipated errors a command did not translate
             mapped = translate(exc)
             if mapped is None:
                 raise

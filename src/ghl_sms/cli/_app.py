@@ -6,35 +6,37 @@ import functools
 import json
 import os
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import click
-import httpx2
-from pydantic import BaseModel
 
 from ghl_sms._clock import Clock, SystemClock
 from ghl_sms._settings import Settings
-from ghl_sms.accounts import TokenManager, TokenStore
 from ghl_sms.cli._credentials import config_path, merged_environ, resolve_settings
 from ghl_sms.cli._errors import (
     EXIT_BLOCKED,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
-    KNOWN_ERRORS,
     CommandError,
+    known_errors,
     translate,
 )
-from ghl_sms.cli._storage import ensure_folder, open_ledger, unusable_ledger, unusable_sandbox_file
-from ghl_sms.ghl import GhlClient
-from ghl_sms.ops.service import ServiceConfig, SmsService
+
+# What opens a connection, a ledger or the sandbox is imported by the command that does,
+# so `ghl-sms mcp` answers its first tools/list without loading any of it.
+if TYPE_CHECKING:
+    import httpx2
+
+    from ghl_sms.accounts import TokenManager
+    from ghl_sms.ghl import GhlClient
+    from ghl_sms.ops.service import SmsService
 
 __all__ = [
     "EXIT_BLOCKED",
@@ -99,6 +101,9 @@ class AppContext:
     def _sandbox(self, settings: Settings) -> Any:
         if self.sandbox_factory is not None:
             return self.sandbox_factory(settings, self.clock)
+        import sqlite3
+
+        from ghl_sms.cli._storage import unusable_sandbox_file
         from ghl_sms.sandbox import Sandbox  # imported lazily: only --sandbox runs need it
         from ghl_sms.sandbox.store import SandboxInUseError
 
@@ -118,6 +123,8 @@ class AppContext:
 
     @asynccontextmanager
     async def client(self, settings: Settings) -> AsyncIterator[GhlClient]:
+        from ghl_sms.cli._storage import ensure_folder
+
         sandbox = None
         with ExitStack() as held:
             if settings.sandbox:
@@ -128,6 +135,9 @@ class AppContext:
 
     @asynccontextmanager
     async def _client(self, settings: Settings, sandbox: Any) -> AsyncIterator[GhlClient]:
+        from ghl_sms.accounts import TokenManager, TokenStore
+        from ghl_sms.ghl import GhlClient
+
         tokens: TokenManager | None = None
         try:
             if settings.oauth_store is not None:  # a location token of the agency login
@@ -178,6 +188,11 @@ class AppContext:
 
     @asynccontextmanager
     async def service(self, settings: Settings) -> AsyncIterator[SmsService]:
+        import sqlite3
+
+        from ghl_sms.cli._storage import open_ledger, unusable_ledger
+        from ghl_sms.ops.service import ServiceConfig, SmsService
+
         async with self.client(settings) as client:
             path = self.ledger_path(settings)
             setting = (
@@ -225,7 +240,7 @@ def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a command's async body, turning anticipated errors into exit codes."""
     try:
         return anyio.run(main)
-    except KNOWN_ERRORS as exc:
+    except known_errors() as exc:
         mapped = translate(exc)
         if mapped is None:
             raise
@@ -263,6 +278,8 @@ def _moment(value: Any) -> datetime | None:
 def to_jsonable(value: Any, key: str | None = None) -> Any:
     """JSON-ready data with every timestamp in one format (``json_time``), wherever it
     came from: a model's datetime, an ISO string, or epoch seconds in a ``*_at`` field."""
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     if isinstance(value, datetime):

@@ -19,13 +19,13 @@ from ghl_sms._settings import Settings
 from ghl_sms.cli._app import EXIT_FAILED, EXIT_USAGE, AppContext, CommandError, emit_json
 from ghl_sms.cli._bulk_render import err_console, finish, render_preview, run_campaigns
 from ghl_sms.cli._bulk_wiring import open_engine
-from ghl_sms.cli._errors import KNOWN_ERRORS, translate
+from ghl_sms.cli._errors import known_errors, translate
 from ghl_sms.cli._render import console, plural
 from ghl_sms.ops.bulk import BulkEngine, Campaign, CampaignSpec, RecipientSource
 
 __all__ = ["Target", "fan_out", "resolve_targets"]
 
-_ANTICIPATED: tuple[type[Exception], ...] = (CommandError, *KNOWN_ERRORS)
+_ANTICIPATED: tuple[type[Exception], ...] = (CommandError, *known_errors())
 """What creating one location's campaign may raise and the others outlive."""
 
 

@@ -10,24 +10,12 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ghl_sms.ghl import ConfigError, GhlError
-from ghl_sms.ops._quiet import iso_utc
-from ghl_sms.ops.errors import (
-    OpsError,
-    PreflightBlocked,
-    RecipientNotFound,
-    RepeatSendError,
-    SenderNotAvailable,
-    SendInProgressError,
-    UsageError,
-)
-from ghl_sms.ops.hints import hint_for
-from ghl_sms.ops.models import Note
-from ghl_sms.rules.preflight import ReasonCode
+if TYPE_CHECKING:
+    from ghl_sms.ops.errors import PreflightBlocked
 
 __all__ = [
     "EXIT_BLOCKED",
@@ -36,9 +24,9 @@ __all__ = [
     "EXIT_USAGE",
     "CommandError",
     "blocked_error",
-    "KNOWN_ERRORS",
     "error_json",
     "interrupted",
+    "known_errors",
     "translate",
     "wants_json",
 ]
@@ -50,14 +38,17 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 _CODE_OF_EXIT = {EXIT_FAILED: "failed", EXIT_USAGE: "usage", EXIT_BLOCKED: "blocked"}
 
-# What a command's async body may raise on purpose (``run_async`` translates these).
-KNOWN_ERRORS: tuple[type[Exception], ...] = (
-    GhlError,
-    OpsError,
-    RepeatSendError,
-    SendInProgressError,
-    ValueError,
-)
+
+def known_errors() -> tuple[type[Exception], ...]:
+    """What a command's async body may raise on purpose (``run_async`` translates these).
+
+    Imported when an error is handled, not at start: naming them loads the ledger, and
+    ``ghl-sms --help`` needs none of it (so neither do ``translate`` and ``blocked_error``).
+    """
+    from ghl_sms.ghl import GhlError
+    from ghl_sms.ops.errors import OpsError, RepeatSendError, SendInProgressError
+
+    return (GhlError, OpsError, RepeatSendError, SendInProgressError, ValueError)
 
 
 class CommandError(click.ClickException):
@@ -98,6 +89,18 @@ def _snake(name: str) -> str:
 def translate(error: BaseException) -> CommandError | None:
     """The exit code and the one or two lines a person sees for an anticipated error;
     None for anything else (a bug)."""
+    from ghl_sms.ghl import ConfigError, GhlError
+    from ghl_sms.ops.errors import (
+        OpsError,
+        PreflightBlocked,
+        RecipientNotFound,
+        RepeatSendError,
+        SenderNotAvailable,
+        SendInProgressError,
+        UsageError,
+    )
+    from ghl_sms.ops.hints import hint_for
+
     if isinstance(error, CommandError):
         return error
     name = _snake(type(error).__name__)
@@ -124,6 +127,10 @@ def blocked_error(blocked: PreflightBlocked) -> CommandError:
 
     Under --json the error object carries the preflight's notes and the next allowed time.
     """
+    from ghl_sms.ops._quiet import iso_utc
+    from ghl_sms.ops.models import Note
+    from ghl_sms.rules.preflight import ReasonCode
+
     notes = [note.model_dump(mode="json") for note in Note.all_of(blocked.verdict)]
     details: dict[str, Any] = {"notes": notes}
     message, hint = str(blocked), None

@@ -117,10 +117,10 @@ def mcp(
       claude mcp add ghl-sms -- ghl-sms mcp --config ~/.config/ghl-sms/config.toml
       GHL_SMS_MCP_TOKEN=$(openssl rand -hex 32) ghl-sms mcp --http --port 8000
     """
+    # Only what the first tools/list needs: the locations, the sandbox and the ledger open
+    # on the first tool call (ghl_sms.mcp_server._locations).
     from ghl_sms.cli._mcp_locations import mcp_locations
-    from ghl_sms.mcp_server.http import serve_http
     from ghl_sms.mcp_server.server import build_server
-    from ghl_sms.sandbox.store import SandboxInUseError
 
     assert app.config_file is not None
     locations = mcp_locations(app, settings, wanted=default_location, config=app.config_file)
@@ -135,6 +135,8 @@ def mcp(
         if sock is None or token is None:
             server.run()
             return
+        from ghl_sms.mcp_server.http import serve_http
+
         serve = functools.partial(
             serve_http, server, host=host, sock=sock, token=token, limits=limits
         )
@@ -142,6 +144,8 @@ def mcp(
     except KeyboardInterrupt:
         pass
     except Exception as exc:  # the lifespan's failures arrive wrapped in exception groups
+        from ghl_sms.sandbox.store import SandboxInUseError
+
         cause = _first_leaf(exc)
         if not isinstance(cause, GhlError | OpsError | OSError | SandboxInUseError | CommandError):
             raise

@@ -8,36 +8,39 @@ tool's own ``location`` picks another. ``--sandbox`` serves the demo location, p
 sandbox agency's sub-accounts after `ghl-sms login --sandbox`.
 
 One ledger for all of them (sends, opt-outs and campaigns are keyed by location), one
-sandbox and one TokenManager per process; each location's client is opened when a tool
-first names it.
+sandbox and one TokenManager per process, opened with the first location; each
+location's client is opened when a tool first names it. Until then nothing here is
+imported but the config file's reader: the server answers tools/list first.
 """
 
 from __future__ import annotations
 
 import functools
 import random
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ghl_sms._settings import Secret, Settings
-from ghl_sms.accounts import AccountsConfig, SystemKeyring, TokenManager, TokenStore
+from ghl_sms.accounts import SystemKeyring, TokenStore
 from ghl_sms.cli._app import EXIT_USAGE, AppContext, CommandError
 from ghl_sms.cli._credentials import load_config, merged_environ, oauth_store_path
-from ghl_sms.cli._storage import ensure_folder, open_ledger, unusable_ledger
-from ghl_sms.ghl import GhlClient
 from ghl_sms.mcp_server.server import AgencyAccess, LocationSet, SubAccount
-from ghl_sms.ops.ledger import Ledger
-from ghl_sms.ops.service import ServiceConfig, SmsService
+from ghl_sms.ops.errors import OpsError
+
+if TYPE_CHECKING:
+    from ghl_sms.accounts import AccountsConfig, TokenManager
+    from ghl_sms.ghl import GhlClient
+    from ghl_sms.ops.ledger import Ledger
+    from ghl_sms.ops.service import SmsService
 
 __all__ = ["mcp_locations"]
 
 _DATA_DIR_SETTING = "set GHL_SMS_DATA_DIR to a folder you can write"
 
-Opened = AbstractAsyncContextManager[SmsService]
+Opened = AbstractAsyncContextManager["SmsService"]
 TokenSource = Callable[[], Secret]
 """A profile's token, read when its location is first used (a missing one fails that
 location's calls, not the server)."""
@@ -56,6 +59,20 @@ class _Shared:
 
     @asynccontextmanager
     async def opened(self) -> AsyncIterator[None]:
+        """The sandbox, the ledger and the agency's TokenManager. Entered by the first
+        tool call that needs a location, so a problem is that call's error (an OpsError,
+        which the tools report as it is), not a server that never starts."""
+        try:
+            async with self._opened():
+                yield
+        except CommandError as exc:  # the CLI's own words: a busy sandbox, a bad ledger
+            raise OpsError(" ".join(filter(None, (exc.message, exc.hint)))) from None
+
+    @asynccontextmanager
+    async def _opened(self) -> AsyncIterator[None]:
+        from ghl_sms.accounts import TokenManager
+        from ghl_sms.cli._storage import ensure_folder, open_ledger
+
         if self.settings.sandbox:
             ensure_folder(self.settings.data_dir, "the sandbox state", _DATA_DIR_SETTING)
             self.sandbox = self.app._sandbox(self.settings)
@@ -87,6 +104,8 @@ class _Shared:
         return self.sandbox.transport() if self.sandbox is not None else self.app.http_transport
 
     def _client(self, location_id: str, **auth: Any) -> GhlClient:
+        from ghl_sms.ghl import GhlClient
+
         base_url = self.sandbox.base_url if self.sandbox is not None else self.settings.base_url
         return GhlClient(
             location_id=location_id,
@@ -99,6 +118,11 @@ class _Shared:
 
     @asynccontextmanager
     async def _service(self, client: GhlClient) -> AsyncIterator[SmsService]:
+        import sqlite3
+
+        from ghl_sms.cli._storage import unusable_ledger
+        from ghl_sms.ops.service import ServiceConfig, SmsService
+
         assert self.ledger is not None  # opened() runs first
         async with client:
             try:

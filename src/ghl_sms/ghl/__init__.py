@@ -1,6 +1,9 @@
 """The async client for the GHL endpoints that texting needs."""
 
-from ghl_sms.ghl._client import DEFAULT_BASE_URL, DEFAULT_VERSIONS, GhlClient, TokenProvider
+from typing import TYPE_CHECKING
+
+from ghl_sms._lazy import lazy_exports
+from ghl_sms.ghl._endpoint import DEFAULT_BASE_URL
 from ghl_sms.ghl._errors import (
     ApiError,
     AuthenticationError,
@@ -17,39 +20,87 @@ from ghl_sms.ghl._errors import (
     ServerError,
     TransportError,
 )
-from ghl_sms.ghl._models import (
-    CancelScheduledResult,
-    Contact,
-    ContactPage,
-    ConversationDetail,
-    ConversationPage,
-    ConversationSummary,
-    CreatedConversation,
-    DndChannel,
-    DndSettings,
-    InboundMessageResult,
-    Location,
-    Message,
-    MessageFailure,
-    MessagePage,
-    NumberCapabilities,
-    PhoneNumber,
-    PhoneNumberList,
-    SendMessageResult,
-    UploadResult,
-    UpsertContactResult,
-)
-from ghl_sms.ghl._oauth import (
-    AUTHORIZE_URL,
-    InstalledLocation,
-    InstalledLocationPage,
-    LocationToken,
-    OAuthClient,
-    TokenGrant,
-    authorize_url,
-)
-from ghl_sms.ghl._pacing import RateLimits, RequestPacer, SlidingWindowPacer
-from ghl_sms.ghl._retry import RetryPolicy
+
+# The errors are cheap; the client, its models and OAuth are imported on first use.
+if TYPE_CHECKING:
+    from ghl_sms.ghl._client import DEFAULT_VERSIONS, GhlClient, TokenProvider
+    from ghl_sms.ghl._models import (
+        CancelScheduledResult,
+        Contact,
+        ContactPage,
+        ConversationDetail,
+        ConversationPage,
+        ConversationSummary,
+        CreatedConversation,
+        DndChannel,
+        DndSettings,
+        InboundMessageResult,
+        Location,
+        Message,
+        MessageFailure,
+        MessagePage,
+        NumberCapabilities,
+        PhoneNumber,
+        PhoneNumberList,
+        SendMessageResult,
+        UploadResult,
+        UpsertContactResult,
+    )
+    from ghl_sms.ghl._oauth import (
+        AUTHORIZE_URL,
+        InstalledLocation,
+        InstalledLocationPage,
+        LocationToken,
+        OAuthClient,
+        TokenGrant,
+        authorize_url,
+    )
+    from ghl_sms.ghl._pacing import RateLimits, RequestPacer, SlidingWindowPacer
+    from ghl_sms.ghl._retry import RetryPolicy
+else:
+    __getattr__, __dir__ = lazy_exports(
+        __name__,
+        {
+            "ghl_sms.ghl._client": (
+                "DEFAULT_VERSIONS",
+                "GhlClient",
+                "TokenProvider",
+            ),
+            "ghl_sms.ghl._models": (
+                "CancelScheduledResult",
+                "Contact",
+                "ContactPage",
+                "ConversationDetail",
+                "ConversationPage",
+                "ConversationSummary",
+                "CreatedConversation",
+                "DndChannel",
+                "DndSettings",
+                "InboundMessageResult",
+                "Location",
+                "Message",
+                "MessageFailure",
+                "MessagePage",
+                "NumberCapabilities",
+                "PhoneNumber",
+                "PhoneNumberList",
+                "SendMessageResult",
+                "UploadResult",
+                "UpsertContactResult",
+            ),
+            "ghl_sms.ghl._oauth": (
+                "AUTHORIZE_URL",
+                "InstalledLocation",
+                "InstalledLocationPage",
+                "LocationToken",
+                "OAuthClient",
+                "TokenGrant",
+                "authorize_url",
+            ),
+            "ghl_sms.ghl._pacing": ("RateLimits", "RequestPacer", "SlidingWindowPacer"),
+            "ghl_sms.ghl._retry": ("RetryPolicy",),
+        },
+    )
 
 __all__ = [
     "AUTHORIZE_URL",

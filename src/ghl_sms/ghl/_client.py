@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx2
 
 from ghl_sms._clock import Clock
+from ghl_sms.ghl._endpoint import DEFAULT_BASE_URL
 from ghl_sms.ghl._errors import (
     ApiError,
     ConfigError,
@@ -46,8 +47,6 @@ from ghl_sms.ghl._wire import WireClient
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_VERSIONS", "GhlClient", "TokenProvider"]
 
 logger = logging.getLogger("ghl_sms.ghl")
-
-DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
 
 # Each API module declares exactly one `Version` value in its spec.
 DEFAULT_VERSIONS: Mapping[str, str] = {

@@ -23,28 +23,18 @@ import anyio
 from anyio.abc import TaskGroup
 from mcp.server.mcpserver import Context, Elicit, Resolve
 
-from ghl_sms.ghl import GhlClient, RequestPacer
 from ghl_sms.mcp_server._errors import tool_errors
 from ghl_sms.mcp_server._models import BulkOut, BulkStatusOut
 from ghl_sms.mcp_server._send import Confirm, ask_approval
 from ghl_sms.mcp_server._state import AppState
-from ghl_sms.ops.bulk import (
-    BulkEngine,
-    CampaignSpec,
-    CampaignState,
-    Caps,
-    ContactIdsSource,
-    CsvSource,
-    EngineConfig,
-    Preview,
-    RecipientSource,
-    TagSource,
-)
 from ghl_sms.ops.errors import UsageError
-from ghl_sms.ops.service import SmsService
 
+# The bulk engine is imported when a location opens, not for tools/list.
 if TYPE_CHECKING:
+    from ghl_sms.ghl import GhlClient, RequestPacer
     from ghl_sms.mcp_server._locations import Site
+    from ghl_sms.ops.bulk import BulkEngine, Preview, RecipientSource
+    from ghl_sms.ops.service import SmsService
 
 __all__ = ["BulkRunner", "PlannedBulk", "bulk_engine", "confirm_bulk", "plan_bulk"]
 
@@ -75,6 +65,8 @@ class BulkRunner:
             self._tasks.start_soon(self._loop)
 
     def _running(self) -> list[str]:
+        from ghl_sms.ops.bulk import CampaignState
+
         return [
             c.id
             for c in self.engine.campaigns(self.location_id)
@@ -102,6 +94,7 @@ class BulkRunner:
 async def bulk_engine(service: SmsService) -> AsyncIterator[BulkEngine]:
     """An engine over the service's own client and ledger; the client's pacer becomes the
     location's shared budget, so one-to-one tools and campaigns never overspend it."""
+    from ghl_sms.ops.bulk import BulkEngine, EngineConfig
 
     @asynccontextmanager
     async def connect(location_id: str, pacer: RequestPacer) -> AsyncIterator[GhlClient]:
@@ -142,6 +135,8 @@ def _campaign_id(location_id: str, key: str | None, parts: list[Any]) -> str:
 def _source(
     contact_ids: list[str] | None, tag: str | None, csv_path: str | None
 ) -> RecipientSource:
+    from ghl_sms.ops.bulk import ContactIdsSource, CsvSource, TagSource
+
     given = [s for s in (contact_ids, tag, csv_path) if s]
     if len(given) != 1:
         raise UsageError("Give exactly one recipient source: contact_ids, tag or csv_path.")
@@ -170,6 +165,8 @@ async def plan_bulk(
     media_urls: tuple[str, ...] = (),
     location: str | None = None,
 ) -> PlannedBulk:
+    from ghl_sms.ops.bulk import CampaignSpec, CampaignState, Caps
+
     state = ctx.request_context.lifespan_context
     with tool_errors():
         site = await state.locations.site(location)

@@ -8,7 +8,7 @@ high, the spend cap): the user confirms it like a send, seeing why it paused.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult, Resolve
@@ -18,12 +18,14 @@ from mcp.types import ToolAnnotations
 from ghl_sms.mcp_server._args import Confirmed, Ctx, Location
 from ghl_sms.mcp_server._bulk import status_result
 from ghl_sms.mcp_server._errors import tool_errors
-from ghl_sms.mcp_server._locations import Site
 from ghl_sms.mcp_server._models import BulkStatusOut, CampaignsOut
 from ghl_sms.mcp_server._send import Confirm, ask_approval, site_of, state_of
 from ghl_sms.mcp_server._state import AppState
-from ghl_sms.ops.bulk import BulkEngine, CampaignState
 from ghl_sms.ops.errors import UsageError
+
+if TYPE_CHECKING:  # the bulk engine is imported when a location opens
+    from ghl_sms.mcp_server._locations import Site
+    from ghl_sms.ops.bulk import BulkEngine
 
 __all__ = ["LIST_LIMIT", "own_campaign", "register_campaign"]
 
@@ -74,6 +76,8 @@ async def confirm_resume(
     """Only ``resume`` asks the user (it sends texts again); everything else passes.
     (``async``: a plain function would run on a worker thread, away from the ledger's
     SQLite connection.)"""
+    from ghl_sms.ops.bulk import CampaignState
+
     state = state_of(ctx)
     if action != "resume" or not campaign_id or not state.confirm:
         return Confirm(send=True)

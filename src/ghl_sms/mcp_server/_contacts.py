@@ -7,7 +7,7 @@ before it tries.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from mcp.server import MCPServer
 from pydantic import Field
@@ -18,12 +18,17 @@ from ghl_sms.mcp_server._errors import tool_errors
 from ghl_sms.mcp_server._models import ContactOut, ContactsOut
 from ghl_sms.mcp_server._send import site_of
 from ghl_sms.mcp_server._state import AppState
-from ghl_sms.ops.contacts import DND_LOOKUP_LIMIT, ContactDetail, ContactSummary
 from ghl_sms.ops.errors import UsageError
+
+if TYPE_CHECKING:  # the contacts directory comes with a location's service
+    from ghl_sms.ops.contacts import ContactDetail, ContactSummary
 
 __all__ = ["register_contacts"]
 
 DEFAULT_LIMIT = 10
+DND_LOOKUP_LIMIT = 20
+"""ghl_sms.ops.contacts.DND_LOOKUP_LIMIT (a test keeps them equal): named here, the
+schema needs no import of the ops layer."""
 
 Query = Annotated[str | None, Field(description="Name, phone or email")]
 ContactsLimit = Annotated[int | None, Field(ge=1, le=DND_LOOKUP_LIMIT)]

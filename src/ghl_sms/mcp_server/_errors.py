@@ -12,7 +12,7 @@ import difflib
 import logging
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, TextContent
@@ -30,7 +30,6 @@ from ghl_sms.ghl import (
     ResponseValidationError,
     SendOutcomeUnknownError,
 )
-from ghl_sms.ops._quiet import iso_utc
 from ghl_sms.ops.errors import (
     IdempotencyConflict,
     OpsError,
@@ -43,7 +42,9 @@ from ghl_sms.ops.errors import (
     UsageError,
 )
 from ghl_sms.ops.hints import hint_for
-from ghl_sms.rules.preflight import Reason, ReasonCode, Verdict
+
+if TYPE_CHECKING:  # the preflight's rules are imported by the first refused send
+    from ghl_sms.rules.preflight import Reason, Verdict
 
 __all__ = [
     "anticipated_cause",
@@ -61,6 +62,8 @@ _SETUP = "Ask the user to run `ghl-sms doctor`, which checks the token, scopes a
 
 
 def blocked_text(error: PreflightBlocked) -> str:
+    from ghl_sms.rules.preflight import ReasonCode
+
     reasons = [
         _quiet_hours_text(error.verdict, r) if r.code == ReasonCode.QUIET_HOURS else
         f"[{r.code}] {r.message}"
@@ -79,6 +82,8 @@ def blocked_text(error: PreflightBlocked) -> str:
 
 def _quiet_hours_text(verdict: Verdict, reason: Reason) -> str:
     """The service's refusal names the CLI's flags; the assistant needs the arguments."""
+    from ghl_sms.ops._quiet import iso_utc
+
     quiet = verdict.quiet_hours
     if quiet is None:
         return f"[{reason.code}] {reason.message}"

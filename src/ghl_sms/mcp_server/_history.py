@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from mcp.server import MCPServer
 from pydantic import Field
@@ -22,9 +22,10 @@ from ghl_sms.mcp_server._models import HistoryOut, SentOut
 from ghl_sms.mcp_server._send import site_of
 from ghl_sms.mcp_server._state import AppState
 from ghl_sms.ops.errors import UsageError
-from ghl_sms.ops.history import HistoryEntry, HistoryQuery, history, parse_moment, parse_statuses
-from ghl_sms.ops.service import SmsService
-from ghl_sms.rules.phones import looks_like_phone
+
+if TYPE_CHECKING:  # imported by the first call, not by tools/list
+    from ghl_sms.ops.history import HistoryEntry, HistoryQuery
+    from ghl_sms.ops.service import SmsService
 
 __all__ = ["TEXT_LIMIT", "register_history"]
 
@@ -77,6 +78,8 @@ def _page(cursor: str | None) -> tuple[float | None, int]:
 
 
 def _entries(service: SmsService, query: HistoryQuery, scheduled_only: bool) -> list[HistoryEntry]:
+    from ghl_sms.ops.history import history
+
     if not scheduled_only:
         return history(service.ledger, service.events, query, config=service.config)
     # The ledger's own list of what is still to go out (an in-doubt one too), soonest first.
@@ -108,6 +111,9 @@ def register_history(mcp: MCPServer[AppState]) -> None:
     ) -> HistoryOut:
         """Sends, newest first: status, cost, why one failed, message ids.
         status=scheduled: still to go out."""
+        from ghl_sms.ops.history import HistoryQuery, parse_moment, parse_statuses
+        from ghl_sms.rules.phones import looks_like_phone
+
         service = (await site_of(ctx, location)).service
         with tool_errors():
             if contact_id is not None and looks_like_phone(contact_id):

@@ -7,7 +7,9 @@ gives the sub-account); without it the default is used, and with several and no
 default the call is refused, naming the choices, before anything happens.
 
 Each location is opened on first use and kept for the server's lifetime: its own
-service (client, token, rate-limit budget) and bulk engine. Sends, opt-outs and
+service (client, token, rate-limit budget) and bulk engine. What they share (the
+ledger, the sandbox, the agency login's tokens) opens with the first of them: the
+server answers ``tools/list`` before any of it, then warms up (``warm_up``). Sends, opt-outs and
 campaigns live in the ledger keyed by location id, so a STOP in one sub-account never
 blocks another.
 """
@@ -18,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import TaskGroup
@@ -25,9 +28,11 @@ from anyio.abc import TaskGroup
 from ghl_sms.accounts._errors import AccountsError
 from ghl_sms.ghl import GhlError
 from ghl_sms.mcp_server._bulk import BulkRunner, bulk_engine
-from ghl_sms.ops.bulk import BulkEngine, CampaignState
-from ghl_sms.ops.errors import UsageError
-from ghl_sms.ops.service import SmsService
+from ghl_sms.ops.errors import OpsError, UsageError
+
+if TYPE_CHECKING:  # a location's service and bulk engine are imported when it opens
+    from ghl_sms.ops.bulk import BulkEngine
+    from ghl_sms.ops.service import SmsService
 
 __all__ = [
     "AgencyAccess",
@@ -40,11 +45,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ServiceFactory = Callable[[], AbstractAsyncContextManager[SmsService]]
+ServiceFactory = Callable[[], AbstractAsyncContextManager["SmsService"]]
 """Opens one location's service for the server's lifetime."""
 
 SHOWN_CHOICES = 12
 """An error naming the choices names at most this many (sms_numbers lists them all)."""
+
+WARM_UP_AFTER = 0.25
+"""Seconds between the first ``tools/list`` and opening the default location (and
+resuming campaigns left running): time for the answer to reach the client first."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +92,9 @@ class LocationSet:
     """A profile name or location id; None: the only location, if there is one."""
     agency: AgencyAccess | None = None
     around: Callable[[], AbstractAsyncContextManager[object]] | None = None
-    """Entered for the server's lifetime before any location opens: what they share
-    (the ledger, the sandbox, the agency login's TokenManager)."""
+    """Entered once, before the first location opens (or the agency's are listed), for
+    the server's lifetime: what they share (the ledger, the sandbox, the agency login's
+    TokenManager)."""
 
     @classmethod
     def single(cls, factory: ServiceFactory) -> LocationSet:
@@ -132,6 +142,8 @@ class LocationPool:
         self._tasks = tasks
         self._sites: dict[str, Site] = {}
         self._lock = anyio.Lock()
+        self._shared_lock = anyio.Lock()
+        self._shared_open = False
         self._installed: list[tuple[str, str]] | None = None
 
     @property
@@ -143,14 +155,23 @@ class LocationPool:
     def default(self) -> str | None:
         return self._set.default
 
+    async def warm_up(self, listed: anyio.Event) -> None:
+        """``start`` once the client has had its tool list: a server that starts fast
+        still resumes the campaigns an earlier one left running, without waiting for a
+        tool call. A failure is logged; the next tool call meets it and says so."""
+        await listed.wait()
+        await anyio.sleep(WARM_UP_AFTER)
+        try:
+            await self.start()
+        except (AccountsError, GhlError, OpsError, OSError) as exc:
+            logger.warning("the default sub-account did not open: %s", exc)
+        except Exception:  # a bug, but not the server's end: each tool call reports its own
+            logger.exception("opening the default sub-account failed")
+
     async def start(self) -> None:
-        """Open what must be open from the start: a location known only once opened, the
-        default; then every location with a campaign left running by an earlier server."""
-        for account in [a for a in self._accounts if a.location_id is None]:
-            site = await self._open(account)
-            self._accounts[self._accounts.index(account)] = SubAccount(
-                open=account.open, location_id=site.location_id, name=account.name
-            )
+        """Open a location known only once opened, the default; then every location
+        with a campaign left running by an earlier server."""
+        await self._learn_ids()
         if self._set.default is not None:
             await self.site(None)
         elif len(self._accounts) == 1 and self._set.agency is None:
@@ -158,6 +179,8 @@ class LocationPool:
         await self._resume_running()
 
     async def _resume_running(self) -> None:
+        from ghl_sms.ops.bulk import CampaignState
+
         opened = next(iter(self._sites.values()), None)
         if opened is None:
             return  # nothing opened yet; campaigns resume when their location is used
@@ -197,7 +220,14 @@ class LocationPool:
         """The opened location for a tool's ``location`` argument (None: the default)."""
         return await self._open(await self.account(wanted))
 
+    async def _learn_ids(self) -> None:
+        """Open the locations known only once opened (the sandbox's demo, a one-location
+        server's), so that choosing by id sees them."""
+        for account in [a for a in self._accounts if a.location_id is None]:
+            await self._open(account)
+
     async def account(self, wanted: str | None) -> SubAccount:
+        await self._learn_ids()
         wanted = wanted.strip() if wanted else None
         if not wanted:
             wanted = self._set.default
@@ -242,6 +272,7 @@ class LocationPool:
 
     async def choices(self) -> list[SubAccount]:
         """Every location this server can text for (the agency's, when it can list them)."""
+        await self._learn_ids()
         found = list(self._accounts)
         known = {a.location_id for a in found}
         if self._set.agency is not None:
@@ -269,6 +300,7 @@ class LocationPool:
             return None
         if self._installed is None or fresh:
             try:
+                await self._open_shared()
                 self._installed = list(await agency.installed())
             except (AccountsError, GhlError) as exc:
                 logger.warning("the agency login's sub-accounts could not be listed: %s", exc)
@@ -277,11 +309,33 @@ class LocationPool:
 
     # --- opening ----------------------------------------------------------------------------
 
+    async def _open_shared(self) -> None:
+        if self._shared_open or self._set.around is None:
+            return
+        async with self._shared_lock:
+            if not self._shared_open:
+                await self._stack.enter_async_context(self._set.around())
+                self._shared_open = True
+
+    def _current(self, account: SubAccount) -> SubAccount:
+        """The account as known now: a one-location server's learns its id on opening."""
+        if account.location_id is None:
+            for known in self._accounts:
+                if known.open is account.open:
+                    return known
+        return account
+
     async def _open(self, account: SubAccount) -> Site:
+        await self._open_shared()
         async with self._lock:
+            account = self._current(account)
             if account.location_id is not None and account.location_id in self._sites:
                 return self._sites[account.location_id]
             service = await self._stack.enter_async_context(account.open())
+            if account.location_id is None and account in self._accounts:
+                self._accounts[self._accounts.index(account)] = SubAccount(
+                    open=account.open, location_id=service.location_id, name=account.name
+                )
             if service.location_id in self._sites:  # a one-location server, asked by id
                 return self._sites[service.location_id]
             engine = await self._stack.enter_async_context(bulk_engine(service))

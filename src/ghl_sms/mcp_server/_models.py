@@ -9,7 +9,7 @@ names are an API: keep them stable.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -22,14 +22,15 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema as cs
 from pydantic_core.core_schema import SerializerFunctionWrapHandler
 
-from ghl_sms.ops.models import (
-    CheckResult,
-    Conversation,
-    MessageStatus,
-    SenderNumber,
-    ThreadMessage,
-    ThreadPage,
-)
+if TYPE_CHECKING:  # only ``of`` reads them: tools/list needs none of the ops layer
+    from ghl_sms.ops.models import (
+        CheckResult,
+        Conversation,
+        MessageStatus,
+        SenderNumber,
+        ThreadMessage,
+        ThreadPage,
+    )
 
 __all__ = [
     "BulkOut",

@@ -8,11 +8,13 @@ and a STOP the contact sent can only be lifted by their START.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ghl_sms.mcp_server._models import CancelResult
 from ghl_sms.ops.errors import UsageError
-from ghl_sms.ops.optouts import OptOutBook, normalise_phone
-from ghl_sms.ops.service import SmsService
-from ghl_sms.rules.phones import looks_like_phone
+
+if TYPE_CHECKING:
+    from ghl_sms.ops.service import SmsService
 
 __all__ = ["ACTOR", "record_opt_out"]
 
@@ -23,6 +25,9 @@ ACTOR = "assistant (MCP)"
 async def record_opt_out(service: SmsService, who: str) -> CancelResult:
     """Opt out ``who`` (a phone number or a contact id) in the service's location only:
     a STOP in one sub-account does not block the same number in another."""
+    from ghl_sms.ops.optouts import OptOutBook, normalise_phone
+    from ghl_sms.rules.phones import looks_like_phone
+
     wanted = who.strip()
     if not wanted:
         raise UsageError("opt_out is empty; give the phone number or contact id to opt out.")

@@ -23,12 +23,11 @@ from ghl_sms.mcp_server._models import SendOut
 from ghl_sms.mcp_server._state import AppState
 from ghl_sms.ops._when import parse_when
 from ghl_sms.ops.errors import UsageError
-from ghl_sms.ops.ledger import SendState
-from ghl_sms.ops.models import SendOutcome
-from ghl_sms.ops.service import SendRequest, SmsService
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the ops layer is imported by the first send, not by tools/list
     from ghl_sms.mcp_server._locations import Site
+    from ghl_sms.ops.models import SendOutcome
+    from ghl_sms.ops.service import SendRequest, SmsService
 
 __all__ = [
     "Confirm",
@@ -138,6 +137,8 @@ def schedule_time(send_at: str, clock: Clock) -> datetime:
 
 def _repeat_of_sent(service: SmsService, preview: SendOutcome, caller_key: bool) -> bool:
     """Mirrors the service's duplicate check, erring towards asking the user."""
+    from ghl_sms.ops.ledger import SendState
+
     record = service.ledger.get(preview.idempotency_key or "")
     if record is None or record.state not in (SendState.SENT, SendState.CANCELLED):
         return False
@@ -163,6 +164,8 @@ async def plan_send(
     allow_repeat: bool,
     location: str | None = None,
 ) -> PlannedSend:
+    from ghl_sms.ops.service import SendRequest
+
     state = state_of(ctx)
     site = await site_of(ctx, location)
     service = site.service

@@ -2,7 +2,9 @@
 many sub-accounts (``LocationSet``), each opened when a tool first names it.
 
 Services come from factories the server enters for its lifetime, so the CLI passes real
-GHL (or the embedded sandbox) and tests pass an in-memory sandbox.
+GHL (or the embedded sandbox) and tests pass an in-memory sandbox. Nothing is opened
+before the first ``tools/list`` is answered (a client waits for it at start); then the
+default location opens in the background and campaigns left running resume.
 """
 
 from __future__ import annotations
@@ -178,15 +180,25 @@ def _without_null(prop: Any) -> Any:
 class _CompactServer(MCPServer[AppState]):
     """Publishes compacted schemas; validation still uses the full pydantic models.
 
+    The first ``tools/list`` or tool call sets ``wanted``: the locations warm up then.
+
     Every refused call leaves through ``_errors.error_result``: the SDK's own texts for
     bad arguments (pydantic's, with its links) become one sentence per argument, and
     every error text is redacted. Crashes still reach the SDK, which logs them and
     tells the model only "Error executing tool <name>".
     """
 
+    wanted: anyio.Event | None = None
+    """Set by the lifespan, one per run (tests run a server more than once)."""
+
+    def _want(self) -> None:
+        if self.wanted is not None:
+            self.wanted.set()
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        self._want()
         redact = _redactor(context)
         tool = next((t for t in await super().list_tools() if t.name == name), None)
         try:
@@ -207,6 +219,7 @@ class _CompactServer(MCPServer[AppState]):
             return error_result(name, exc, redact)
 
     async def list_tools(self) -> list[Tool]:
+        self._want()
         return [
             tool.model_copy(
                 update={
@@ -245,11 +258,11 @@ def build_server(
     async def lifespan(server: MCPServer[AppState]) -> AsyncIterator[AppState]:
         # The task group closes first: campaign runs stop before their services close.
         async with AsyncExitStack() as stack, anyio.create_task_group() as tasks:
-            if served.around is not None:
-                await stack.enter_async_context(served.around())
             pool = LocationPool(served, stack=stack, tasks=tasks)
+            assert isinstance(server, _CompactServer)
+            server.wanted = anyio.Event()
+            tasks.start_soon(pool.warm_up, server.wanted)
             try:
-                await pool.start()
                 yield AppState(locations=pool, confirm=confirm)
             finally:
                 tasks.cancel_scope.cancel()

@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ghl_sms.ops.ledger import RepeatSendError, SendInProgressError
+# From the records, not the ledger: naming them must not load the storage (fast start).
+from ghl_sms.ops._ledger_records import RepeatSendError, SendInProgressError
 
 if TYPE_CHECKING:
     from ghl_sms.rules.preflight import Verdict

@@ -16,11 +16,13 @@ We count the exact string that will be submitted; nothing is substituted silentl
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import regex
+if TYPE_CHECKING:
+    import regex
 
 __all__ = [
     "GSM7",
@@ -65,7 +67,14 @@ MULTI_PART_CAPACITY: dict[Encoding, int] = {GSM7: 153, UCS2: 67}
 _BITS_PER_UNIT: dict[Encoding, int] = {GSM7: 7, UCS2: 16}
 _UDH_BITS = 48
 
-_GRAPHEME = regex.compile(r"\X")
+
+@functools.cache
+def _grapheme() -> regex.Pattern[str]:
+    """Compiled on first use: the MCP server's tools/list names the limits, not the text."""
+    import regex
+
+    return regex.compile(r"\X")
+
 
 # Look-alike substitutions offered (never applied silently) by gsm_suggestion.
 # Letters such as "ç" or "á" are deliberately absent: names are content, not typos.
@@ -138,7 +147,7 @@ def _is_gsm_item(item: str) -> bool:
 def _items(text: str) -> list[str]:
     """Grapheme clusters, with CRLF split into CR and LF (as the calculator does)."""
     items: list[str] = []
-    for cluster in _GRAPHEME.findall(text):
+    for cluster in _grapheme().findall(text):
         if cluster == "\r\n":
             items.extend(("\r", "\n"))
         else:
