@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import click
 
@@ -46,6 +46,7 @@ from ghl_sms.ops.bulk import (
     RecipientSource,
     TagSource,
 )
+from ghl_sms.ops.bulk.engine import BulkEngine
 from ghl_sms.ops.bulk.report import REPORT_FIELDS
 
 __all__ = ["bulk"]
@@ -344,20 +345,34 @@ def status_cmd(
     async def main() -> None:
         async with open_engine(app, settings) as opened:
             engine = opened.engine
+            cluster = _cluster(engine) if as_json else None
             if campaign_id is None:
                 campaigns = engine.campaigns(opened.location_id)
-                if as_json:
-                    emit_json([c.model_dump(mode="json") for c in campaigns])
+                listed = [c.model_dump(mode="json") for c in campaigns]
+                if cluster is not None:
+                    emit_json({"campaigns": listed, "cluster": cluster})
+                elif as_json:
+                    emit_json(listed)
                 else:
                     render_list(console(), campaigns)
                 return
             status = engine.status(campaign_id)
             if as_json:
-                emit_json(status)
+                extra = {"cluster": cluster} if cluster is not None else {}
+                emit_json(status.model_dump(mode="json") | extra)
             else:
                 render_status(console(), status)
 
     run_async(main)
+
+
+def _cluster(engine: BulkEngine) -> dict[str, Any] | None:
+    """PostgreSQL mode: queue depth, per-location rates and caps, 429s, recoveries."""
+    if engine.jobs is None:
+        return None
+    from ghl_sms.ops.jobs.observe import scale_status
+
+    return scale_status(engine.ledger.conn, daily_request_cap=engine.config.rate_limits.daily)
 
 
 def _change(

@@ -190,7 +190,10 @@ async def run_campaigns(
     no_wait: bool,
 ) -> RunSummary:
     """Run these campaigns at once ((campaign id, label) pairs; each location's pump at
-    its own limits) with a progress line each."""
+    its own limits) with a progress line each. On PostgreSQL they are only queued:
+    `ghl-sms worker` processes send them."""
+    if engine.jobs is not None:
+        return queue_campaigns(engine, [campaign_id for campaign_id, _ in labelled], as_json)
     with Bars(enabled=not as_json) as bars:
         for campaign_id, label in labelled:
             bars.add(engine.campaign(campaign_id), label)
@@ -200,6 +203,22 @@ async def run_campaigns(
             until="idle" if no_wait else "done",
             on_progress=bars.update,
         )
+
+
+def queue_campaigns(engine: BulkEngine, campaign_ids: Sequence[str], as_json: bool) -> RunSummary:
+    """PostgreSQL mode: a pump job for each campaign's location (one that waits already
+    is kept); the workers send, and this command returns at once."""
+    assert engine.jobs is not None
+    for campaign_id in campaign_ids:
+        engine.jobs.request_pump(engine.campaign(campaign_id).location_id)
+    if not as_json:
+        which = ", ".join(campaign_ids)
+        err_console().print(
+            f"Queued {which}: `ghl-sms worker` processes send it (start one on any machine "
+            "with the same GHL_SMS_DATABASE_URL and credentials: ghl-sms worker). Follow it "
+            f"with: ghl-sms bulk status {campaign_ids[0]}"
+        )
+    return RunSummary(campaigns=[engine.progress(c) for c in campaign_ids])
 
 
 def _print_busy(out: Console, summary: RunSummary) -> None:

@@ -18,6 +18,7 @@ from ghl_sms.ops.bulk.dispatcher import SqliteLeases
 from ghl_sms.ops.bulk.store import SqliteCampaignStore
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig
+from ghl_sms.ops.storage.ports import PumpQueue
 
 __all__ = ["Opened", "location_of", "open_engine"]
 
@@ -79,9 +80,28 @@ async def open_engine(
                 default_region=settings.default_region, repeat_window=settings.repeat_window
             ),
         )
+        if settings.database_url:
+            engine.jobs = _job_queue(ledger)
         yield Opened(engine, own)
     finally:
         ledger.close()
+
+
+def _job_queue(ledger: Ledger) -> PumpQueue:
+    """PostgreSQL: campaigns are queued for `ghl-sms worker` processes, never sent here."""
+    from ghl_sms.ops.storage.postgres import PgConnection
+
+    try:
+        from ghl_sms.ops.jobs.dispatcher import ProcrastinateDispatcher
+    except ImportError as exc:
+        raise CommandError(
+            f"PostgreSQL support is not installed ({exc.name} is missing).",
+            EXIT_USAGE,
+            hint="pip install 'ghl-sms[postgres]'",
+        ) from None
+    conn = ledger.conn
+    assert isinstance(conn, PgConnection)
+    return ProcrastinateDispatcher(conn)
 
 
 def _settings_for(app: AppContext, targets: dict[str, Settings], wanted: str) -> Settings:

@@ -227,6 +227,11 @@ class HeldLease:
             self._renewed_at = now
         return True
 
+    def still_ours(self) -> bool:
+        """Asked right before each GHL request (``keep`` unless a subclass checks more
+        often, or lets a request finish after the pump was told to stop)."""
+        return self.keep()
+
     def release(self) -> None:
         if not self.lost:
             self.leases.release(self.name, self.owner)

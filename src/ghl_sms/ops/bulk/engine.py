@@ -65,6 +65,8 @@ from ghl_sms.ops.errors import UsageError
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig, SmsService
 from ghl_sms.ops.storage import bulk_storage, request_budget_key
+from ghl_sms.ops.storage.ports import PumpQueue
+from ghl_sms.ops.storage.sql import write_transaction
 
 __all__ = [
     "BulkEngine",
@@ -134,6 +136,9 @@ class BulkEngine:
         self._new_id = new_id or (lambda: "cmp_" + uuid.uuid4().hex[:12])
         self._zones: dict[str, str | None] = {}
         self._dispatcher: InProcessDispatcher | None = None
+        self.jobs: PumpQueue | None = None
+        """A job engine's queue (PostgreSQL): starting or resuming a campaign defers its
+        location's pump in the same transaction, for ``ghl-sms worker`` to run."""
 
     @classmethod
     def sqlite(
@@ -332,7 +337,10 @@ class BulkEngine:
         campaign = self.campaign(campaign_id)
         if campaign.state == state:
             return campaign
-        moved = self.store.set_state(campaign_id, state, only_from=allowed)
+        with write_transaction(self.ledger.conn):
+            moved = self.store.set_state(campaign_id, state, only_from=allowed)
+            if moved is not None and state == CampaignState.RUNNING and self.jobs is not None:
+                self.jobs.request_pump(moved.location_id)  # enqueued only if this commits
         if moved is None:
             current = self.campaign(campaign_id)
             raise CampaignStateError(f"Campaign {campaign_id} is {current.state}; can't {verb} it.")

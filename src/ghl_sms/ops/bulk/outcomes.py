@@ -120,6 +120,7 @@ class Outcomes:
             not_before=not_before,
             tried=tried,
             resolved=self._resolved.pop(row.id, None),
+            fence=self.lease.fence,
         )
         tally = self._tallies.get(row.campaign_id)
         if tally is not None:
@@ -137,6 +138,7 @@ class Outcomes:
             reason_code=row.reason_code,
             reason=row.reason,
             resolved=self._resolved.pop(row.id, None),
+            fence=self.lease.fence,
         )
 
     def _pause(self, campaign: Campaign, reason: str) -> None:

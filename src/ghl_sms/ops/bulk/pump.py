@@ -117,7 +117,7 @@ class Pump(RecipientPath):
     # --- the coordinator ------------------------------------------------------------------
 
     async def run(self) -> None:
-        self.pacer.guard = self.lease.keep
+        self.pacer.guard = self.lease.still_ours
         await self._recover()
         capacity = self.config.workers * 2
         send: MemoryObjectSendStream[Row]
@@ -165,7 +165,9 @@ class Pump(RecipientPath):
             free = capacity - self._queued - sum(self._in_flight.values())
             claimed: list[Row] = []
             if free >= batch:
-                claimed = self.store.claim_due([c.id for c in running], now, free)
+                claimed = self.store.claim_due(
+                    [c.id for c in running], now, free, fence=self.lease.fence
+                )
                 for row in claimed:
                     self._queued += 1
                     await send.send(row)

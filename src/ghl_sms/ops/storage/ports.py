@@ -48,6 +48,7 @@ __all__ = [
     "GuardStore",
     "ImportCounts",
     "Leases",
+    "PumpQueue",
     "PumpRunner",
 ]
 
@@ -255,6 +256,15 @@ class PumpRunner(Protocol):
 
     async def pump(self, location_id: str, lease: HeldLease) -> None:
         """Run the location's pump until it has nothing more to do (or loses the lease)."""
+        ...
+
+
+class PumpQueue(Protocol):
+    """A job engine's queue of pumps (``ops.jobs.dispatcher.ProcrastinateDispatcher``)."""
+
+    def request_pump(self, location_id: str) -> bool:
+        """Have a worker pump this location, in the caller's transaction if one is open
+        on the ledger's connection; False when its pump already waits."""
         ...
 
 
