@@ -141,13 +141,6 @@ def test_every_command_has_help_with_an_example() -> None:
         assert "Example" in result.output or isinstance(command, click.Group), name
 
 
-def test_every_command_is_documented_in_the_readme() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    ctx = click.Context(cli)
-    for name in cli.list_commands(ctx):
-        assert f"ghl-sms {name}" in readme, name
-
-
 def test_inbox_watch_prints_a_reply_and_records_a_stop(h: CliHarness) -> None:
     h.run("send", "--sandbox", "--contact", AVA, "See you at 7?")
     h.clock.advance(30)

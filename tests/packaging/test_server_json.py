@@ -77,9 +77,9 @@ def test_the_token_is_secret_and_every_variable_is_one_ghl_sms_reads() -> None:
     assert variables["GHL_TOKEN"]["isSecret"] is True and variables["GHL_TOKEN"]["isRequired"]
     assert variables["GHL_LOCATION_ID"]["isRequired"] is True
     assert [n for n, v in variables.items() if v.get("isSecret")] == ["GHL_TOKEN"]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for name in variables:  # each one documented in the README's configuration table
-        assert re.search(rf"^\| `{name}` \|", readme, re.MULTILINE), name
+    docs = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    for name in variables:  # each one documented in the docs' configuration table
+        assert re.search(rf"^\| `{name}` \|", docs, re.MULTILINE), name
 
 
 def test_the_readme_names_the_server_for_the_registry_ownership_check() -> None:
