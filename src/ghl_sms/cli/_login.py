@@ -14,6 +14,7 @@ import anyio.to_thread
 import click
 import httpx2
 
+from ghl_sms._scopes import AGENCY_SCOPES, TEXTING_SCOPES
 from ghl_sms._settings import Secret, Settings
 from ghl_sms.accounts import AccountsError, OAuthApp, TokenStore, complete_login
 from ghl_sms.cli._app import EXIT_FAILED, EXIT_USAGE, AppContext, CommandError, emit_json
@@ -23,20 +24,8 @@ from ghl_sms.ghl import AUTHORIZE_URL, DEFAULT_BASE_URL, GhlError, OAuthClient, 
 
 __all__ = ["DEFAULT_SCOPES", "login"]
 
-# What texting from every sub-account needs, plus the two agency scopes
-# (oauth.write: /oauth/locationToken, oauth.readonly: /oauth/installedLocations).
-DEFAULT_SCOPES = (
-    "conversations.readonly",
-    "conversations.write",
-    "conversations/message.readonly",
-    "conversations/message.write",
-    "contacts.readonly",
-    "contacts.write",
-    "phonenumbers.read",
-    "locations.readonly",
-    "oauth.readonly",
-    "oauth.write",
-)
+# What texting from every sub-account needs, plus the two agency scopes.
+DEFAULT_SCOPES = (*TEXTING_SCOPES, *AGENCY_SCOPES)
 _PASTE_REDIRECT = "http://127.0.0.1/callback"
 
 

@@ -5,21 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ghl_sms._scopes import TEXTING_SCOPES
 from ghl_sms.sandbox._errors import forbidden_location
 
 __all__ = ["ACCEPTED_VERSIONS", "ALL_SCOPES", "AuthContext"]
 
-ALL_SCOPES = (
-    "conversations.readonly",
-    "conversations.write",
-    "conversations/message.readonly",
-    "conversations/message.write",
-    "contacts.readonly",
-    "contacts.write",
-    "phonenumbers.read",
-    "numberpools.read",
-    "locations.readonly",
-)
+# Every location scope the sandbox knows: what texting needs, and the number pools'.
+ALL_SCOPES = (*TEXTING_SCOPES, "numberpools.read")
 ACCEPTED_VERSIONS = frozenset({"2021-04-15", "2021-07-28", "2023-02-21", "v3", "legacy"})
 
 

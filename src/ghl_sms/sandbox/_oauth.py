@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ghl_sms._scopes import AGENCY_SCOPES
 from ghl_sms.sandbox._errors import ApiError, bad_request, forbidden, not_found, unauthorized
 from ghl_sms.sandbox._oauth_store import AppRow, CodeRow, OAuthStore, TokenRow
 from ghl_sms.sandbox._seed_agency import AGENCY_USER_ID, OAuthApp
@@ -33,8 +34,9 @@ ACCESS_SECONDS = 86_399  # /oauth/token (spec example, and what GHL answers)
 LOCATION_ACCESS_SECONDS = 86_400  # /oauth/locationToken (measured live by a third party)
 REFRESH_SECONDS = 365 * 86_400  # "a year" (ghl-api.md §1)
 CODE_SECONDS = 600
-# The location-token exchange adds these to the minted token (third-party measurement).
-LOCATION_EXTRA_SCOPES = ("oauth.readonly", "oauth.write")
+# The location-token exchange adds the agency scopes to the minted token (third-party
+# measurement).
+LOCATION_EXTRA_SCOPES = AGENCY_SCOPES
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 USER_TYPES = ("Company", "Location")
 STAT_NAMES = ("codesRedeemed", "refreshes", "refreshesRefused", "locationTokens")

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ghl_sms._scopes import AGENCY_SCOPES
+from ghl_sms.sandbox._auth import ALL_SCOPES
 from ghl_sms.sandbox._seed import DEMO_LOCATION_ID
 
 if TYPE_CHECKING:
@@ -35,21 +37,8 @@ AGENCY_NAME = "Sandbox Agency (demo)"
 AGENCY_USER_ID = "sandboxAgencyUser001"  # the agency admin who "installed" the app
 
 # What the app may ask for: every location scope the sandbox knows plus the two the
-# agency routes need (oauth.write: /oauth/locationToken, oauth.readonly:
-# /oauth/installedLocations).
-APP_SCOPES = (
-    "conversations.readonly",
-    "conversations.write",
-    "conversations/message.readonly",
-    "conversations/message.write",
-    "contacts.readonly",
-    "contacts.write",
-    "phonenumbers.read",
-    "numberpools.read",
-    "locations.readonly",
-    "oauth.readonly",
-    "oauth.write",
-)
+# agency routes need.
+APP_SCOPES = (*ALL_SCOPES, *AGENCY_SCOPES)
 
 
 @dataclass(frozen=True)
