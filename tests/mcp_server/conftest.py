@@ -4,56 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pytest
 from mcp import Client
-from mcp.client import ClientRequestContext
-from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from ghl_sms.mcp_server.server import build_server
+from support.mcp_tools import ToolCalls, User
 from support.stack import Stack, stack
 
 Mode = Literal["auto", "legacy"]
 
 
 @dataclass
-class User:
-    """Answers the server's confirmation questions and remembers them."""
-
-    action: Literal["accept", "decline", "cancel"] = "accept"
-    send: bool = True
-    asked: list[str] = field(default_factory=list)
-
-    async def __call__(
-        self, context: ClientRequestContext, params: ElicitRequestParams
-    ) -> ElicitResult:
-        self.asked.append(params.message)
-        if self.action != "accept":
-            return ElicitResult(action=self.action)
-        return ElicitResult(action="accept", content={"send": self.send})
-
-
-@dataclass
-class Session:
-    client: Client
+class Session(ToolCalls):
     stack: Stack
-
-    async def call(self, tool: str, **arguments: Any) -> CallToolResult:
-        return await self.client.call_tool(tool, arguments)
-
-    async def ok(self, tool: str, **arguments: Any) -> dict[str, Any]:
-        result = await self.call(tool, **arguments)
-        assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
-        assert result.structured_content is not None
-        return result.structured_content
-
-    async def error(self, tool: str, **arguments: Any) -> str:
-        result = await self.call(tool, **arguments)
-        assert result.is_error, result.structured_content
-        text: str = result.content[0].text  # type: ignore[union-attr]
-        return text
 
     def sent(self, contact_id: str) -> list[tuple[str, str, str]]:
         return self.stack.messages(contact_id)

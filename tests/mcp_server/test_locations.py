@@ -12,14 +12,11 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 from mcp import Client
-from mcp.client import ClientRequestContext
-from mcp.types import ElicitRequestParams, ElicitResult
 
 from ghl_sms._clock import FakeClock
 from ghl_sms.accounts import TokenManager, TokenStore
@@ -30,6 +27,7 @@ from ghl_sms.ops.service import SmsService
 from ghl_sms.sandbox import Sandbox
 from support import agency
 from support.contract import Target
+from support.mcp_tools import ToolCalls, User
 from support.stack import WEEKDAY_NOON
 
 pytestmark = pytest.mark.anyio
@@ -38,38 +36,6 @@ DENTAL, FITNESS = "sandboxDemoLocation1", "sandboxDemoLocation2"
 AVA = "sbxCtReachable000001"  # dental's reachable contact, +14155550100
 OMAR = "sbxL2CtReachable0001"  # fitness's reachable contact, +13125550100
 OMAR_PHONE = "+13125550100"
-
-
-@dataclass
-class User:
-    """Answers the server's confirmation questions and remembers them."""
-
-    send: bool = True
-    asked: list[str] = field(default_factory=list)
-
-    async def __call__(
-        self, context: ClientRequestContext, params: ElicitRequestParams
-    ) -> ElicitResult:
-        self.asked.append(params.message)
-        return ElicitResult(action="accept", content={"send": self.send})
-
-
-@dataclass
-class Session:
-    client: Client
-
-    async def ok(self, tool: str, **arguments: Any) -> dict[str, Any]:
-        result = await self.client.call_tool(tool, arguments)
-        assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
-        content: dict[str, Any] | None = result.structured_content
-        assert content is not None
-        return content
-
-    async def error(self, tool: str, **arguments: Any) -> str:
-        result = await self.client.call_tool(tool, arguments)
-        assert result.is_error, result.structured_content
-        text: str = result.content[0].text  # type: ignore[union-attr]
-        return text
 
 
 class Agency:
@@ -135,10 +101,10 @@ async def serve(
     user: User | None = None,
     mode: Literal["auto", "legacy"] = "auto",
     confirm: bool = True,
-) -> AsyncIterator[Session]:
+) -> AsyncIterator[ToolCalls]:
     server = build_server(locations, confirm=confirm)
     async with Client(server, mode=mode, elicitation_callback=user) as client:
-        yield Session(client)
+        yield ToolCalls(client)
 
 
 def two_profiles(world: Agency, default: str | None = None) -> LocationSet:

@@ -21,6 +21,7 @@ from ghl_sms.cli._mcp_locations import mcp_locations
 from ghl_sms.mcp_server.server import build_server
 from ghl_sms.sandbox import DEMO_LOCATION_ID, DEMO_TOKEN, Sandbox
 from support.cli import CliHarness, harness
+from support.mcp_tools import ToolCalls
 
 FITNESS = "sandboxDemoLocation2"
 AVA, OMAR = "sbxCtReachable000001", "sbxL2CtReachable0001"
@@ -57,32 +58,14 @@ token_env = "GHL_TOKEN_FITNESS"
 """
 
 
-class Calls:
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    async def ok(self, tool: str, **arguments: Any) -> dict[str, Any]:
-        result = await self.client.call_tool(tool, arguments)
-        assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
-        content: dict[str, Any] | None = result.structured_content
-        assert content is not None
-        return content
-
-    async def error(self, tool: str, **arguments: Any) -> str:
-        result = await self.client.call_tool(tool, arguments)
-        assert result.is_error, result.structured_content
-        text: str = result.content[0].text  # type: ignore[union-attr]
-        return text
-
-
 @asynccontextmanager
 async def serve(
     app: AppContext, config: Path, *, sandbox: bool = False, wanted: str | None = None
-) -> AsyncIterator[Calls]:
+) -> AsyncIterator[ToolCalls]:
     settings = app.settings(sandbox=sandbox or None)
     server = build_server(mcp_locations(app, settings, wanted=wanted, config=config), confirm=False)
     async with Client(server) as client:
-        yield Calls(client)
+        yield ToolCalls(client)
 
 
 def where(sandbox: Sandbox, message_id: str) -> str:
