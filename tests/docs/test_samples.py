@@ -26,7 +26,7 @@ RUNNABLE = SHELL | {"python", "json", "toml"}
 _CAMPAIGN = re.compile(r"\bcmp_[0-9a-f]{12}\b")
 _ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 # Commands that serve until stopped, unless these options make them answer and exit.
-SERVERS = {"sandbox", "mcp", "console", "webhooks"}
+SERVERS = {"sandbox", "mcp", "console", "webhooks", "worker"}
 ONE_SHOT = {"--check", "--help", "-h"}
 
 
@@ -156,3 +156,16 @@ def test_a_marker_without_a_reason_or_a_wrong_exit_code_is_caught(tmp_path: Path
     run = PageRun(tmp_path)
     with pytest.raises(AssertionError, match="exited 0, the docs say 3"):
         run.run(preview)
+
+
+@pytest.mark.parametrize("page", pages(), ids=_page_id)
+def test_commands_are_in_fenced_blocks(page: Path) -> None:
+    # An indented code block would escape the samples test: fence it (and mark it).
+    fenced = {n for b in blocks(page) for n in range(b.line, b.line + b.body.count("\n") + 2)}
+    lines = page.read_text(encoding="utf-8").splitlines()
+    indented = [
+        f"{_page_id(page)}:{number}"
+        for number, line in enumerate(lines, start=1)
+        if number not in fenced and re.match(r"^ {4,}(ghl-sms|pip|python|export) ", line)
+    ]
+    assert indented == []
