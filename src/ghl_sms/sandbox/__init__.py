@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ghl_sms._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ghl_sms.sandbox._engine import ACCEPTED_VERSIONS, ALL_SCOPES
+    from ghl_sms.sandbox._auth import ACCEPTED_VERSIONS, ALL_SCOPES
     from ghl_sms.sandbox._faults import FAULT_KINDS, FaultKind
     from ghl_sms.sandbox._sandbox import IN_PROCESS_BASE_URL, Reply, Sandbox, SandboxTransport
     from ghl_sms.sandbox._seed import (
@@ -33,7 +33,7 @@ else:
     __getattr__, __dir__ = lazy_exports(
         __name__,
         {
-            "ghl_sms.sandbox._engine": ("ACCEPTED_VERSIONS", "ALL_SCOPES"),
+            "ghl_sms.sandbox._auth": ("ACCEPTED_VERSIONS", "ALL_SCOPES"),
             "ghl_sms.sandbox._faults": ("FAULT_KINDS", "FaultKind"),
             "ghl_sms.sandbox._sandbox": (
                 "IN_PROCESS_BASE_URL",

@@ -10,9 +10,8 @@ time) and ``_replies``. This module adds the lifecycle: seed, reset, the clock, 
 from __future__ import annotations
 
 from ghl_sms._clock import Clock
-from ghl_sms.sandbox._auth import ACCEPTED_VERSIONS, ALL_SCOPES, AuthContext
+from ghl_sms.sandbox._auth import AuthContext
 from ghl_sms.sandbox._engine_base import JsonDict
-from ghl_sms.sandbox._events import CONVERSATION_PROVIDER_ID
 from ghl_sms.sandbox._oauth import OAuthServer
 from ghl_sms.sandbox._ratelimit import Limits
 from ghl_sms.sandbox._replies import Replies
@@ -23,13 +22,7 @@ from ghl_sms.sandbox._shapes import iso
 from ghl_sms.sandbox._webhooks import WebhookSigner
 from ghl_sms.sandbox.store import SandboxStore
 
-__all__ = [
-    "ACCEPTED_VERSIONS",
-    "ALL_SCOPES",
-    "CONVERSATION_PROVIDER_ID",
-    "AuthContext",
-    "SandboxEngine",
-]
+__all__ = ["AuthContext", "SandboxEngine"]  # AuthContext lives in _auth; _oauth imports it here
 
 
 class SandboxEngine(Sending, Replies):
