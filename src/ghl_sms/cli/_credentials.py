@@ -3,7 +3,8 @@ login's token store, and ``--location NAME|ID`` resolved against both (and GHL_T
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from ghl_sms.cli._errors import EXIT_USAGE, CommandError
 
 __all__ = [
     "accounts_error",
+    "accounts_errors",
     "config_path",
     "load_config",
     "merged_environ",
@@ -30,6 +32,16 @@ __all__ = [
 
 def accounts_error(error: AccountsError) -> CommandError:
     return CommandError(error.message, EXIT_USAGE, hint=error.hint, name="config")
+
+
+@contextmanager
+def accounts_errors() -> Iterator[None]:
+    """An ``AccountsError`` raised inside (a bad config, keyring or token store) becomes
+    the CLI's usage error that says what to fix."""
+    try:
+        yield
+    except AccountsError as exc:
+        raise accounts_error(exc) from None
 
 
 def merged_environ(environ: Mapping[str, str], env_file: Path | None) -> dict[str, str]:
@@ -47,10 +59,8 @@ def config_path(environ: Mapping[str, str], option: Path | None) -> Path:
 
 
 def load_config(path: Path) -> AccountsConfig:
-    try:
+    with accounts_errors():
         return AccountsConfig.load(path)
-    except AccountsError as exc:
-        raise accounts_error(exc) from None
 
 
 def oauth_store_path(settings: Settings) -> Path:
@@ -82,7 +92,7 @@ def resolve_settings(
                 "its sub-accounts).",
             )
         return replace(settings, location_id=wanted.strip(), oauth_store=store.path)
-    try:
+    with accounts_errors():
         found = resolve_credentials(
             wanted,
             env_location=settings.location_id,
@@ -92,8 +102,6 @@ def resolve_settings(
             environ=environ,
             vault=SystemKeyring(),
         )
-    except AccountsError as exc:
-        raise accounts_error(exc) from None
     return replace(
         settings,
         location_id=found.location_id,

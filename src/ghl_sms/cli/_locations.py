@@ -15,7 +15,6 @@ import click
 from ghl_sms._settings import Secret, Settings, check_token
 from ghl_sms.accounts import (
     AccountsConfig,
-    AccountsError,
     Profile,
     SystemKeyring,
     TokenManager,
@@ -24,7 +23,7 @@ from ghl_sms.accounts import (
 )
 from ghl_sms.cli._app import EXIT_USAGE, AppContext, CommandError, emit_json
 from ghl_sms.cli._credentials import (
-    accounts_error,
+    accounts_errors,
     config_path,
     load_config,
     merged_environ,
@@ -121,10 +120,8 @@ def _agency(app: AppContext, settings: Settings) -> dict[str, Any] | None:
             if sandbox is not None:
                 sandbox.close()
 
-    try:
+    with accounts_errors():
         return anyio.run(main)
-    except AccountsError as exc:
-        raise accounts_error(exc) from None
 
 
 def _print_table(path: Path, config: AccountsConfig, agency: dict[str, Any] | None) -> None:
@@ -220,7 +217,7 @@ def add(
     """
     if token_env and use_keyring:
         raise CommandError("--token-env and --keyring were both given; pick one.", EXIT_USAGE)
-    try:
+    with accounts_errors():
         name = check_profile_name(name)
         location_id = location_id.strip()
         if not location_id or any(c.isspace() for c in location_id):
@@ -248,8 +245,6 @@ def add(
         if make_default or len(config.profiles) == 1:
             config = config.with_default(name)
         config.save()
-    except AccountsError as exc:
-        raise accounts_error(exc) from None
     where = {"config": f"in {path}", "keyring": "in the OS keyring"}.get(
         profile.source, f"from ${token_env}"
     )
@@ -267,14 +262,12 @@ def add(
 def remove(app: AppContext, name: str, config_option: Path | None) -> None:
     """Remove a sub-account profile (and its token from the keyring, if it was there)."""
     path = _config_file(app, config_option)
-    try:
+    with accounts_errors():
         config = load_config(path)
         profile = config.profiles.get(name)
         config.without(name).save()
         if profile is not None and profile.token_keyring:
             SystemKeyring().delete(name)
-    except AccountsError as exc:
-        raise accounts_error(exc) from None
     click.echo(f"Removed {name}.")
 
 
@@ -285,8 +278,6 @@ def remove(app: AppContext, name: str, config_option: Path | None) -> None:
 def default(app: AppContext, name: str, config_option: Path | None) -> None:
     """Make NAME the sub-account commands use without --location."""
     path = _config_file(app, config_option)
-    try:
+    with accounts_errors():
         load_config(path).with_default(name).save()
-    except AccountsError as exc:
-        raise accounts_error(exc) from None
     click.echo(f"{name} is the default sub-account.")
