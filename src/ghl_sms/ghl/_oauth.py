@@ -17,6 +17,7 @@ import httpx2
 from pydantic import BaseModel, ConfigDict, Field
 
 from ghl_sms._clock import Clock
+from ghl_sms.ghl._endpoint import DEFAULT_BASE_URL
 from ghl_sms.ghl._errors import ConfigError
 from ghl_sms.ghl._retry import RetryPolicy
 from ghl_sms.ghl._wire import WireClient
@@ -34,7 +35,6 @@ __all__ = [
 
 AUTHORIZE_URL = "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
 OAUTH_VERSION = "2021-07-28"
-_DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
 
 
 class _OAuthModel(BaseModel):
@@ -119,7 +119,7 @@ class OAuthClient(WireClient):
         *,
         client_id: str,
         client_secret: str,
-        base_url: str = _DEFAULT_BASE_URL,
+        base_url: str = DEFAULT_BASE_URL,
         timeout: float = 30.0,
         transport: httpx2.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
