@@ -1,0 +1,247 @@
+"""Campaigns on PostgreSQL sent by three `ghl-sms worker` processes over loopback, with a
+worker killed while the sandbox holds one of its sends, another frozen past the stall
+timeout and resumed, faults on sends, and interactive sends on one location meanwhile.
+
+Scaled down for a 2-core machine: 6 locations x 30 recipients (2 DND, 2 opted out, 2
+invalid numbers each), GHL's real limit (100 requests per 10 s per location), a stall
+timeout of 6 s and pump slices of 10 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from support import scale as scenario
+
+HERE = Path(__file__).resolve().parent
+GHL_SMS = [str(Path(sys.executable).parent / "ghl-sms")]
+STALL = 6.0
+BURST, WINDOW = 100, 10.0
+DEADLINE = 150.0
+SENDS = {"path": "/conversations/messages", "method": "POST"}
+
+
+def _post(url: str, body: dict[str, Any]) -> None:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+class Cluster:
+    def __init__(self, tmp: Path, pg_url: str, info: dict[str, Any]) -> None:
+        self.tmp = tmp
+        config = tmp / "config.toml"
+        profiles = [f'[locations.l{i}]\nlocation_id = "{loc}"\ntoken = "{token}"\n'
+                    for i, (loc, token) in enumerate(info["locations"].items())]  # fmt: skip
+        config.write_text('default = "l0"\n' + "\n".join(profiles))
+        config.chmod(0o600)
+        self.env = {
+            **os.environ,
+            "GHL_BASE_URL": info["url"],
+            "GHL_SMS_CONFIG": str(config),
+            "GHL_SMS_DATABASE_URL": pg_url,
+            "GHL_SMS_DATA_DIR": str(tmp / "data"),
+        }
+        for name in ("GHL_TOKEN", "GHL_LOCATION_ID", "GHL_SMS_LEDGER"):
+            self.env.pop(name, None)
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.logs: list[Any] = []
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*GHL_SMS, *args], env=self.env, capture_output=True, text=True,
+                              timeout=60)  # fmt: skip
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        log = open(self.tmp / f"worker{len(self.workers)}.log", "wb")
+        self.logs.append(log)
+        worker = subprocess.Popen(
+            [*GHL_SMS, "worker", "--concurrency", "10", "--stall-timeout", str(STALL),
+             "--slice", "10"],
+            env=self.env, stdout=log, stderr=log,
+        )  # fmt: skip
+        self.workers.append(worker)
+        return worker
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGCONT)
+                worker.kill()
+            worker.wait(10)
+        for log in self.logs:
+            log.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    db = tmp_path / "sandbox.db"
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "scale_sandbox.py"), str(db), "--locations", "6",
+         "--contacts", "33", "--dnd", "2", "--burst", str(BURST), "--window", str(WINDOW)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line, "the sandbox did not start"
+    try:
+        yield db, json.loads(line)
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def _holders(pg_url: str) -> dict[str, int]:
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT name, pid FROM bulk_leases WHERE expires_at > extract(epoch FROM now())"
+        ).fetchall()
+    return {str(name): int(pid) for name, pid in rows}
+
+
+def _pump_runs(pg_url: str) -> dict[str, list[tuple[float, float]]]:
+    """Each pump job's run (started -> finished) per location lock, from procrastinate."""
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT j.lock, e.job_id, e.type::text, extract(epoch FROM e.at)::float8 "
+            "FROM procrastinate_events e JOIN procrastinate_jobs j ON j.id = e.job_id "
+            "WHERE j.task_name = 'ghl_sms.pump' ORDER BY e.at"
+        ).fetchall()
+    starts: dict[int, tuple[str, float]] = {}
+    runs: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for lock, job_id, kind, at in rows:
+        if kind == "started":
+            starts[job_id] = (lock, at)
+        elif kind in ("succeeded", "failed", "aborted") and job_id in starts:
+            lock_, began = starts.pop(job_id)
+            runs[lock_].append((began, at))
+    return runs
+
+
+def _wait(predicate: Any, timeout: float, what: str) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_three_workers_send_each_eligible_recipient_once(
+    seed: int, pg_url: str, tmp_path: Path, served: tuple[Path, dict[str, Any]]
+) -> None:
+    from ghl_sms.ops.jobs import apply_job_schema
+
+    anyio.run(apply_job_schema, pg_url)
+    _, info = served
+    first = next(iter(info["phones"]))
+    interactive = info["phones"][first][-3:]
+    info["phones"][first] = info["phones"][first][:-3]
+    plan = scenario.build(info, tmp_path)
+    cluster = Cluster(tmp_path, pg_url, info)
+    names = {loc: f"l{i}" for i, loc in enumerate(info["locations"])}
+    for location_id, phones in plan.opted_out.items():
+        for phone in phones:
+            done = cluster.run("optouts", "add", phone, "--location", names[location_id])
+            assert done.returncode == 0, done.stderr
+    url = info["url"]
+    for kind, count in (("500", 2), ("500_after", 1), ("drop", 1)):
+        _post(f"{url}/_sandbox/faults", {"kind": kind, "count": count, **SENDS})
+    try:
+        for _ in range(3):
+            cluster.start_worker()
+        started = time.monotonic()
+        for location_id, csv in plan.csvs.items():
+            text = f"Hi {{first_name}}, seed {seed}"
+            sent = cluster.run("bulk", "send", "--location", names[location_id], "--csv",
+                               str(csv), "--transactional", text)  # fmt: skip
+            assert sent.returncode == 0, sent.stderr
+            assert "Queued" in sent.stderr
+
+        # A send the sandbox stores and then holds: kill the worker that made it.
+        time.sleep(0.2 * seed)
+        _post(f"{url}/_sandbox/faults", {"kind": "hang", "count": 1, **SENDS})
+
+        def held() -> str | None:
+            for entry in scenario.arrivals(url):
+                if (entry["method"] == "POST" and not entry["done"]
+                        and time.time() - entry["at"] > 0.5):  # fmt: skip
+                    return str(entry["location"])
+            return None
+
+        location = _wait(held, 30, "a held send")
+        pid = _holders(pg_url)[location]
+        victim = next(w for w in cluster.workers if w.pid == pid)
+        victim.kill()
+        killed_at = time.monotonic()
+        cluster.start_worker()
+
+        # Freeze another worker that pumps something, past the stall timeout.
+        holders = _holders(pg_url)
+        frozen = next((w for w in cluster.workers[:3]
+                       if w.poll() is None and w.pid in holders.values()), None)  # fmt: skip
+        if frozen is not None:
+            frozen.send_signal(signal.SIGSTOP)
+        for phone in interactive:  # a person texting on location 0 meanwhile
+            done = cluster.run("send", "--location", "l0", "--to", phone, "Interactive hello")
+            assert done.returncode == 0, done.stderr + done.stdout
+        if frozen is not None:
+            time.sleep(max(0.0, STALL + 4 - (time.monotonic() - killed_at)))
+            frozen.send_signal(signal.SIGCONT)
+
+        # The killed worker's location is pumped again within 45 s.
+        def taken_over() -> bool:
+            now_holder = _holders(pg_url).get(location)
+            return now_holder is not None and now_holder != pid
+
+        def finished() -> bool:
+            import psycopg
+
+            with psycopg.connect(pg_url) as conn:
+                states = [r[0] for r in conn.execute("SELECT state FROM bulk_campaigns")]
+            return len(states) == len(plan.csvs) and set(states) == {"completed"}
+
+        _wait(lambda: taken_over() or finished(), 45, f"{location} taken over")
+        assert time.monotonic() - killed_at < 45
+        _wait(finished, DEADLINE - (time.monotonic() - started), "every campaign completed")
+        status = json.loads(cluster.run("bulk", "status", "--json").stdout)
+    finally:
+        cluster.stop()
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        for row in conn.execute(
+            "SELECT c.location_id, r.phone, r.state, r.reason_code FROM bulk_recipients r JOIN "
+            "bulk_campaigns c ON c.id = r.campaign_id WHERE r.state <> 'sent' ORDER BY 1, 2"
+        ):
+            print(row)
+    figures = scenario.check(plan, burst=BURST, window=WINDOW,
+                             extra={first: set(interactive)})  # fmt: skip
+    cluster_status = status["cluster"]
+    assert cluster_status["recipients"] == {"due": 0, "deferred": 0, "sending": 0}
+    if frozen is not None:
+        assert cluster_status["stalled_pumps_recovered"] >= 1
+    for lock, runs in _pump_runs(pg_url).items():
+        ordered = sorted(runs)
+        for (_, end), (begin, _) in zip(ordered, ordered[1:], strict=False):
+            assert begin >= end, f"{lock}: pump runs overlap"
+    print(figures)
