@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("ghl_sms.cli._sandbox", "sandbox"),
     "console": ("ghl_sms.cli._console", "console"),
     "db": ("ghl_sms.cli._db", "db"),
+    "worker": ("ghl_sms.cli._worker", "worker"),
     "completion": ("ghl_sms.cli._completion", "completion"),
 }
 
