@@ -3,11 +3,16 @@
 Spawns ``ghl-sms mcp --sandbox`` the way a desktop client does (stdio, a fresh data
 directory, a minimal environment), sends initialize, notifications/initialized and
 tools/list, and times spawn -> the tools/list answer. The floor is a one-tool
-``MCPServer`` on the same SDK and interpreter, spawned the same way; the two alternate
-run by run, so a busy machine slows both alike. Prints both medians, the difference
-(target: ghl-sms within 150 ms of the floor) and the size of the compact tools/list
-result (the ``tools`` array as it comes over the wire, in characters; budget: 11,000
-for all the tools).
+``MCPServer`` on the same SDK and interpreter, spawned the same way; they alternate run
+by run, so a busy machine slows all alike. Prints the medians, the difference (target:
+ghl-sms within 150 ms of the floor) and the size of the compact tools/list result (the
+``tools`` array as it comes over the wire, in characters; budget: 11,000 for all the
+tools).
+
+ghl-sms keeps its compact tools/list beside its bytecode (mcp_server/_listing.py), so
+like the .pyc files it is built by the first (warm-up) start and read by the others;
+the "not cached" line is a start that builds it (PYTHONDONTWRITEBYTECODE=1), as after
+an upgrade or from a read-only install.
 
     python bench/mcp_startup.py [--runs 7]
 """
@@ -62,10 +67,11 @@ def ghl_sms_command() -> list[str]:
     )
 
 
-def one_run(command: list[str]) -> tuple[float, int]:
+def one_run(command: list[str], **extra: str) -> tuple[float, int]:
     """Seconds from spawn to the tools/list answer, and the answer's tools size."""
     with tempfile.TemporaryDirectory() as data:
         env = {"PATH": os.environ.get("PATH", ""), "HOME": data, "GHL_SMS_DATA_DIR": data}
+        env.update(extra)
         started = time.perf_counter()
         process = subprocess.Popen(
             command,
@@ -108,19 +114,24 @@ def main() -> None:
         floor, ours = [sys.executable, str(floor_script)], ghl_sms_command()
         one_run(floor)  # warm the OS file cache and .pyc files, as a second start would be
         one_run(ours)
-        floor_ms, ours_ms, sizes = [], [], set()
-        for _ in range(args.runs):  # alternating: both see the same machine
+        floor_ms, ours_ms, cold_ms, sizes = [], [], [], set()
+        for _ in range(args.runs):  # alternating: all see the same machine
             floor_ms.append(one_run(floor)[0] * 1000)
             elapsed, size = one_run(ours)
             ours_ms.append(elapsed * 1000)
             sizes.add(size)
-    difference = statistics.median(ours_ms) - statistics.median(floor_ms)
+            elapsed, size = one_run(ours, PYTHONDONTWRITEBYTECODE="1")
+            cold_ms.append(elapsed * 1000)
+            sizes.add(size)
+    floor_median = statistics.median(floor_ms)
+    difference = statistics.median(ours_ms) - floor_median
+    cold = statistics.median(cold_ms) - floor_median
     print(f"spawn -> first tools/list answer, {args.runs} runs each, alternating:")
-    print(f"  floor (one-tool MCPServer)  {spread(floor_ms)}")
-    print(f"  ghl-sms mcp --sandbox       {spread(ours_ms)}")
+    print(f"  floor (one-tool MCPServer)             {spread(floor_ms)}")
+    print(f"  ghl-sms mcp --sandbox                  {spread(ours_ms)}  {difference:+4.0f} ms")
+    print(f"  ghl-sms mcp --sandbox, not cached      {spread(cold_ms)}  {cold:+4.0f} ms")
     verdict = "within" if difference <= TARGET_MS else "OVER"
-    target = f"{verdict} the {TARGET_MS} ms target"
-    print(f"  difference of the medians   {difference:+4.0f} ms ({target})")
+    print(f"  ghl-sms is {verdict} the {TARGET_MS} ms target ({difference:+.0f} ms)")
     shown = ", ".join(f"{size:,}" for size in sorted(sizes))
     print(f"tools/list size: {shown} characters (budget for all the tools: {BUDGET_CHARS:,})")
 

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -136,20 +137,37 @@ def test_preview_loads_the_text_rules_only(tmp_path: Path) -> None:
 
 
 def mcp_start(tmp: Path, *args: str, **env: str) -> dict[str, Any]:
-    """Modules and data files when `ghl-sms mcp ...` answers its first tools/list."""
-    result = subprocess.run(
+    """Modules and data files when `ghl-sms mcp ...` answers its first tools/list. Its
+    stdin stays open until then, as a client's does."""
+    with subprocess.Popen(
         [sys.executable, "-c", RUN_MCP, "mcp", *args],
         env=environment(tmp, **env),
         cwd=tmp,
-        input="".join(json.dumps(r) + "\n" for r in REQUESTS),
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
-    )
-    answers = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [a.get("id") for a in answers][:2] == [1, 2], result.stderr[-2000:]
+    ) as process:
+        assert process.stdin and process.stdout and process.stderr
+        watchdog = threading.Timer(120, process.kill)  # a hung server fails, not the run
+        watchdog.start()
+        try:
+            process.stdin.write("".join(json.dumps(r) + "\n" for r in REQUESTS))
+            process.stdin.flush()
+            answers: list[dict[str, Any]] = []
+            while not answers or answers[-1].get("id") != 2:
+                line = process.stdout.readline()
+                if not line:
+                    break
+                answers.append(json.loads(line))
+            process.stdin.close()  # the server ends at the end of its input
+            stderr = process.stderr.read()
+            process.wait()
+        finally:
+            watchdog.cancel()
+    assert [a.get("id") for a in answers] == [1, 2], stderr[-2000:]
     assert len(answers[1]["result"]["tools"]) > 5
-    answered: dict[str, Any] = report(result.stderr)
+    answered: dict[str, Any] = report(stderr)
     return answered
 
 
@@ -164,24 +182,34 @@ token = "pit-11111111-2222-3333-4444-555555555555"
 """
 
 
+# Without bytecode writing the tools/list is built at every start (no cached listing).
+COLD = {"PYTHONDONTWRITEBYTECODE": "1"}
+
+
 @pytest.mark.parametrize("setup", ["sandbox", "profiles"])
 def test_mcp_answers_tools_list_before_opening_or_importing_the_rest(
     tmp_path: Path, setup: str
 ) -> None:
     if setup == "sandbox":
-        start = mcp_start(tmp_path, "--sandbox")
+        start = mcp_start(tmp_path, "--sandbox", **COLD)
     else:
         config = tmp_path / "config.toml"
         config.write_text(CONFIG)
         config.chmod(0o600)
-        start = mcp_start(
-            tmp_path,
-            "--config",
-            str(config),
-            GHL_TOKEN_DENTAL="pit-aaaaaaaa-2222-3333-4444-555555555555",
-        )
+        token = "pit-aaaaaaaa-2222-3333-4444-555555555555"
+        start = mcp_start(tmp_path, "--config", str(config), GHL_TOKEN_DENTAL=token, **COLD)
+    assert "ghl_sms.mcp_server._tools" in start["modules"]  # built here, not cached
     assert loaded(start["modules"], HEAVY_OURS + HEAVY_THEIRS) == []
     assert start["files"] == []  # no ledger, no sandbox file: they open on first use
+
+
+def test_a_second_mcp_start_answers_from_the_cached_listing_without_the_tools(
+    tmp_path: Path,
+) -> None:
+    mcp_start(tmp_path, "--sandbox")  # builds the listing (unless a start already did)
+    again = mcp_start(tmp_path, "--sandbox")
+    tools = ("ghl_sms.mcp_server._tools", "ghl_sms.mcp_server._models", "ghl_sms.rules")
+    assert loaded(again["modules"], HEAVY_OURS + HEAVY_THEIRS + tools) == []
 
 
 def test_help_lists_every_command_as_the_command_itself_would() -> None:

@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dotenv import dotenv_values
-
 from ghl_sms.ghl._endpoint import DEFAULT_BASE_URL
 
 __all__ = ["Secret", "Settings", "check_token", "default_data_dir", "read_env_file"]
@@ -59,6 +57,8 @@ def read_env_file(path: Path, *, required: bool = False) -> dict[str, str]:
             what = "is a folder, not a file" if path.is_dir() else "does not exist"
             raise ValueError(f"The env file {path} {what}; check --env-file.")
         return {}
+    from dotenv import dotenv_values  # only when there is a file: most starts have none
+
     try:
         values = dotenv_values(path, encoding="utf-8")
     except UnicodeDecodeError as exc:

@@ -120,6 +120,7 @@ def mcp(
     # Only what the first tools/list needs: the locations, the sandbox and the ledger open
     # on the first tool call (ghl_sms.mcp_server._locations).
     from ghl_sms.cli._mcp_locations import mcp_locations
+    from ghl_sms.mcp_server._listing import default_listing_dir
     from ghl_sms.mcp_server.server import build_server
 
     assert app.config_file is not None
@@ -129,7 +130,10 @@ def mcp(
     sock = _listen(host, port) if use_http else None
     try:
         _log_to_stderr(log_level)
-        server = build_server(locations, confirm=not no_confirm)
+        # stdio: a desktop client waits for the tool list at every start, so it is kept
+        # beside the bytecode (HTTP servers start once and list on demand).
+        listing = None if use_http else default_listing_dir()
+        server = build_server(locations, confirm=not no_confirm, listing_cache=listing)
         if no_confirm:
             logger.warning("sends are not confirmed by the user (--no-confirm)")
         if sock is None or token is None:

@@ -27,10 +27,10 @@ from anyio.abc import TaskGroup
 
 from ghl_sms.accounts._errors import AccountsError
 from ghl_sms.ghl import GhlError
-from ghl_sms.mcp_server._bulk import BulkRunner, bulk_engine
 from ghl_sms.ops.errors import OpsError, UsageError
 
 if TYPE_CHECKING:  # a location's service and bulk engine are imported when it opens
+    from ghl_sms.mcp_server._bulk import BulkRunner
     from ghl_sms.ops.bulk import BulkEngine
     from ghl_sms.ops.service import SmsService
 
@@ -50,10 +50,6 @@ ServiceFactory = Callable[[], AbstractAsyncContextManager["SmsService"]]
 
 SHOWN_CHOICES = 12
 """An error naming the choices names at most this many (sms_numbers lists them all)."""
-
-WARM_UP_AFTER = 0.25
-"""Seconds between the first ``tools/list`` and opening the default location (and
-resuming campaigns left running): time for the answer to reach the client first."""
 
 
 @dataclass(frozen=True)
@@ -155,12 +151,11 @@ class LocationPool:
     def default(self) -> str | None:
         return self._set.default
 
-    async def warm_up(self, listed: anyio.Event) -> None:
-        """``start`` once the client has had its tool list: a server that starts fast
-        still resumes the campaigns an earlier one left running, without waiting for a
-        tool call. A failure is logged; the next tool call meets it and says so."""
-        await listed.wait()
-        await anyio.sleep(WARM_UP_AFTER)
+    async def warm_up(self) -> None:
+        """``start`` soon after the server has answered its first ``tools/list``: a server
+        that starts fast still resumes the campaigns an earlier one left running without
+        waiting for a tool call. A failure is logged; the next tool call meets it again
+        and says so."""
         try:
             await self.start()
         except (AccountsError, GhlError, OpsError, OSError) as exc:
@@ -326,6 +321,8 @@ class LocationPool:
         return account
 
     async def _open(self, account: SubAccount) -> Site:
+        from ghl_sms.mcp_server._bulk import BulkRunner, bulk_engine
+
         await self._open_shared()
         async with self._lock:
             account = self._current(account)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -27,6 +28,7 @@ from ghl_sms.mcp_server._errors import (
     error_result,
     unknown_arguments_error,
 )
+from ghl_sms.mcp_server._listing import ToolListing
 from ghl_sms.mcp_server._locations import (
     AgencyAccess,
     LocationPool,
@@ -35,7 +37,6 @@ from ghl_sms.mcp_server._locations import (
     SubAccount,
 )
 from ghl_sms.mcp_server._state import AppState
-from ghl_sms.mcp_server._tools import register_tools
 
 __all__ = [
     "INSTRUCTIONS",
@@ -49,6 +50,11 @@ __all__ = [
     "compact_hints",
     "compact_schema",
 ]
+
+WARM_UP_AFTER = 0.25
+"""Seconds between the first ``tools/list`` and the warm-up (the tools registered if a
+cached listing stood in, the default location opened, campaigns left running resumed):
+time for the answer to reach the client first."""
 
 INSTRUCTIONS = (
     "Text people through GoHighLevel. Texts reach real phones and are billed. To text "
@@ -180,7 +186,8 @@ def _without_null(prop: Any) -> Any:
 class _CompactServer(MCPServer[AppState]):
     """Publishes compacted schemas; validation still uses the full pydantic models.
 
-    The first ``tools/list`` or tool call sets ``wanted``: the locations warm up then.
+    The first ``tools/list`` or tool call sets ``wanted``: the server warms up then. With
+    a cached listing (``_listing``), the tools are registered on first need, not at start.
 
     Every refused call leaves through ``_errors.error_result``: the SDK's own texts for
     bad arguments (pydantic's, with its links) become one sentence per argument, and
@@ -190,15 +197,28 @@ class _CompactServer(MCPServer[AppState]):
 
     wanted: anyio.Event | None = None
     """Set by the lifespan, one per run (tests run a server more than once)."""
+    _listing: ToolListing | None = None
+    _cached: list[Tool] | None = None
+    """The saved listing, standing in until the tools are registered."""
+    _registered = False
 
     def _want(self) -> None:
         if self.wanted is not None:
             self.wanted.set()
 
+    def ensure_tools(self) -> None:
+        """Register the tools (importing their modules), unless that is done."""
+        if not self._registered:
+            from ghl_sms.mcp_server._tools import register_tools
+
+            register_tools(self)
+            self._registered = True
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         self._want()
+        self.ensure_tools()
         redact = _redactor(context)
         tool = next((t for t in await super().list_tools() if t.name == name), None)
         try:
@@ -220,7 +240,10 @@ class _CompactServer(MCPServer[AppState]):
 
     async def list_tools(self) -> list[Tool]:
         self._want()
-        return [
+        if self._cached is not None and not self._registered:
+            return self._cached
+        self.ensure_tools()
+        tools = [
             tool.model_copy(
                 update={
                     "description": " ".join((tool.description or "").split()),
@@ -233,6 +256,9 @@ class _CompactServer(MCPServer[AppState]):
             )
             for tool in await super().list_tools()
         ]
+        if self._listing is not None and not self._listing.saved:
+            self._listing.save(tools)  # the next start answers from it
+        return tools
 
 
 def _redactor(context: Context[AppState, Any] | None) -> Callable[[str], str]:
@@ -247,11 +273,15 @@ def _redactor(context: Context[AppState, Any] | None) -> Callable[[str], str]:
 
 
 def build_server(
-    locations: ServiceFactory | LocationSet, *, confirm: bool = True
+    locations: ServiceFactory | LocationSet,
+    *,
+    confirm: bool = True,
+    listing_cache: Path | None = None,
 ) -> MCPServer[AppState]:
     """The MCP server over one location's service factory, or over a ``LocationSet``.
     ``confirm=False`` skips the user's confirmation of each send (for trusted
-    automation); every other safety check still applies."""
+    automation); every other safety check still applies. ``listing_cache``: a folder
+    where the compact ``tools/list`` is kept between starts (``_listing``)."""
     served = locations if isinstance(locations, LocationSet) else LocationSet.single(locations)
 
     @asynccontextmanager
@@ -261,7 +291,7 @@ def build_server(
             pool = LocationPool(served, stack=stack, tasks=tasks)
             assert isinstance(server, _CompactServer)
             server.wanted = anyio.Event()
-            tasks.start_soon(pool.warm_up, server.wanted)
+            tasks.start_soon(_warm_up, server, server.wanted, pool)
             try:
                 yield AppState(locations=pool, confirm=confirm)
             finally:
@@ -270,5 +300,17 @@ def build_server(
     server = _CompactServer(
         "ghl-sms", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
     )
-    register_tools(server)
+    if listing_cache is not None:
+        server._listing = ToolListing(listing_cache)
+        server._cached = server._listing.load()
+    if server._cached is None:
+        server.ensure_tools()
     return server
+
+
+async def _warm_up(server: _CompactServer, wanted: anyio.Event, pool: LocationPool) -> None:
+    """Once the client has its tool list: what its first call would otherwise wait for."""
+    await wanted.wait()
+    await anyio.sleep(WARM_UP_AFTER)
+    server.ensure_tools()
+    await pool.warm_up()
