@@ -163,3 +163,25 @@ def test_mcp_sandbox_location_without_a_sandbox_login_is_refused(h: CliHarness) 
     result = CliRunner().invoke(cli, ["mcp", "--sandbox", "--location", FITNESS], obj=h.app())
     assert result.exit_code == 2 and "ghl-sms login --sandbox" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.anyio
+async def test_a_sandbox_that_cannot_open_is_the_calls_error_not_a_dead_server(
+    h: CliHarness,
+) -> None:
+    """The sandbox and the ledger open with the first location, after tools/list: a busy
+    sandbox file is that call's error, saying what to do, and tools/list still works."""
+    from ghl_sms.cli._errors import CommandError
+
+    def busy(settings: Any, clock: Any) -> Sandbox:
+        raise CommandError("The embedded sandbox is in use by another process.", hint="Stop it.")
+
+    app = h.app()
+    app.sandbox_factory = busy
+    async with serve(app, h.tmp / "none.toml", sandbox=True) as s:
+        assert len((await s.client.list_tools()).tools) > 5
+        text = await s.error("sms_inbox")
+    assert text == (
+        "Error executing tool sms_inbox: The embedded sandbox is in use by another process. "
+        "Stop it."
+    )
