@@ -24,9 +24,8 @@ import anyio
 import httpx2
 
 from ghl_sms._clock import Clock
-from ghl_sms.ghl import GhlClient, RequestPacer
-from ghl_sms.ops.bulk import BulkEngine, CampaignState, EngineConfig
-from ghl_sms.ops.errors import UsageError
+from ghl_sms.ops.bulk import BulkEngine, CampaignState
+from ghl_sms.ops.bulk.for_service import engine_for_service
 from ghl_sms.ops.service import SmsService
 from ghl_sms.webhooks import WebhookKeys, create_app
 from ghl_sms.webhooks.poller import InboxPoller
@@ -138,25 +137,8 @@ class ConsoleCore:
 
 
 def _engine(service: SmsService) -> BulkEngine:
-    @asynccontextmanager
-    async def connect(location_id: str, pacer: RequestPacer) -> AsyncIterator[GhlClient]:
-        if location_id != service.location_id:
-            raise UsageError(
-                f"Campaign is for location {location_id}; this console texts for "
-                f"{service.location_id}. Use `ghl-sms bulk resume --location {location_id}`."
-            )
-        yield service.client
-
-    engine = BulkEngine.sqlite(
-        service.ledger,
-        connect=connect,
-        clock=service.clock,
-        config=EngineConfig(default_region=service.config.default_region),
-        service_config=service.config,
-    )
     # One budget for the compose box and the campaigns alike.
-    service.client.pacer = engine.pacer(service.location_id)
-    return engine
+    return engine_for_service(service, face="this console")
 
 
 @asynccontextmanager

@@ -31,7 +31,6 @@ from ghl_sms.ops.errors import UsageError
 
 # The bulk engine is imported when a location opens, not for tools/list.
 if TYPE_CHECKING:
-    from ghl_sms.ghl import GhlClient, RequestPacer
     from ghl_sms.mcp_server._locations import Site
     from ghl_sms.ops.bulk import BulkEngine, Preview, RecipientSource
     from ghl_sms.ops.service import SmsService
@@ -94,26 +93,9 @@ class BulkRunner:
 async def bulk_engine(service: SmsService) -> AsyncIterator[BulkEngine]:
     """An engine over the service's own client and ledger; the client's pacer becomes the
     location's shared budget, so one-to-one tools and campaigns never overspend it."""
-    from ghl_sms.ops.bulk import BulkEngine, EngineConfig
+    from ghl_sms.ops.bulk.for_service import engine_for_service
 
-    @asynccontextmanager
-    async def connect(location_id: str, pacer: RequestPacer) -> AsyncIterator[GhlClient]:
-        if location_id != service.location_id:
-            raise UsageError(
-                f"Campaign is for location {location_id}; this server texts for "
-                f"{service.location_id}. Use `ghl-sms bulk resume` with that location."
-            )
-        yield service.client
-
-    engine = BulkEngine.sqlite(
-        service.ledger,
-        connect=connect,
-        clock=service.clock,
-        config=EngineConfig(default_region=service.config.default_region),
-        service_config=service.config,
-    )
-    service.client.pacer = engine.pacer(service.location_id)
-    yield engine
+    yield engine_for_service(service, face="this server")
 
 
 @dataclass(frozen=True)
