@@ -12,7 +12,7 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import click
 
@@ -26,12 +26,18 @@ from ghl_sms.cli._app import (
     emit_json,
     run_async,
 )
-from ghl_sms.cli._bulk_render import finish, render_list, render_status, run_campaigns
+from ghl_sms.cli._bulk_render import (
+    Workers,
+    cluster_view,
+    finish,
+    render_list,
+    render_status,
+    run_campaigns,
+)
 from ghl_sms.cli._bulk_send import send_cmd
 from ghl_sms.cli._bulk_wiring import open_engine
 from ghl_sms.cli._render import console
 from ghl_sms.ops.bulk import CampaignState
-from ghl_sms.ops.bulk.engine import BulkEngine
 from ghl_sms.ops.bulk.report import REPORT_FIELDS
 
 __all__ = ["bulk"]
@@ -74,7 +80,7 @@ def status_cmd(
     async def main() -> None:
         async with open_engine(app, settings) as opened:
             engine = opened.engine
-            cluster = _cluster(engine) if as_json else None
+            cluster = cluster_view(engine) if as_json or campaign_id else None
             if campaign_id is None:
                 campaigns = engine.campaigns(opened.location_id)
                 listed = [c.model_dump(mode="json") for c in campaigns]
@@ -90,18 +96,10 @@ def status_cmd(
                 extra = {"cluster": cluster} if cluster is not None else {}
                 emit_json(status.model_dump(mode="json") | extra)
             else:
-                render_status(console(), status)
+                workers = Workers.of(cluster) if cluster is not None else None
+                render_status(console(), status, workers)
 
     run_async(main)
-
-
-def _cluster(engine: BulkEngine) -> dict[str, Any] | None:
-    """PostgreSQL mode: queue depth, per-location rates and caps, 429s, recoveries."""
-    if engine.jobs is None:
-        return None
-    from ghl_sms.ops.jobs.observe import scale_status
-
-    return scale_status(engine.ledger.conn, daily_request_cap=engine.config.rate_limits.daily)
 
 
 def _change(

@@ -3,8 +3,10 @@ progress display with a line per campaign (one location's, or several at once)."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -25,6 +27,8 @@ from ghl_sms.ops.bulk import (
 
 __all__ = [
     "Bars",
+    "Workers",
+    "cluster_view",
     "duration",
     "err_console",
     "finish",
@@ -61,6 +65,8 @@ def render_preview(out: Console, campaign: Campaign, preview: Preview) -> None:
         f"[green]{preview.would_send:,} would be texted[/], "
         f"{sum(r.count for r in preview.skipped):,} skipped. Nothing sent."
     )
+    if campaign.send_window:
+        out.print(f"  send window {campaign.send_window}, each recipient's local time")
     for reason in preview.skipped:
         example = f" (e.g. {escape(reason.example)})" if reason.example else ""
         out.print(f"  skipped {reason.count:>6,}  {reason.code}{example}")
@@ -80,12 +86,68 @@ def render_preview(out: Console, campaign: Campaign, preview: Preview) -> None:
         out.print("  Check DND now with --check-dnd (one GHL request per recipient).")
 
 
-def render_status(out: Console, status: CampaignStatus) -> None:
+@dataclass(frozen=True)
+class Workers:
+    """PostgreSQL mode: the `ghl-sms worker` processes, as the cluster view counts them."""
+
+    alive: int
+    """Workers whose heartbeat is recent (a silent one is dead or frozen)."""
+    pumps: int
+    """Locations a pump holds right now, across the workers."""
+
+    SILENT_SECONDS = 120.0
+    """A worker beats every ``--stall-timeout`` / 6 seconds, so every 100 s at most (the
+    option stops at 600); one silent longer than this is not counted. A killed worker's
+    row may be counted until then; a live one is never missed."""
+
+    @classmethod
+    def of(cls, cluster: Mapping[str, Any]) -> Workers:
+        alive = sum(
+            1 for w in cluster.get("workers", ()) if w["heartbeat_age_s"] <= cls.SILENT_SECONDS
+        )
+        pumps = sum(
+            1
+            for entry in cluster.get("locations", {}).values()
+            if entry.get("pump") and entry["pump"].get("holder")
+        )
+        return cls(alive=alive, pumps=pumps)
+
+    def describe(self) -> str:
+        return f"{plural(self.alive, 'worker')} running {plural(self.pumps, 'pump')}"
+
+
+def cluster_view(engine: BulkEngine) -> dict[str, Any] | None:
+    """PostgreSQL mode: queue depth, per-location rates and caps, 429s, recoveries, the
+    workers and their pumps (the queries of ``bulk status --json``); None otherwise."""
+    if engine.jobs is None:
+        return None
+    from ghl_sms.ops.jobs.observe import scale_status
+
+    return scale_status(engine.ledger.conn, daily_request_cap=engine.config.rate_limits.daily)
+
+
+def _who_sends(status: CampaignStatus, workers: Workers | None) -> str:
+    if workers is None:  # embedded: this process or another `ghl-sms bulk` run sends
+        return f"sending now ({status.worker})" if status.active else "no process is sending"
+    if status.active:
+        return f"a worker is sending it ({status.worker}; {workers.describe()})"
+    if not workers.alive:
+        return "queued for the workers, but no worker is running"
+    if status.next_due_at is not None:
+        return f"queued for the workers ({workers.describe()}); due {when(status.next_due_at)}"
+    return f"queued for the workers ({workers.describe()}); none has picked it up yet"
+
+
+def render_status(out: Console, status: CampaignStatus, workers: Workers | None = None) -> None:
+    """One campaign's status; ``workers`` in PostgreSQL mode, where only `ghl-sms worker`
+    processes send (never this one)."""
     c = status.campaign
     counts = status.counts
     out.print(f"Campaign {c.id} ({escape(c.name)}): [bold]{c.state}[/]")
     if c.state_reason:
         out.print(f"  [red]{escape(c.state_reason)}[/]")
+    if c.send_window:
+        out.print(f"  send window {c.send_window}, each recipient's local time")
     if c.waiting_reason and c.state == CampaignState.RUNNING:
         out.print(
             f"  waiting for {c.waiting_reason.replace('_', ' ')} until {when(c.waiting_until)}"
@@ -97,10 +159,9 @@ def render_status(out: Console, status: CampaignStatus) -> None:
         f"{counts.get('deferred', 0):,} deferred, {to_go:,} to go"
     )
     if c.state == CampaignState.RUNNING:
-        worker = f"sending now ({status.worker})" if status.active else "no process is sending"
         out.print(
             f"  {status.rate_per_minute:,.0f} sent in the last minute, "
-            f"{duration(status.eta_seconds)} left; {worker}"
+            f"{duration(status.eta_seconds)} left; {_who_sends(status, workers)}"
         )
     if status.interrupted:
         settle = "cancel" if c.state == CampaignState.CANCELLED else "resume"
@@ -113,7 +174,13 @@ def render_status(out: Console, status: CampaignStatus) -> None:
         example = f": {escape(reason.example)}" if reason.example else ""
         out.print(f"  {reason.state} {reason.count:>6,}  {reason.code}{example}")
     if c.state == CampaignState.RUNNING and not status.active:
-        out.print(f"Continue it with: ghl-sms bulk resume {c.id}")
+        if workers is None:
+            out.print(f"Continue it with: ghl-sms bulk resume {c.id}")
+        elif not workers.alive:
+            out.print(
+                "Start a worker (any machine with the same GHL_SMS_DATABASE_URL and "
+                "credentials): ghl-sms worker"
+            )
 
 
 def render_list(out: Console, campaigns: list[Campaign]) -> None:
@@ -264,8 +331,10 @@ def finish(
     else:
         out = console()
         _print_busy(out, summary)
+        cluster = cluster_view(engine)
+        workers = Workers.of(cluster) if cluster is not None else None
         for status in statuses:
-            render_status(out, status)
+            render_status(out, status, workers)
             if status.campaign.state == CampaignState.COMPLETED:
                 out.print(f"Every recipient's outcome: ghl-sms bulk report {status.campaign.id}")
     _self_paused(statuses)
