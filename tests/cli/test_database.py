@@ -35,6 +35,7 @@ def test_a_database_is_refused_until_db_upgrade_then_sends_are_recorded_there(
     assert upgraded["current"] and upgraded["applied"] == [
         "pg001_ledger_and_campaigns",
         "pg002_lease_epochs",
+        "pg003_campaign_send_window",
     ]
     assert h.json("db", "upgrade", "--database-url", pg_empty_url)["applied"] == []  # idempotent
     sent = h.run("send", "--sandbox", "--database-url", pg_empty_url, "--contact", AVA, "Hi")

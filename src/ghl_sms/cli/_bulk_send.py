@@ -34,6 +34,7 @@ from ghl_sms.ops.bulk import (
     CsvSource,
     Guards,
     RecipientSource,
+    SendWindow,
     TagSource,
 )
 
@@ -107,6 +108,13 @@ def _deadline(text: str, app: AppContext) -> float:
     return when.timestamp()
 
 
+def _send_window(text: str) -> SendWindow:
+    try:
+        return SendWindow.parse(text)
+    except ValueError as exc:
+        raise CommandError(f"--send-window: {exc}.", EXIT_USAGE) from None
+
+
 @click.command("send")
 @click.argument("template", required=False)
 @click.option(
@@ -129,7 +137,14 @@ def _deadline(text: str, app: AppContext) -> float:
 @click.option("--transactional", is_flag=True, help="Not marketing: quiet hours don't apply.")
 @click.option(
     "--quiet-hours", type=click.Choice(["defer", "skip"]), default="defer", show_default=True,
-    help="A recipient in their quiet hours waits for their next allowed moment, or is skipped.",
+    help="A recipient in their quiet hours (or outside --send-window) waits for their next "
+    "allowed moment, or is skipped.",
+)  # fmt: skip
+@click.option(
+    "--send-window", metavar="HH:MM-HH:MM",
+    help="Text each recipient only between these times of their own local day (e.g. "
+    "09:30-17:00), on top of quiet hours; also with --transactional. Outside it: as "
+    "--quiet-hours says.",
 )  # fmt: skip
 @click.option("--per-minute", type=click.IntRange(1), help="Cap: messages a minute (location).")
 @click.option("--per-day", type=click.IntRange(1), help="Cap: messages a day (location).")
@@ -168,6 +183,7 @@ def send_cmd(
     attachments: tuple[str, ...],
     transactional: bool,
     quiet_hours: Literal["defer", "skip"],
+    send_window: str | None,
     per_minute: int | None,
     per_day: int | None,
     number_per_minute: int | None,
@@ -197,6 +213,7 @@ def send_cmd(
       ghl-sms bulk send --contacts-file ids.txt --per-minute 30 --per-day 2000 "Sale today"
       ghl-sms bulk send --tag reminders --transactional --expire-after 3h --max-cost 25 "..."
       ghl-sms bulk send --location downtown,uptown,harbor --tag vip --file promo.txt
+      ghl-sms bulk send --csv list.csv --send-window 09:30-17:00 --file promo.txt
 
     With several --location (comma-separated or repeated) and --tag: a campaign per
     sub-account from the tag in each, all created or none, sent at once, each at its
@@ -210,6 +227,7 @@ def send_cmd(
     if check_dnd and not dry_run:
         raise CommandError("--check-dnd goes with --dry-run.", EXIT_USAGE)
     source = _source(csv_path, contacts, contacts_file, tag)
+    window = _send_window(send_window) if send_window is not None else None
     guards = Guards(
         max_failure_rate=_rate(max_failure_rate, "--max-failure-rate"),
         max_opt_out_rate=_rate(max_opt_out_rate, "--max-opt-out-rate"),
@@ -226,6 +244,7 @@ def send_cmd(
             attachments=attachments,
             transactional=transactional,
             quiet_hours=quiet_hours,
+            send_window=window,
             caps=Caps(
                 per_minute=per_minute,
                 per_day=per_day,

@@ -34,6 +34,7 @@ from ghl_sms.ops.models import Note, SendOutcome
 from ghl_sms.rules.phones import PhoneNumberError, parse_phone
 from ghl_sms.rules.preflight import Reason, ReasonCode, Verdict, preflight
 from ghl_sms.rules.segments import count_segments
+from ghl_sms.rules.send_window import SendWindow
 
 __all__ = ["FINAL_STATUSES", "SendRequest", "ServiceConfig", "SmsService"]
 
@@ -54,6 +55,9 @@ class SendRequest:
     allow_repeat: bool = False
     transactional: bool = False
     """Not marketing (a reminder, a code): quiet hours don't apply."""
+    send_window: SendWindow | None = None
+    """The sender's own hours (a bulk campaign's), transactional or not: outside them the
+    send is treated as in quiet hours."""
     dry_run: bool = False
     campaign_id: str | None = None
     check_first_message: bool = True
@@ -281,6 +285,7 @@ class SmsService(Reconciler):
             location_timezone=await self._location_tz(),
             is_first_message=is_first,
             transactional=request.transactional,
+            send_window=request.send_window,
             default_region=self.config.default_region,
             many_segments=self.config.many_segments,
         )

@@ -23,6 +23,7 @@ from ghl_sms.rules.mms import Attachment, check_attachments
 from ghl_sms.rules.phones import DEFAULT_REGION, PhoneInfo, PhoneNumberError, parse_phone
 from ghl_sms.rules.quiet_hours import QuietHoursCheck, check_quiet_hours, recipient_time
 from ghl_sms.rules.segments import SegmentReport, count_segments, gsm_suggestion
+from ghl_sms.rules.send_window import SendWindow, apply_send_window, describe_hours
 from ghl_sms.rules.text import check_text, ghl_footer
 
 __all__ = ["Level", "Reason", "ReasonCode", "Verdict", "preflight"]
@@ -87,7 +88,8 @@ class Verdict:
     segments_with_footer: SegmentReport | None
     """The estimate with GHL's first-message footer; None when none is expected."""
     quiet_hours: QuietHoursCheck | None
-    """None when quiet hours were not checked (transactional, or no valid number)."""
+    """None when quiet hours were not checked (transactional without a send window, or
+    no valid number). With a send window its ``recipient.window`` is the combined one."""
     next_allowed_at: datetime | None
     """When quiet hours hold the message back: the earliest moment it may go (UTC)."""
 
@@ -145,6 +147,7 @@ def preflight(
     location_timezone: str | None = None,
     is_first_message: bool = False,
     transactional: bool = False,
+    send_window: SendWindow | None = None,
     holidays: Collection[date] = (),
     default_region: str = DEFAULT_REGION,
     business_name: str | None = None,
@@ -166,6 +169,9 @@ def preflight(
         is_first_message: no earlier conversation (or GHL's periodic re-insertion is due),
             so GHL appends its opt-out footer.
         transactional: not marketing (reminders, codes): quiet hours don't apply.
+        send_window: the sender's own daily hours (a campaign's), in the recipient's local
+            time: intersected with the legal window, and applied to transactional
+            messages too; outside it is reported like quiet hours (``QUIET_HOURS``).
         holidays: dates (recipient-local) on which states that ban holiday texts block.
         default_region: region for numbers written without a country code.
         business_name, sender_name: what GHL's footer will say, when known.
@@ -260,7 +266,7 @@ def preflight(
     quiet: QuietHoursCheck | None = None
     next_allowed_at: datetime | None = None
     # Without a usable number there is nobody to wait for: quiet hours would be noise.
-    if not transactional and phone is not None:
+    if phone is not None and (not transactional or send_window is not None):
         recipient = recipient_time(
             contact_timezone=contact.timezone if contact else None,
             contact_state=contact.state if contact else None,
@@ -268,13 +274,18 @@ def preflight(
             phone=phone,
             location_timezone=location_timezone,
         )
+        recipient = apply_send_window(recipient, send_window, transactional=transactional)
         quiet = check_quiet_hours(now, recipient, holidays=holidays)
-        window = recipient.window.describe()
+        window = describe_hours(recipient, send_window, transactional=transactional)
+        # The way out a marketing text has; none from the sender's own hours.
+        or_transactional = (
+            "." if send_window else ", or mark it transactional if it isn't marketing."
+        )
         if quiet.allowed is None:
             warn(
                 ReasonCode.LOCAL_TIME_UNKNOWN,
                 "The recipient's local time is unknown; set the contact's or the location's "
-                "time zone, or mark the message transactional if it isn't marketing.",
+                "time zone" + or_transactional,
             )
         elif not quiet.allowed:
             next_allowed_at = quiet.next_allowed_at
@@ -287,7 +298,7 @@ def preflight(
             warn(
                 ReasonCode.QUIET_HOURS,
                 f"It is {local} for the recipient, outside the allowed hours ({window}); "
-                f"{when}, or mark it transactional if it isn't marketing.",
+                f"{when}{or_transactional}",
                 zones=list(recipient.zones),
                 zone_source=recipient.zone_source,
                 states=list(recipient.states),

@@ -19,6 +19,7 @@ from ghl_sms.ops.bulk.budget import (
     SqliteBudget,
     plan_reservation,
 )
+from ghl_sms.ops.bulk.config import Connector, EngineConfig
 from ghl_sms.ops.bulk.dispatcher import (
     Dispatcher,
     HeldLease,
@@ -34,8 +35,6 @@ from ghl_sms.ops.bulk.engine import (
     BulkEngine,
     CampaignNotFound,
     CampaignStateError,
-    Connector,
-    EngineConfig,
     NoRecipients,
 )
 from ghl_sms.ops.bulk.guards import Guards
@@ -65,6 +64,7 @@ from ghl_sms.ops.bulk.sources import (
 )
 from ghl_sms.ops.bulk.store import CampaignStore, SqliteCampaignStore
 from ghl_sms.ops.bulk.template import MissingFields, Template, TemplateError
+from ghl_sms.rules.send_window import SendWindow
 
 __all__ = [
     "Budget",
@@ -106,6 +106,7 @@ __all__ = [
     "RecipientState",
     "Rule",
     "RunSummary",
+    "SendWindow",
     "SkipReason",
     "SourceError",
     "SqliteBudget",

@@ -26,12 +26,13 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
-from dataclasses import dataclass, field, replace
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 
 from ghl_sms._clock import Clock, utc_datetime
-from ghl_sms.ghl import GhlClient, GhlError, RateLimits, RequestPacer
+from ghl_sms.ghl import GhlClient, GhlError
 from ghl_sms.ops.bulk.budget import Budget, BudgetPacer
+from ghl_sms.ops.bulk.config import Connector, EngineConfig
 from ghl_sms.ops.bulk.dispatcher import (
     Dispatcher,
     InProcessDispatcher,
@@ -78,28 +79,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("ghl_sms.ops.bulk")
-
-Connector = Callable[[str, RequestPacer], AbstractAsyncContextManager[GhlClient]]
-"""Opens a client for a location whose every request goes through ``pacer`` (the
-location's request budget): ``async with connect(location_id, pacer) as client``."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class EngineConfig:
-    workers: int = 8
-    """Concurrent sends per location."""
-    rate_limits: RateLimits = field(default_factory=RateLimits)
-    """GHL's request limits per location; the headers can only make them stricter."""
-    lease_ttl: float = 30.0
-    idle_poll: float = 5.0
-    retry_base: float = 30.0
-    retry_max: float = 900.0
-    import_batch: int = 1000
-    default_region: str = "US"
-    estimate_placeholder: str = "xxxxxxxx"
-    """Stands in for merge fields only GHL knows, in the dry run's part counts."""
-    wait_for_busy: bool = False
-    """``run`` waits for locations another process is pumping instead of leaving them."""
 
 
 class BulkEngine:
@@ -233,6 +212,7 @@ class BulkEngine:
             from_number=from_number,
             transactional=spec.transactional,
             quiet_hours=spec.quiet_hours,
+            send_window=str(spec.send_window) if spec.send_window else None,
             caps=spec.caps.to_dict() | {"guards": spec.guards.to_dict()},
             max_attempts=spec.max_attempts,
             source=source.description,

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from ghl_sms.ops.bulk.guards import Guards
+from ghl_sms.rules.send_window import SendWindow
 
 __all__ = [
     "Campaign",
@@ -119,7 +120,11 @@ class CampaignSpec:
     transactional: bool = False
     """Not marketing (reminders): quiet hours don't apply."""
     quiet_hours: Literal["defer", "skip"] = "defer"
-    """A recipient in their quiet hours waits for their next allowed moment, or is skipped."""
+    """A recipient in their quiet hours (or outside ``send_window``) waits for their next
+    allowed moment, or is skipped."""
+    send_window: SendWindow | None = None
+    """The sender's own daily hours in each recipient's local time, on top of quiet hours
+    (the stricter wins each day); applies to transactional campaigns too."""
     caps: Caps = field(default_factory=Caps)
     max_attempts: int = 5
     """Tries per recipient after transient failures (5xx, timeouts) before it fails."""
@@ -140,6 +145,8 @@ class Campaign(_Out):
     from_number: str | None = None
     transactional: bool = False
     quiet_hours: Literal["defer", "skip"] = "defer"
+    send_window: str | None = None
+    """``"09:30-17:00"`` (``SendWindow``'s text), or None: quiet hours only."""
     caps: dict[str, Any] = {}
     max_attempts: int = 5
     source: str
@@ -162,6 +169,10 @@ class Campaign(_Out):
     @property
     def guards(self) -> Guards:
         return Guards.from_dict(self.caps.get("guards"))
+
+    @property
+    def send_window_spec(self) -> SendWindow | None:
+        return SendWindow.parse(self.send_window) if self.send_window else None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from ghl_sms.ops.service import SmsService
 from ghl_sms.rules.phones import PhoneNumberError, parse_phone
 from ghl_sms.rules.preflight import ReasonCode
 from ghl_sms.rules.quiet_hours import check_quiet_hours, recipient_time
+from ghl_sms.rules.send_window import apply_send_window, describe_hours
 
 __all__ = ["Outcomes", "PumpConfig", "expired_sentence"]
 
@@ -190,13 +191,17 @@ class Outcomes:
         )
 
     def _quiet_until(self, campaign: Campaign, row: Row) -> tuple[float | None, str] | None:
-        """Quiet hours read from the row alone (its number, and a zone, state or country
-        it carries): when they hold the recipient back, their next allowed moment.
+        """Quiet hours (and the campaign's send window) read from the row alone (its
+        number, and a zone, state or country it carries): when they hold the recipient
+        back, their next allowed moment.
 
         Only ever more careful than the send's preflight, which reads the GHL contact:
         a recipient this lets through is still checked there.
         """
-        if campaign.transactional or not row.phone or not row.phone.startswith("+"):
+        send_window = campaign.send_window_spec
+        if campaign.transactional and send_window is None:
+            return None
+        if not row.phone or not row.phone.startswith("+"):
             return None
         try:
             info = parse_phone(row.phone, self.service.config.default_region)
@@ -209,16 +214,16 @@ class Outcomes:
             contact_country=fields.get("country"),
             phone=info,
         )
+        recipient = apply_send_window(recipient, send_window, transactional=campaign.transactional)
         check = check_quiet_hours(utc_datetime(self.clock), recipient)
         if check.allowed is not False:
             return None
         local = ", ".join(f"{t:%a %H:%M %Z}" for t in check.local_times)
         until = check.next_allowed_at
         when = f"waiting until {until:%Y-%m-%d %H:%M} UTC" if until else "no allowed time soon"
-        why = (
-            f"It is {local} for the recipient, outside the allowed hours "
-            f"({recipient.window.describe()}); {when}."
-        )
+        hours = describe_hours(recipient, send_window, transactional=campaign.transactional)
+        why = f"It is {local} for the recipient, outside the allowed hours ({hours}); {when}."
+
         return (until.timestamp() if until else None), why
 
     def _retry(

@@ -32,6 +32,7 @@ from ghl_sms.ops.service import ServiceConfig, SmsService
 from ghl_sms.rules.phones import PhoneNumberError, parse_phone
 from ghl_sms.rules.quiet_hours import check_quiet_hours, recipient_time
 from ghl_sms.rules.segments import SegmentReport, count_segments
+from ghl_sms.rules.send_window import apply_send_window
 
 __all__ = ["SAMPLE_TRIES", "PreviewTally", "run_preview"]
 
@@ -82,6 +83,7 @@ class PreviewTally:
         self._people: dict[str, int] = {}
         """Contact ids and numbers of the recipients looked up -> their row."""
         self._quiet_by_prefix: dict[str, bool] = {}
+        self._send_window = campaign.send_window_spec
 
     @property
     def wants_sample(self) -> bool:
@@ -99,7 +101,11 @@ class PreviewTally:
         return report
 
     def _in_quiet_hours(self, phone: str | None) -> bool:
-        if self.campaign.transactional or not phone or not phone.startswith("+"):
+        """In quiet hours or outside the send window, by the number alone."""
+        transactional, send_window = self.campaign.transactional, self._send_window
+        if transactional and send_window is None:
+            return False
+        if not phone or not phone.startswith("+"):
             return False
         prefix = phone[:8]
         if prefix not in self._quiet_by_prefix:
@@ -107,7 +113,10 @@ class PreviewTally:
                 info = parse_phone(phone)
             except PhoneNumberError:
                 return False
-            check = check_quiet_hours(self.now, recipient_time(phone=info))
+            recipient = apply_send_window(
+                recipient_time(phone=info), send_window, transactional=transactional
+            )
+            check = check_quiet_hours(self.now, recipient)
             self._quiet_by_prefix[prefix] = check.allowed is False
         return self._quiet_by_prefix[prefix]
 
@@ -251,9 +260,10 @@ class PreviewTally:
                 if self.campaign.quiet_hours == "defer"
                 else "are skipped"
             )
+            outside = " or outside the send window" if self._send_window else ""
             warnings.append(
                 f"{_plural(self.quiet, 'recipient is', 'recipients are')} in their quiet "
-                f"hours now and {what}."
+                f"hours{outside} now and {what}."
             )
         per_day = [c for c in (caps.per_day, caps.number_per_day) if c]
         if per_day and self.would_send > min(per_day):

@@ -50,7 +50,8 @@ def recipient_request(
     campaign: Campaign, row: Row, render: Callable[[Contact | None], str], **extra: Any
 ) -> SendRequest:
     """The one send a recipient gets: under its own idempotency key, rendered from the
-    contact, refused in quiet hours (the pump defers it), without the first-message
+    contact, refused in quiet hours or outside the campaign's send window (the pump
+    defers it), without the first-message
     lookup (a campaign spends its budget on sending)."""
     return SendRequest(
         text=campaign.template,
@@ -60,6 +61,7 @@ def recipient_request(
         idempotency_key=row.idempotency_key,
         campaign_id=campaign.id,
         transactional=campaign.transactional,
+        send_window=campaign.send_window_spec,
         check_first_message=False,
         from_number=campaign.from_number,
         attachments=tuple(campaign.attachments),

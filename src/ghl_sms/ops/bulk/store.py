@@ -52,7 +52,7 @@ def recipient_key(campaign_id: str, seq: int) -> str:
 _CAMPAIGN_COLUMNS = (
     "id, location_id, name, template, attachments, from_number, transactional, quiet_hours, "
     "caps, max_attempts, source, state, state_reason, waiting_reason, waiting_until, total, "
-    "created_at, started_at, finished_at, updated_at"
+    "created_at, started_at, finished_at, updated_at, send_window"
 )
 _RECIPIENT_COLUMNS = (
     "id, campaign_id, seq, contact_id, phone, fields, state, reason_code, reason, not_before, "
@@ -99,6 +99,7 @@ def _campaign(row: Sequence[Any]) -> Campaign:
         started_at=_dt(row[17]),
         finished_at=_dt(row[18]),
         updated_at=datetime.fromtimestamp(row[19], UTC),
+        send_window=row[20],
     )
 
 
@@ -127,8 +128,9 @@ def _ts(value: datetime | None) -> float | None:
 
 
 class SqlCampaignStore:
-    """Campaigns in the ledger's database (SQLite migrations ``m003_bulk_campaigns`` and
-    ``m006_bulk_claims_and_open_index``; PostgreSQL ``pg001``)."""
+    """Campaigns in the ledger's database (SQLite migrations ``m003_bulk_campaigns``,
+    ``m006_bulk_claims_and_open_index`` and ``m009_campaign_send_window``; PostgreSQL
+    ``pg001`` and ``pg003``)."""
 
     def __init__(self, db: Connection, clock: Clock) -> None:
         self._db = db
@@ -144,7 +146,7 @@ class SqlCampaignStore:
     def create_campaign(self, campaign: Campaign) -> None:
         self._write(
             f"INSERT INTO bulk_campaigns ({_CAMPAIGN_COLUMNS}) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 campaign.id, campaign.location_id, campaign.name, campaign.template,
                 json.dumps(campaign.attachments), campaign.from_number,
@@ -152,7 +154,7 @@ class SqlCampaignStore:
                 campaign.max_attempts, campaign.source, str(campaign.state),
                 campaign.state_reason, campaign.waiting_reason, _ts(campaign.waiting_until),
                 campaign.total, _ts(campaign.created_at), _ts(campaign.started_at),
-                _ts(campaign.finished_at), _ts(campaign.updated_at),
+                _ts(campaign.finished_at), _ts(campaign.updated_at), campaign.send_window,
             ),
         )  # fmt: skip
 

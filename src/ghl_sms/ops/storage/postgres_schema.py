@@ -268,7 +268,13 @@ def pg002_lease_epochs(db: Connection) -> None:
     db.execute("ALTER TABLE bulk_leases ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0")
 
 
+def pg003_campaign_send_window(db: Connection) -> None:
+    """A campaign's own daily hours (SQLite's m009)."""
+    db.execute("ALTER TABLE bulk_campaigns ADD COLUMN send_window TEXT")
+
+
 PG_MIGRATIONS: list[tuple[str, PgMigration]] = [
     ("pg001_ledger_and_campaigns", pg001_ledger_and_campaigns),
     ("pg002_lease_epochs", pg002_lease_epochs),
+    ("pg003_campaign_send_window", pg003_campaign_send_window),
 ]

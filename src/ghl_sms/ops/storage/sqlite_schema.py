@@ -363,6 +363,13 @@ def m008_lease_epochs(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE bulk_leases ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
 
 
+@migration
+def m009_campaign_send_window(db: sqlite3.Connection) -> None:
+    """A campaign's own daily hours in each recipient's local time (``"09:30-17:00"``;
+    NULL: quiet hours only), read by every process that sends it."""
+    db.execute("ALTER TABLE bulk_campaigns ADD COLUMN send_window TEXT")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
