@@ -249,3 +249,38 @@ def _invoke(h: CliHarness, ghl: Sandbox, *args: str, input: str | None = None) -
     app = h.app()
     app.http_transport = ghl.transport()
     return CliRunner().invoke(cli, list(args), obj=app, input=input, catch_exceptions=False)
+
+
+def test_status_lists_every_sub_accounts_campaigns_and_location_narrows(h: CliHarness) -> None:
+    _tag_contacts(h, L2, ["+13125552001"])
+    _tag_contacts(h, L3, ["+17205552001"])
+    body = _json(_send(h, "--location", f"{L2},{L3}", "--json"))
+    ids = {c["campaign"]["location_id"]: c["campaign"]["id"] for c in body["campaigns"]}
+    listed = h.run("bulk", "status", "--sandbox")
+    assert listed.exit_code == 0, listed.output
+    assert f"Sub-account {L2}:" in listed.stdout and f"Sub-account {L3}:" in listed.stdout
+    assert ids[L2] in listed.stdout and ids[L3] in listed.stdout
+    assert "--location NAME|ID" in listed.stdout
+    assert sorted(c["location_id"] for c in h.json("bulk", "status", "--sandbox")) == [L2, L3]
+    only = h.json("bulk", "status", "--sandbox", "--location", L2)
+    assert [c["id"] for c in only] == [ids[L2]]
+    # Config profiles name them, and --location takes a profile's name; listing reads
+    # only the ledger, so no token is needed.
+    config = h.tmp / "config.toml"
+    config.write_text(
+        f'[locations.two]\nlocation_id = "{L2}"\ntoken_env = "GHL_TOKEN_TWO"\n\n'
+        f'[locations.three]\nlocation_id = "{L3}"\ntoken_env = "GHL_TOKEN_THREE"\n'
+    )
+    on_file = ("--ledger", str(h.tmp / "sandbox-ledger.db"), "--config", str(config))
+    named = h.run("bulk", "status", *on_file)
+    assert named.exit_code == 0, named.output
+    assert f"Sub-account two ({L2}):" in named.stdout
+    assert f"Sub-account three ({L3}):" in named.stdout
+    narrowed = h.run("bulk", "status", *on_file, "--location", "three")
+    assert ids[L3] in narrowed.stdout and ids[L2] not in narrowed.stdout
+    assert "--location NAME|ID" not in narrowed.stdout
+    none_there = h.run("bulk", "status", "--sandbox", "--location", "sandboxDemoLocation4")
+    assert "No campaigns in sub-account sandboxDemoLocation4 yet" in none_there.stdout
+    elsewhere = h.run("bulk", "status", *on_file, "--location", "three", ids[L2])
+    assert elsewhere.exit_code == 2
+    assert f"belongs to sub-account two ({L2}), not three ({L3})" in elsewhere.stderr

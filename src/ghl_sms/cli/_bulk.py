@@ -24,6 +24,7 @@ from ghl_sms.cli._app import (
     CommandError,
     common_options,
     emit_json,
+    every_location,
     run_async,
 )
 from ghl_sms.cli._bulk_render import (
@@ -36,6 +37,7 @@ from ghl_sms.cli._bulk_render import (
 )
 from ghl_sms.cli._bulk_send import send_cmd
 from ghl_sms.cli._bulk_wiring import open_engine
+from ghl_sms.cli._credentials import load_config
 from ghl_sms.cli._render import console
 from ghl_sms.ops.bulk import CampaignState
 from ghl_sms.ops.bulk.report import REPORT_FIELDS
@@ -65,33 +67,51 @@ bulk.add_command(send_cmd)  # ``bulk send`` has a module of its own: _bulk_send
 @bulk.command("status")
 @click.argument("campaign_id", required=False)
 @common_options
+@every_location
 def status_cmd(
-    *, app: AppContext, settings: Settings, as_json: bool, campaign_id: str | None
+    *,
+    app: AppContext,
+    settings: Settings,
+    as_json: bool,
+    campaign_id: str | None,
+    default_location: str | None,
 ) -> None:
     """A campaign's counts by state and reason, its rate and the time left; with no id,
-    every campaign.
+    the campaigns of every sub-account in the ledger (--location: one sub-account's).
 
     \b
     Examples:
       ghl-sms bulk status
+      ghl-sms bulk status --location downtown
       ghl-sms bulk status cmp_1a2b3c4d5e6f --json
     """
 
     async def main() -> None:
-        async with open_engine(app, settings) as opened:
+        # Only the ledger is read: no sub-account's credentials are needed.
+        async with open_engine(app, settings, named={}) as opened:
             engine = opened.engine
+            labels = _profile_labels(app, settings)
+            wanted = _location_id(labels, default_location) if default_location else None
             cluster = cluster_view(engine) if as_json or campaign_id else None
             if campaign_id is None:
-                campaigns = engine.campaigns(opened.location_id)
+                campaigns = engine.campaigns(wanted)
                 listed = [c.model_dump(mode="json") for c in campaigns]
                 if cluster is not None:
                     emit_json({"campaigns": listed, "cluster": cluster})
                 elif as_json:
                     emit_json(listed)
                 else:
-                    render_list(console(), campaigns)
+                    render_list(console(), campaigns, labels=labels, location=wanted)
                 return
             status = engine.status(campaign_id)
+            if wanted is not None and status.campaign.location_id != wanted:
+                raise CommandError(
+                    f"Campaign {campaign_id} belongs to sub-account "
+                    f"{_label(labels, status.campaign.location_id)}, not "
+                    f"{_label(labels, wanted)}.",
+                    EXIT_USAGE,
+                    hint=f"Leave out --location: `ghl-sms bulk status {campaign_id}`.",
+                )
             if as_json:
                 extra = {"cluster": cluster} if cluster is not None else {}
                 emit_json(status.model_dump(mode="json") | extra)
@@ -100,6 +120,27 @@ def status_cmd(
                 render_status(console(), status, workers)
 
     run_async(main)
+
+
+def _profile_labels(app: AppContext, settings: Settings) -> dict[str, str]:
+    """Location id -> the config profile's name, for people (none with --sandbox, which
+    never reads the config)."""
+    if settings.sandbox or app.config_file is None:
+        return {}
+    config = load_config(app.config_file)
+    return {p.location_id: name for name, p in config.profiles.items()}
+
+
+def _location_id(labels: dict[str, str], given: str) -> str:
+    """--location as a location id: a profile's name stands for its location id."""
+    given = given.strip()
+    by_name = {name: location_id for location_id, name in labels.items()}
+    return by_name.get(given, given)
+
+
+def _label(labels: dict[str, str], location_id: str) -> str:
+    name = labels.get(location_id)
+    return f"{name} ({location_id})" if name else location_id
 
 
 def _change(

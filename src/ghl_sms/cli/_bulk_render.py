@@ -183,16 +183,38 @@ def render_status(out: Console, status: CampaignStatus, workers: Workers | None 
             )
 
 
-def render_list(out: Console, campaigns: list[Campaign]) -> None:
+def render_list(
+    out: Console,
+    campaigns: list[Campaign],
+    *,
+    labels: Mapping[str, str] | None = None,
+    location: str | None = None,
+) -> None:
+    """Campaigns under a heading per sub-account (most recent first): ``labels`` names
+    the location ids that are config profiles; ``location`` is the one --location named."""
+    labels = labels or {}
+
+    def label(location_id: str) -> str:
+        name = labels.get(location_id)
+        return f"{escape(name)} ({location_id})" if name else location_id
+
     if not campaigns:
-        out.print("No campaigns yet; start one with `ghl-sms bulk send`.")
+        where = f" in sub-account {label(location)}" if location else ""
+        out.print(f"No campaigns{where} yet; start one with `ghl-sms bulk send`.")
         return
+    by_location: dict[str, list[Campaign]] = {}
     for c in campaigns:
-        out.print(
-            f"{c.id}  {str(c.state):<9}  {plural(c.total, 'recipient'):>17}  "
-            f"{when(c.created_at)}  "
-            f"{escape(c.name)}"
-        )
+        by_location.setdefault(c.location_id, []).append(c)
+    for location_id, theirs in by_location.items():
+        out.print(f"Sub-account {label(location_id)}:")
+        for c in theirs:
+            out.print(
+                f"  {c.id}  {str(c.state):<9}  {plural(c.total, 'recipient'):>17}  "
+                f"{when(c.created_at)}  "
+                f"{escape(c.name)}"
+            )
+    if len(by_location) > 1:
+        out.print("One sub-account's only: --location NAME|ID.")
 
 
 class Bars:
