@@ -317,3 +317,20 @@ def test_keyring_profiles_keep_the_token_out_of_the_file(
     monkeypatch.setitem(sys.modules, "keyring", None)  # not installed
     missing = run(h, "locations", "add", "x", "--location", "l1", "--keyring", input=DEMO_TOKEN)
     assert missing.exit_code == 2 and "ghl-sms[keyring]" in missing.stderr
+
+
+def test_a_token_of_another_sub_account_names_the_setting_to_fix(
+    h: CliHarness, ghl: Sandbox
+) -> None:
+    other = ghl.create_location(name="Other", numbers=["+14155550177"])
+    # A profile whose location_id is not its token's sub-account: fix the profile.
+    run(h, "locations", "add", "mixed", "--location", other, input=DEMO_TOKEN)
+    profiled = run(h, "numbers", "--location", "mixed", ghl=ghl)
+    assert profiled.exit_code == 1, profiled.output
+    assert "profile mixed" in profiled.stderr and "--location" in profiled.stderr
+    assert "GHL_LOCATION_ID" not in profiled.stderr
+    # The same mix-up in the environment: fix GHL_LOCATION_ID.
+    env = {"GHL_TOKEN": DEMO_TOKEN, "GHL_LOCATION_ID": other}
+    classic = run(h, "numbers", ghl=ghl, env=env)
+    assert classic.exit_code == 1, classic.output
+    assert "GHL_LOCATION_ID" in classic.stderr and "profile" not in classic.stderr

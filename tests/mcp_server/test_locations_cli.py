@@ -185,3 +185,18 @@ async def test_a_sandbox_that_cannot_open_is_the_calls_error_not_a_dead_server(
         "Error executing tool sms_inbox: The embedded sandbox is in use by another process. "
         "Stop it."
     )
+
+
+@pytest.mark.anyio
+async def test_a_profile_with_another_sub_accounts_token_says_to_fix_the_profile(
+    h: CliHarness, ghl: Sandbox
+) -> None:
+    config = write_config(h, 'default = "dental"\n' + PROFILES)
+    # fitness's token is dental's: GHL refuses it for fitness's location.
+    app = h.app(GHL_TOKEN_DENTAL=DEMO_TOKEN, GHL_TOKEN_FITNESS=DEMO_TOKEN)
+    app.http_transport = ghl.transport()
+    async with serve(app, config) as s:
+        text = await s.error("sms_inbox", location="fitness")
+        assert "another sub-account" in text and "profile fitness" in text
+        assert "the location argument" in text and "GHL_LOCATION_ID" not in text
+        assert (await s.ok("sms_inbox")) is not None  # dental's own token works

@@ -72,6 +72,9 @@ class AppContext:
     resolve_location: Callable[[str], Settings] | None = None
     """Settings for another ``--location`` value than the command's own (set by
     ``connection_options``): a command over several sub-accounts resolves each."""
+    profile: str | None = None
+    """The config profile the command's own token and location id came from (None:
+    GHL_TOKEN and GHL_LOCATION_ID); error hints name what to fix by it."""
     _open_sandbox: Any = field(default=None, init=False, repr=False)
     _sandbox_users: int = field(default=0, init=False, repr=False)
 
@@ -387,6 +390,7 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             settings = resolve_settings(
                 settings, wanted=wanted, environ=environ, config=app.config_file
             )
+            app.profile = settings.profile
         return fn(*args, app=app, settings=settings, **kwargs)
 
     for option in reversed(options):

@@ -16,6 +16,7 @@ import click
 
 if TYPE_CHECKING:
     from ghl_sms.ops.errors import PreflightBlocked
+    from ghl_sms.ops.hints import Credentials
 
 __all__ = [
     "EXIT_BLOCKED",
@@ -116,10 +117,22 @@ def translate(error: BaseException) -> CommandError | None:
         hint = getattr(error, "hint", None)  # the credentials' errors carry a next step
         return CommandError(str(error), EXIT_USAGE, hint=hint, name="config")
     if isinstance(error, GhlError):
-        return CommandError(str(error), EXIT_FAILED, hint=hint_for(error), name=name)
+        return CommandError(
+            str(error), EXIT_FAILED, hint=hint_for(error, _credentials()), name=name
+        )
     if isinstance(error, ValueError):
         return CommandError(str(error), EXIT_USAGE, name="usage")
     return None
+
+
+def _credentials() -> Credentials | None:
+    """Where this command's token and location id came from (a config profile, or the
+    environment), as ``connection_options`` resolved them."""
+    from ghl_sms.ops.hints import Credentials
+
+    context = click.get_current_context(silent=True)
+    profile = getattr(context.obj if context else None, "profile", None)
+    return Credentials(profile=profile) if isinstance(profile, str) else None
 
 
 def blocked_error(blocked: PreflightBlocked) -> CommandError:

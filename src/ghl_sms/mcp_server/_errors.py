@@ -12,6 +12,7 @@ import difflib
 import logging
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
@@ -41,12 +42,13 @@ from ghl_sms.ops.errors import (
     SendInProgressError,
     UsageError,
 )
-from ghl_sms.ops.hints import hint_for
+from ghl_sms.ops.hints import Credentials, hint_for
 
 if TYPE_CHECKING:  # the preflight's rules are imported by the first refused send
     from ghl_sms.rules.preflight import Reason, Verdict
 
 __all__ = [
+    "CALL_CREDENTIALS",
     "anticipated_cause",
     "argument_error",
     "blocked_text",
@@ -57,6 +59,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+CALL_CREDENTIALS: ContextVar[Credentials | None] = ContextVar(
+    "ghl_sms_call_credentials", default=None
+)
+"""Where the sub-account of the tool call in progress got its token and location id (a
+config profile, or GHL_TOKEN and GHL_LOCATION_ID): set as the call picks its location."""
 
 _SETUP = "Ask the user to run `ghl-sms doctor`, which checks the token, scopes and numbers."
 
@@ -166,7 +174,7 @@ def _ghl_text(error: GhlError) -> str:
             f"{what} GHL answered in a shape ghl-sms does not understand; retry once, then "
             "report it as a ghl-sms bug."
         )
-    hint = hint_for(error) or (
+    hint = hint_for(error, CALL_CREDENTIALS.get()) or (
         "Retry once; if it happens again, tell the user (with the trace id, if any)."
     )
     text = f"{what} {hint}"

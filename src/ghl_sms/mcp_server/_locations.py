@@ -27,7 +27,9 @@ from anyio.abc import TaskGroup
 
 from ghl_sms.accounts._errors import AccountsError
 from ghl_sms.ghl import GhlError
+from ghl_sms.mcp_server._errors import CALL_CREDENTIALS
 from ghl_sms.ops.errors import OpsError, UsageError
+from ghl_sms.ops.hints import Credentials
 
 if TYPE_CHECKING:  # a location's service and bulk engine are imported when it opens
     from ghl_sms.mcp_server._bulk import BulkRunner
@@ -213,7 +215,10 @@ class LocationPool:
 
     async def site(self, wanted: str | None) -> Site:
         """The opened location for a tool's ``location`` argument (None: the default)."""
-        return await self._open(await self.account(wanted))
+        account = await self.account(wanted)
+        # This call's error hints name what to fix: the profile's, else GHL_LOCATION_ID.
+        CALL_CREDENTIALS.set(Credentials(profile=account.name, pick="the location argument"))
+        return await self._open(account)
 
     async def _learn_ids(self) -> None:
         """Open the locations known only once opened (the sandbox's demo, a one-location
