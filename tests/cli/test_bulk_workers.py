@@ -30,6 +30,8 @@ def test_a_queued_campaign_says_no_worker_runs_and_how_to_start_one(
     sent = h.run("bulk", "send", *db, "--contacts", f"{AVA},{HUGO}", "Hello")
     assert sent.exit_code == 0, sent.output
     assert "Queued cmp_" in sent.stderr
+    assert "Campaign cmp_" in sent.stderr and "2 recipients." in sent.stderr
+    assert "bulk resume" not in sent.stderr and "If this stops" not in sent.stderr
     assert "no process is sending" not in sent.stdout
     assert "queued for the workers, but no worker is running" in sent.stdout
     assert "Start a worker" in sent.stdout and "): ghl-sms worker" in sent.stdout

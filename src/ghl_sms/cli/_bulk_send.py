@@ -303,9 +303,15 @@ def send_cmd(
                 return
             engine.start(campaign.id)
             if not as_json:
+                # On PostgreSQL the workers send it (and carry on if one stops): nothing
+                # for this command to resume.
+                then = (
+                    ""
+                    if engine.jobs is not None
+                    else f" If this stops, continue with: ghl-sms bulk resume {campaign.id}"
+                )
                 err_console().print(
-                    f"Campaign {campaign.id}: {plural(campaign.total, 'recipient')}. If this "
-                    f"stops, continue with: ghl-sms bulk resume {campaign.id}"
+                    f"Campaign {campaign.id}: {plural(campaign.total, 'recipient')}.{then}"
                 )
             summary = await run_campaigns(
                 engine, [(campaign.id, "sending")], as_json=as_json, no_wait=no_wait
