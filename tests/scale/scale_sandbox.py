@@ -2,12 +2,14 @@
 request's arrival: the oracle for "never over the limit in any window".
 
     python tests/scale/scale_sandbox.py DB --locations N --contacts M [--dnd K]
-        [--burst B --window W]
+        [--burst B --window W] [--zone ZONE] [--late ZONE:K]
 
 Prints one JSON line (url, locations: id -> token, numbers, phones per location, the
-DND phones) once it listens, then serves until terminated. ``GET /_scale/log`` returns
-every request: arrival time (this process's wall clock), the location its token
-belongs to, method, path, status, and whether it is still in progress (a held send);
+DND phones, each phone's zone when ``--zone`` is given, and the ``--late`` phones: the K
+contacts after the DND ones, whose ``timezone`` is ZONE instead) once it listens, then
+serves until terminated. ``GET /_scale/log`` returns every request: arrival time (this
+process's wall clock), the location its token belongs to, method, path, status, and
+whether it is still in progress (a held send);
 ``GET /_scale/messages`` every outbound message (location, to, from, date_added).
 """
 
@@ -85,6 +87,9 @@ def _serve(args: argparse.Namespace) -> None:
     numbers: dict[str, str] = {}
     phones: dict[str, list[str]] = {}
     dnd: list[str] = []
+    zones: dict[str, str] = {}
+    late_zone, _, late_count = (args.late or "").partition(":")
+    late: list[str] = []
     for n in range(args.locations):
         number = f"+1415555{9000 + n:04d}"
         location_id = sandbox.create_location(name=f"Scale {n}", numbers=[number])
@@ -97,6 +102,13 @@ def _serve(args: argparse.Namespace) -> None:
             if i < args.dnd:
                 fields["dnd"] = True
                 dnd.append(phone)
+            zone = args.zone
+            if late_zone and args.dnd <= i < args.dnd + int(late_count):
+                zone = late_zone
+                late.append(phone)
+            if zone:
+                fields["timezone"] = zone
+                zones[phone] = zone
             sandbox.create_contact(fields, location_id=location_id)
             phones[location_id].append(phone)
     sandbox.app = ArrivalLog(  # type: ignore[assignment]
@@ -105,7 +117,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     def ready(url: str) -> None:
         info = {"url": url, "locations": locations, "numbers": numbers, "phones": phones,
-                "dnd": dnd}  # fmt: skip
+                "dnd": dnd, "zones": zones, "late": late}  # fmt: skip
         print(json.dumps(info), flush=True)
 
     anyio.run(lambda: sandbox.serve(host="127.0.0.1", port=0, on_ready=ready))
@@ -120,6 +132,8 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--window", type=float, default=10.0)
     parser.add_argument("--daily", type=int, default=200_000)
+    parser.add_argument("--zone", help="every contact's timezone (IANA)")
+    parser.add_argument("--late", help="ZONE:K, the timezone of K contacts after the DND ones")
     _serve(parser.parse_args())
 
 

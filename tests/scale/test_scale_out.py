@@ -2,9 +2,18 @@
 worker killed while the sandbox holds one of its sends, another frozen past the stall
 timeout and resumed, faults on sends, and interactive sends on one location meanwhile.
 
-Scaled down for a 2-core machine: 6 locations x 30 recipients (2 DND, 2 opted out, 2
-invalid numbers each), GHL's real limit (100 requests per 10 s per location), a stall
-timeout of 6 s and pump slices of 10 s.
+6 locations, each with a campaign of 204 contacts (2 DND, 2 opted out; location 0 keeps
+3 back for the interactive sends) plus 2 invalid numbers. 10 contacts a location are
+outside the campaign's send window when it starts, in a zone where it opens a minute or
+so later, so their rows wait as deferred (``not_before``) rows for whichever worker pumps
+the location then.
+
+The sandbox's strict limiter allows 100 requests per 5 s per location (GHL's 100 per
+10 s, twice as fast, to keep three seeds within a few minutes on two cores; the workers
+are told so with ``--rate-limit``), which paces every location but one: that one's
+campaign caps its sending number at 180 messages a minute, below what the request limit
+alone would let through (3 requests a message), so the per-number check is not idle.
+A stall timeout of 6 s, slices of 10 s.
 """
 
 from __future__ import annotations
@@ -29,8 +38,10 @@ from support import scale as scenario
 HERE = Path(__file__).resolve().parent
 GHL_SMS = [str(Path(sys.executable).parent / "ghl-sms")]
 STALL = 6.0
-BURST, WINDOW = 100, 10.0
-DEADLINE = 150.0
+BURST, WINDOW = 100, 5.0
+NUMBER_PER_MINUTE = 180
+CONTACTS, LATE = 204, 10
+DEADLINE = 240.0
 SENDS = {"path": "/conversations/messages", "method": "POST"}
 
 
@@ -70,7 +81,7 @@ class Cluster:
         self.logs.append(log)
         worker = subprocess.Popen(
             [*GHL_SMS, "worker", "--concurrency", "10", "--stall-timeout", str(STALL),
-             "--slice", "10"],
+             "--slice", "10", "--rate-limit", f"{BURST}/{WINDOW:g}"],
             env=self.env, stdout=log, stderr=log,
         )  # fmt: skip
         self.workers.append(worker)
@@ -89,16 +100,18 @@ class Cluster:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     db = tmp_path / "sandbox.db"
+    opens = scenario.window_opening(time.time() + 15)
     process = subprocess.Popen(
         [sys.executable, str(HERE / "scale_sandbox.py"), str(db), "--locations", "6",
-         "--contacts", "33", "--dnd", "2", "--burst", str(BURST), "--window", str(WINDOW)],
+         "--contacts", str(CONTACTS), "--dnd", "2", "--burst", str(BURST),
+         "--window", str(WINDOW), "--zone", opens.zone, "--late", f"{opens.late_zone}:{LATE}"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line, "the sandbox did not start"
     try:
-        yield db, json.loads(line)
+        yield db, {**json.loads(line), "opens": opens}
     finally:
         process.terminate()
         process.communicate(timeout=10)
@@ -170,10 +183,14 @@ def test_three_workers_send_each_eligible_recipient_once(
         for _ in range(3):
             cluster.start_worker()
         started = time.monotonic()
+        opens: scenario.Opening = info["opens"]
+        capped = list(plan.csvs)[1]  # not location 0, where a person texts meanwhile
         for location_id, csv in plan.csvs.items():
             text = f"Hi {{first_name}}, seed {seed}"
+            cap = ["--number-per-minute", str(NUMBER_PER_MINUTE)] if location_id == capped else []
             sent = cluster.run("bulk", "send", "--location", names[location_id], "--csv",
-                               str(csv), "--transactional", text)  # fmt: skip
+                               str(csv), "--transactional", "--send-window", opens.window,
+                               *cap, text)  # fmt: skip
             assert sent.returncode == 0, sent.stderr
             assert "Queued" in sent.stderr
 
@@ -202,7 +219,8 @@ def test_three_workers_send_each_eligible_recipient_once(
         if frozen is not None:
             frozen.send_signal(signal.SIGSTOP)
         for phone in interactive:  # a person texting on location 0 meanwhile
-            done = cluster.run("send", "--location", "l0", "--to", phone, "Interactive hello")
+            done = cluster.run("send", "--location", "l0", "--to", phone, "--transactional",
+                               "Interactive hello")  # fmt: skip
             assert done.returncode == 0, done.stderr + done.stdout
         if frozen is not None:
             time.sleep(max(0.0, STALL + 4 - (time.monotonic() - killed_at)))
@@ -234,8 +252,9 @@ def test_three_workers_send_each_eligible_recipient_once(
             "bulk_campaigns c ON c.id = r.campaign_id WHERE r.state <> 'sent' ORDER BY 1, 2"
         ):
             print(row)
-    figures = scenario.check(plan, burst=BURST, window=WINDOW,
-                             extra={first: set(interactive)})  # fmt: skip
+    capped_number = {info["numbers"][capped]: NUMBER_PER_MINUTE}
+    figures = scenario.check(plan, burst=BURST, window=WINDOW, per_minute=capped_number,
+                             extra={first: set(interactive)}, late_after=opens.at)  # fmt: skip
     cluster_status = status["cluster"]
     assert cluster_status["recipients"] == {"due": 0, "deferred": 0, "sending": 0}
     if frozen is not None:
