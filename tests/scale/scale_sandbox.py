@@ -75,6 +75,24 @@ class ArrivalLog:
             entry["done"] = True
 
 
+def _area_codes(count: int) -> list[str]:
+    """``count`` US area codes whose numbers parse as valid, 212, 213, ... first (the
+    tests' locations 0-5 keep the codes they always had)."""
+    from ghl_sms.rules.area_codes import STATE_BY_AREA_CODE
+    from ghl_sms.rules.phones import PhoneNumberError, parse_phone
+
+    found: list[str] = []
+    for code in sorted(STATE_BY_AREA_CODE, key=lambda c: (int(c) < 212, int(c))):
+        try:
+            parse_phone(f"+1{code}5552000")
+        except PhoneNumberError:
+            continue
+        found.append(code)
+        if len(found) == count:
+            return found
+    raise SystemExit(f"only {len(found)} US area codes to give {count} locations")
+
+
 def _serve(args: argparse.Namespace) -> None:
     import anyio
 
@@ -90,6 +108,7 @@ def _serve(args: argparse.Namespace) -> None:
     zones: dict[str, str] = {}
     late_zone, _, late_count = (args.late or "").partition(":")
     late: list[str] = []
+    area_codes = _area_codes(args.locations)
     for n in range(args.locations):
         number = f"+1415555{9000 + n:04d}"
         location_id = sandbox.create_location(name=f"Scale {n}", numbers=[number])
@@ -97,7 +116,7 @@ def _serve(args: argparse.Namespace) -> None:
         numbers[location_id] = number
         phones[location_id] = []
         for i in range(args.contacts):
-            phone = f"+1{212 + n:03d}555{2000 + i:04d}"
+            phone = f"+1{area_codes[n]}555{2000 + i:04d}"
             fields: dict[str, Any] = {"firstName": f"Pat{i}", "phone": phone}
             if i < args.dnd:
                 fields["dnd"] = True
