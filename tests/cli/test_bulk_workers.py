@@ -42,6 +42,20 @@ def test_a_queued_campaign_says_no_worker_runs_and_how_to_start_one(
     assert "Start a worker" in shown.stdout and "bulk resume" not in shown.stdout
 
 
+def test_a_send_fanned_out_to_sub_accounts_on_postgresql_offers_no_resume(
+    h: CliHarness, pg_empty_url: str
+) -> None:
+    assert h.run("login", "--sandbox").exit_code == 0
+    assert h.json("db", "upgrade", "--database-url", pg_empty_url)["current"]
+    db = ("--sandbox", "--database-url", pg_empty_url)
+    sent = h.run("bulk", "send", *db, "--location", "sandboxDemoLocation2,sandboxDemoLocation3",
+                 "--tag", "sandbox", "--transactional", "Hello")  # fmt: skip
+    assert sent.exit_code == 0, sent.output
+    assert sent.stderr.count("Campaign cmp_") == 2 and "Queued cmp_" in sent.stderr
+    assert "bulk resume" not in sent.stderr and "If this stops" not in sent.stderr
+    assert sent.stdout.count("queued for the workers, but no worker is running") == 2
+
+
 def _status(*, active: bool, next_due_at: datetime | None = None) -> CampaignStatus:
     now = datetime(2026, 3, 4, 12, tzinfo=UTC)
     campaign = Campaign.model_construct(

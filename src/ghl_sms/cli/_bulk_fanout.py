@@ -152,10 +152,13 @@ async def fan_out(
             out = err_console()
             sandbox = " --sandbox" if settings.sandbox else ""
             for target, campaign in zip(targets, campaigns, strict=True):
+                # On PostgreSQL the workers send it and carry on if one stops.
+                resume = f"ghl-sms bulk resume{sandbox} {campaign.id}"
+                then = "" if engine.jobs is not None else f" If this stops, continue with: {resume}"
+
                 out.print(
                     f"Campaign {campaign.id} for {target.name}: "
-                    f"{plural(campaign.total, 'recipient')}. If this stops, continue with: "
-                    f"ghl-sms bulk resume{sandbox} {campaign.id}"
+                    f"{plural(campaign.total, 'recipient')}.{then}"
                 )
         labelled = [(c.id, t.name) for t, c in zip(targets, campaigns, strict=True)]
         summary = await run_campaigns(engine, labelled, as_json=as_json, no_wait=no_wait)
