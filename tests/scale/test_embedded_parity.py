@@ -4,7 +4,9 @@ own over the served scale sandbox, all of them SIGKILLed mid-campaign and resume
 times, sharing one SQLite ledger. This shows the pump is the one the workers run.
 
 Scaled for a 2-core machine: 2 locations x 40 recipients (2 DND, 2 opted out, 2 invalid
-numbers each), 20 requests per 2 s per location at the sandbox and in the engine.
+numbers each, and 4 outside the send window until it opens a minute or so into the run),
+20 requests per 2 s per location at the sandbox and in the engine, and the second
+location's number capped at 60 messages a minute.
 """
 
 from __future__ import annotations
@@ -26,21 +28,24 @@ from support import scale as scenario
 HERE = Path(__file__).resolve().parent
 BURST, WINDOW = 20, 2.0
 KILLS = 3
+LATE = 4
+NUMBER_PER_MINUTE = 60
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    opens = scenario.window_opening(time.time() + 15)
     process = subprocess.Popen(
         [sys.executable, str(HERE / "scale_sandbox.py"), str(tmp_path / "sandbox.db"),
          "--locations", "2", "--contacts", "40", "--dnd", "2", "--burst", str(BURST),
-         "--window", str(WINDOW)],
+         "--window", str(WINDOW), "--zone", opens.zone, "--late", f"{opens.late_zone}:{LATE}"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line, "the sandbox did not start"
     try:
-        yield json.loads(line)
+        yield {**json.loads(line), "opens": opens}
     finally:
         process.terminate()
         process.communicate(timeout=10)
@@ -70,8 +75,15 @@ def test_killed_and_resumed_three_times_each_eligible_recipient_once(
     ledger.close()
     eligible = sum(len(p) for p in plan.eligible.values())
 
-    children = {loc: _child(ledger_path, info, loc, "send", str(csv), "Hi {first_name}")
-                for loc, csv in plan.csvs.items()}  # fmt: skip
+    opens: scenario.Opening = info["opens"]
+    capped = list(plan.csvs)[1]
+
+    def send(location_id: str, csv: Path) -> Any:
+        cap = [str(NUMBER_PER_MINUTE)] if location_id == capped else []
+        return _child(ledger_path, info, location_id, "send", str(csv), "Hi {first_name}",
+                      opens.window, *cap)  # fmt: skip
+
+    children = {loc: send(loc, csv) for loc, csv in plan.csvs.items()}
     ids = {}
     for location_id, child in children.items():
         assert child.stdout is not None
@@ -94,5 +106,7 @@ def test_killed_and_resumed_three_times_each_eligible_recipient_once(
         status = json.loads(out.splitlines()[-1])
         assert status["campaign"]["state"] == "completed", status
 
-    figures = scenario.check(plan, burst=BURST, window=WINDOW)
+    capped_number = {info["numbers"][capped]: NUMBER_PER_MINUTE}
+    figures = scenario.check(plan, burst=BURST, window=WINDOW, per_minute=capped_number,
+                             late_after=opens.at)  # fmt: skip
     assert figures["messages"] == eligible

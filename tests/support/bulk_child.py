@@ -1,6 +1,7 @@
 """A bulk campaign in a process of its own, for tests that kill it with SIGKILL.
 
-    python tests/support/bulk_child.py LEDGER URL TOKEN LOCATION send CSV TEMPLATE
+    python tests/support/bulk_child.py LEDGER URL TOKEN LOCATION send CSV TEMPLATE \
+        [SEND_WINDOW|- [NUMBER_PER_MINUTE]]
     python tests/support/bulk_child.py LEDGER URL TOKEN LOCATION resume CAMPAIGN_ID
 
 It is what `ghl-sms bulk send`/`resume` run (the same engine, ledger file and client),
@@ -22,7 +23,15 @@ import anyio
 
 from ghl_sms._clock import SystemClock
 from ghl_sms.ghl import GhlClient, RateLimits, RequestPacer
-from ghl_sms.ops.bulk import BulkEngine, CampaignSpec, CampaignState, CsvSource, EngineConfig
+from ghl_sms.ops.bulk import (
+    BulkEngine,
+    CampaignSpec,
+    CampaignState,
+    Caps,
+    CsvSource,
+    EngineConfig,
+    SendWindow,
+)
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig
 
@@ -48,8 +57,16 @@ async def main(argv: list[str]) -> None:
         service_config=ServiceConfig(reconcile_delay=0.05),
     )
     if command == "send":
-        csv_path, template = rest
-        spec = CampaignSpec(location_id=location_id, template=template, transactional=True)
+        csv_path, template, *options = rest
+        window = options[0] if options and options[0] != "-" else None
+        per_minute = int(options[1]) if len(options) > 1 else None
+        spec = CampaignSpec(
+            location_id=location_id,
+            template=template,
+            transactional=True,
+            send_window=SendWindow.parse(window) if window else None,
+            caps=Caps(number_per_minute=per_minute),
+        )
         campaign = await engine.create(spec, CsvSource(Path(csv_path)))
         engine.start(campaign.id)
         campaign_id = campaign.id
