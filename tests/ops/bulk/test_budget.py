@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -274,3 +274,73 @@ def _share_across_skew(one: Ledger, two: Ledger, behind: Clock, ahead: Clock) ->
     assert first.count("req:loc", behind.now() - 5, behind.now() + 20) == 2
     d = second.reserve("req:loc", limit, ahead.now())
     assert abs((d - 60.0) - c) < 0.5  # b's place: beside c, a window after a
+
+
+def _statements(db: object) -> Callable[[], int]:
+    """Statements sent on ``db`` from now on (SQLite: traced; PostgreSQL: counted)."""
+    from ghl_sms.ops.storage.postgres import PgConnection
+
+    if isinstance(db, sqlite3.Connection):
+        seen: list[str] = []
+        db.set_trace_callback(seen.append)
+        return lambda: len(seen)
+    assert isinstance(db, PgConnection)
+    start = db.round_trips
+    return lambda: db.round_trips - start
+
+
+@pytest.mark.anyio
+async def test_the_pacer_books_what_ghl_counted_beyond_the_budget_and_asks_nothing_when_it_agrees(
+    backend: Backend,
+) -> None:
+    clock = FakeClock(NOON)
+    db = backend.connection(clock)
+    other = SqlBudget(backend.connection(clock))  # another process on the same budget
+    limits = RateLimits(burst=100, window=10, margin=0)
+    pacer = BudgetPacer(SqlBudget(db), "req:loc", clock, limits, spread=False)
+    for _ in range(3):
+        await pacer.acquire()
+    statements = _statements(db)
+    pacer.observe({"x-ratelimit-max": "100", "x-ratelimit-remaining": "97"})
+    assert statements() == 0  # GHL counted our 3: our own claims say so, no round trip
+    other.reserve("req:loc", pacer.limit, NOON)
+    pacer.observe({"x-ratelimit-max": "100", "x-ratelimit-remaining": "96"})
+    assert statements() > 0  # one more than ours: asked, and the other's claim covers it
+    assert other.count("req:loc", NOON - 10, NOON) == 4  # nothing booked twice
+    pacer.observe({"x-ratelimit-max": "100", "x-ratelimit-remaining": "90"})
+    assert other.count("req:loc", NOON - 10, NOON) == 10  # another app's 6 are booked
+
+
+def test_what_a_budget_knows_of_its_claims_never_exceeds_its_count(backend: Backend) -> None:
+    clock = FakeClock(NOON)
+    one, two = SqlBudget(backend.connection(clock)), SqlBudget(backend.connection(clock))
+    limit = Limit(rules=(Rule(10, 10.0),))
+    taken = [one.reserve("k", limit, NOON) for _ in range(3)]
+    one.book("k", NOON + 1, 2)
+    two.book("k", NOON + 1, 1)
+    two.refund("k", NOON + 1)  # deletes a row at that instant: maybe one of ``one``'s
+    one.refund("k", taken[0])
+    assert one.known("k", NOON - 10, NOON + 10) == one.count("k", NOON - 10, NOON + 10) == 4
+    assert two.known("k", NOON - 10, NOON + 10) == 0
+
+
+def test_the_postgres_budget_knows_its_claims_on_the_callers_clock(pg_url: str) -> None:
+    from ghl_sms.ops.storage import shared_budget
+    from ghl_sms.ops.storage.postgres import PostgresBudget
+
+    class Behind(SystemClock):
+        def now(self) -> float:
+            return super().now() - 30.0
+
+    clock = Behind()
+    ledger = Ledger.open(pg_url, clock)
+    try:
+        budget = shared_budget(ledger.conn, clock)
+        assert isinstance(budget, PostgresBudget)
+        limit = Limit(rules=(Rule(10, 10.0),))
+        slots = [budget.reserve("req:loc", limit, clock.now()) for _ in range(3)]
+        budget.refund("req:loc", slots[0])
+        since, until = clock.now() - 5, clock.now() + 5
+        assert budget.known("req:loc", since, until) == budget.count("req:loc", since, until) == 2
+    finally:
+        ledger.close()

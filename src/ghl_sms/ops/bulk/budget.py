@@ -56,6 +56,9 @@ __all__ = [
 _KEEP_SECONDS = 3600.0
 """Claims older than this are forgotten (the longest sliding window is a minute)."""
 
+_KNOWN_SECONDS = 300.0
+"""How far back ``SqlBudget.known`` remembers its own claims."""
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -256,6 +259,8 @@ class MemoryBudget:
         history = self._history.get(key, [])
         return bisect.bisect_right(history, until) - bisect.bisect_right(history, since)
 
+    known = count
+
 
 class SqlBudget:
     """A budget in the ledger's database, shared by every process that opens it.
@@ -265,6 +270,7 @@ class SqlBudget:
     def __init__(self, db: Connection) -> None:
         self._db = db
         self._reserved = 0
+        self._mine: dict[str, list[float]] = {}  # claims written here, not refunded, as stored
         # Which claim a refund removes: SQLite's implicit rowid, PostgreSQL's id column.
         self._row_id = "id" if dialect(db) == "postgres" else "rowid"
 
@@ -286,9 +292,23 @@ class SqlBudget:
     def _lock(key: str) -> list[str]:
         return [f"budget:{key}"]
 
+    def _remember(self, key: str, at: float, count: int = 1) -> None:
+        mine = self._mine.setdefault(key, [])
+        for _ in range(count):
+            bisect.insort(mine, at)
+        del mine[: bisect.bisect_left(mine, mine[-1] - _KNOWN_SECONDS)]
+
+    def _forget(self, key: str, at: float) -> None:
+        mine = self._mine.get(key, [])
+        index = bisect.bisect_left(mine, at)
+        if index < len(mine) and mine[index] == at:
+            del mine[index]
+
     def reserve(self, key: str, limit: Limit, now: float) -> float:
         with write_transaction(self._db, self._lock(key)) as db:
-            return self._reserve_locked(db, key, limit, now)
+            slot = self._reserve_locked(db, key, limit, now)
+        self._remember(key, slot)
+        return slot
 
     def _reserve_locked(self, db: Connection, key: str, limit: Limit, now: float) -> float:
         history = [
@@ -307,6 +327,7 @@ class SqlBudget:
         return slot
 
     def refund(self, key: str, at: float) -> None:
+        self._forget(key, at)  # first: were the refund to fail, ``known`` only says less
         with write_transaction(self._db, self._lock(key)) as db:
             deleted = db.execute(
                 f"DELETE FROM bulk_budget_claims WHERE {self._row_id} = (SELECT {self._row_id} "
@@ -329,6 +350,7 @@ class SqlBudget:
                 "INSERT INTO bulk_budget_claims (key, at) VALUES (?, ?)", [(key, at)] * count
             )
             db.execute("UPDATE bulk_budget_days SET used = used + ? WHERE key = ?", (count, key))
+        self._remember(key, at, count)
 
     def block(self, key: str, until: float) -> None:
         with write_transaction(self._db, self._lock(key)):
@@ -341,6 +363,12 @@ class SqlBudget:
             (key, since, until),
         ).fetchone()
         return int(row[0])
+
+    def known(self, key: str, since: float, until: float) -> int:
+        """A floor on ``count`` without a round trip: this object's claims in the span (a
+        refund elsewhere deletes a row of its own instant, so each is still a row)."""
+        mine = self._mine.get(key, [])
+        return bisect.bisect_right(mine, until) - bisect.bisect_right(mine, since)
 
 
 SqliteBudget = SqlBudget
@@ -469,7 +497,10 @@ class BudgetPacer:
         if remaining is None or burst is None:
             return
         window = self.limit.longest
-        ours = self.budget.count(self.key, now - window, now)
-        extra = (burst - remaining) - ours
+        counted = burst - remaining
+        # Our own claims (a floor on the count) already cover GHL's: nothing to book.
+        if counted <= self.budget.known(self.key, now - window, now):
+            return
+        extra = counted - self.budget.count(self.key, now - window, now)
         if extra > 0:
             self.budget.book(self.key, now, extra)

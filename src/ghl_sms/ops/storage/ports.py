@@ -219,6 +219,10 @@ class Budget(Protocol):
         """Claims with ``since < at <= until``."""
         ...
 
+    def known(self, key: str, since: float, until: float) -> int:
+        """A floor on ``count`` known without a round trip (the claims this object made)."""
+        ...
+
 
 class Leases(Protocol):
     """Named, expiring, exclusive leases (one per location), each with a fencing epoch."""

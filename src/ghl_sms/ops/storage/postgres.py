@@ -232,6 +232,7 @@ class PostgresBudget(SqlBudget):
             db.execute(
                 self._WRITE, (key, slot, key, after.day_start, after.used, after.blocked_until)
             )
+        self._remember(key, slot)
         ours = slot - self.offset
         if len(self._issued) >= self._ISSUED_MAX:
             del self._issued[next(iter(self._issued))]
@@ -253,3 +254,8 @@ class PostgresBudget(SqlBudget):
 
     def count(self, key: str, since: float, until: float) -> int:
         return super().count(key, since + self.offset, until + self.offset)
+
+    def known(self, key: str, since: float, until: float) -> int:
+        # The claims are remembered as stored (the database's clock), and converted
+        # exactly as ``count`` converts: the floor holds whatever the offset did since.
+        return super().known(key, since + self.offset, until + self.offset)
