@@ -5,7 +5,9 @@ The campaign is created and previewed (counts, skips by reason, sample texts, pa
 cost) before anything is sent; the user confirms that preview like a single send. Once
 confirmed it runs in the background for the server's lifetime, paced under the
 location's budget (the one-to-one tools draw from the same budget), and survives a
-restart: running campaigns are picked up again when the server starts.
+restart: running campaigns are picked up again when the server starts. On PostgreSQL
+(GHL_SMS_DATABASE_URL) the server only queues a started or resumed campaign for the
+``ghl-sms worker`` processes, which send it under the same shared budget.
 """
 
 from __future__ import annotations
@@ -56,8 +58,16 @@ class BulkRunner:
         self.idle = anyio.Event()
         self.idle.set()
 
+    @property
+    def queued(self) -> bool:
+        """PostgreSQL: campaigns are queued for `ghl-sms worker`; this server sends none."""
+        return self.engine.jobs is not None
+
     def kick(self) -> None:
-        """Make sure running campaigns are being sent (a run in progress serves them all)."""
+        """Make sure running campaigns are being sent (a run in progress serves them all);
+        on PostgreSQL the workers send them (``start`` and ``resume`` queued the pump)."""
+        if self.queued:
+            return
         if not self._active:
             self._active = True
             self.idle = anyio.Event()
@@ -92,7 +102,8 @@ class BulkRunner:
 @asynccontextmanager
 async def bulk_engine(service: SmsService) -> AsyncIterator[BulkEngine]:
     """An engine over the service's own client and ledger; the client's pacer becomes the
-    location's shared budget, so one-to-one tools and campaigns never overspend it."""
+    location's shared budget, so one-to-one tools and campaigns never overspend it. On
+    PostgreSQL it only queues campaigns for the workers (``BulkRunner.queued``)."""
     from ghl_sms.ops.bulk.for_service import engine_for_service
 
     yield engine_for_service(service, face="this server")
@@ -238,6 +249,14 @@ async def confirm_bulk(
     )
 
 
+QUEUED_SUMMARY = (
+    "Started: queued in the shared database for the ghl-sms workers, which send it paced "
+    "under the location's budget (if none runs, start one with `ghl-sms worker`). "
+    "sms_campaign(action='status', campaign_id=...) follows it; sms_cancel(campaign_id=...) "
+    "stops it."
+)
+
+
 def bulk_result(
     engine: BulkEngine,
     campaign_id: str,
@@ -252,11 +271,14 @@ def bulk_result(
         "new was started. sms_campaign(action='status', campaign_id=...) follows it.",
         "nothing_to_send": "Every recipient was skipped (see skipped); nothing was sent.",
     }
+    summary = summaries[outcome]
+    if outcome == "started" and engine.jobs is not None:
+        summary = QUEUED_SUMMARY
     status = engine.status(campaign_id)
     return BulkOut(
         campaign_id=campaign_id,
         outcome=outcome,
-        summary=summaries[outcome],
+        summary=summary,
         recipients=status.campaign.total,
         will_send=preview.would_send if preview else None,
         skipped={r.code: r.count for r in preview.skipped} if preview else None,

@@ -181,6 +181,8 @@ class LocationPool:
         opened = next(iter(self._sites.values()), None)
         if opened is None:
             return  # nothing opened yet; campaigns resume when their location is used
+        if opened.runner.queued:
+            return  # PostgreSQL: the workers send running campaigns, not this server
         running = {
             c.location_id
             for c in opened.bulk.campaigns()
