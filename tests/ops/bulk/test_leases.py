@@ -73,6 +73,21 @@ def test_every_acquire_bumps_the_epoch_and_only_the_latest_holds(leases: Leases)
     assert leases.acquire("other", _owner("third"), NOW, 30) == Fence("other", 1)
 
 
+def test_a_taken_over_pump_can_neither_renew_nor_release_the_lease(leases: Leases) -> None:
+    old, new = _owner("old"), _owner("new")
+    assert leases.acquire("loc", old, NOW, 30) == Fence("loc", 1)
+    fence = leases.acquire("loc", new, NOW + 30, 30)  # the old one expired: taken over
+    assert fence == Fence("loc", 2)
+    assert not leases.renew("loc", old, NOW + 31, 300)
+    leases.release("loc", old)
+    holder = leases.holder("loc", NOW + 31)
+    assert holder is not None and holder.owner == "new" and holder.epoch == 2
+    assert holder.expires_at == NOW + 60  # neither the stale renew nor release wrote
+    assert leases.renew("loc", new, NOW + 40, 30) and leases.holds(fence)
+    holder = leases.holder("loc", NOW + 41)
+    assert holder is not None and holder.expires_at == NOW + 70 and holder.epoch == 2
+
+
 def test_memory_leases_fence_the_same_way() -> None:
     leases = MemoryLeases()
     first = leases.acquire("loc", _owner("first"), NOW, 30)

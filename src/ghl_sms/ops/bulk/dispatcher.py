@@ -122,20 +122,24 @@ class SqlLeases:
             ).fetchone()
         return Fence(name, int(row[0]))
 
+    # Renew and release are one UPDATE naming the owner, atomic alone (one round trip,
+    # not BEGIN, UPDATE, COMMIT): a takeover writes its owner (and bumps the epoch) in
+    # one statement, so a pump taken over by another owner matches no row, writes nothing.
+    # On SQLite an UPDATE outside a transaction takes the write lock for its statement
+    # (waiting out busy_timeout as BEGIN IMMEDIATE does); inside one, it joins it.
+
     def renew(self, name: str, owner: Owner, now: float, ttl: float) -> bool:
-        with write_transaction(self._db) as db:
-            cursor = db.execute(
-                "UPDATE bulk_leases SET expires_at = ? WHERE name = ? AND owner = ?",
-                (now + ttl, name, owner.id),
-            )
+        cursor = self._db.execute(
+            "UPDATE bulk_leases SET expires_at = ? WHERE name = ? AND owner = ?",
+            (now + ttl, name, owner.id),
+        )
         return cursor.rowcount == 1
 
     def release(self, name: str, owner: Owner) -> None:
-        with write_transaction(self._db) as db:
-            db.execute(
-                "UPDATE bulk_leases SET expires_at = 0 WHERE name = ? AND owner = ?",
-                (name, owner.id),
-            )
+        self._db.execute(
+            "UPDATE bulk_leases SET expires_at = 0 WHERE name = ? AND owner = ?",
+            (name, owner.id),
+        )
 
     def holder(self, name: str, now: float) -> LeaseInfo | None:
         info = self._get(name)
