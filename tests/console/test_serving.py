@@ -94,3 +94,34 @@ def test_without_credentials_it_says_to_set_them_or_use_the_sandbox(tmp_path: Pa
     code, output = _run(tmp_path, "--port", "0")
     assert code == 2
     assert "GHL_TOKEN and GHL_LOCATION_ID not set" in output and "--sandbox" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("--database-url", "postgresql://u@127.0.0.1:1/none"), {}),
+        (("--sandbox", "--database-url", "postgresql://u@127.0.0.1:1/none"), {}),
+        ((), {"GHL_SMS_DATABASE_URL": "postgresql://u@127.0.0.1:1/none"}),
+    ],
+)
+def test_postgresql_is_refused_in_one_line_before_anything_opens(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    creds = {"GHL_TOKEN": "pit-0123456789", "GHL_LOCATION_ID": "loc1"}
+    code, output = _run(tmp_path, *args, "--port", "0", **creds, **env)
+    assert code == 2, output
+    assert "supports the local ledger file only, not PostgreSQL" in output
+    assert "GHL_SMS_DATABASE_URL" in output and "Traceback" not in output
+    assert not list(tmp_path.iterdir())  # no ledger file, no sandbox opened
+
+
+async def test_the_console_core_refuses_a_ledger_on_postgresql(pg_url: str) -> None:
+    from ghl_sms.console._core import POSTGRES_UNSUPPORTED, open_core
+    from ghl_sms.ops.errors import UsageError
+    from support.stack import stack
+
+    async with stack(ledger_path=pg_url) as s:
+        with pytest.raises(UsageError) as refused:
+            async with open_core(s.service_factory(), clock=s.clock):
+                pytest.fail("the console opened on PostgreSQL")
+    assert str(refused.value) == POSTGRES_UNSUPPORTED

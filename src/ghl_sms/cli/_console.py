@@ -74,6 +74,7 @@ def console(
     loopback = is_loopback(host)
     secret = _token(token, app.environ, host, loopback)
     _require_credentials(settings)
+    _refuse_database(settings)
     try:
         sock = listen(host, port)
     except ListenError as exc:
@@ -157,6 +158,18 @@ def _require_credentials(settings: Settings) -> None:
             f"{' and '.join(missing)} not set: set {'them' if len(missing) > 1 else 'it'} "
             "(in the environment or a .env file), or add --sandbox to try the console on the "
             "embedded sandbox.",
+            EXIT_USAGE,
+        )
+
+
+def _refuse_database(settings: Settings) -> None:
+    """The console reads the local ledger file only: on PostgreSQL its live view broke
+    and it would send campaigns itself instead of queueing them for the workers."""
+    if settings.database_url:
+        raise CommandError(
+            "ghl-sms console supports the local ledger file only, not PostgreSQL "
+            "(GHL_SMS_DATABASE_URL / --database-url): unset it for the console, or use "
+            "`ghl-sms bulk status` and `ghl-sms mcp` on the database.",
             EXIT_USAGE,
         )
 

@@ -26,7 +26,9 @@ import httpx2
 from ghl_sms._clock import Clock
 from ghl_sms.ops.bulk import BulkEngine, CampaignState
 from ghl_sms.ops.bulk.for_service import engine_for_service
+from ghl_sms.ops.errors import UsageError
 from ghl_sms.ops.service import SmsService
+from ghl_sms.ops.storage.sql import dialect
 from ghl_sms.webhooks import WebhookKeys, create_app
 from ghl_sms.webhooks.poller import InboxPoller
 
@@ -34,12 +36,17 @@ if TYPE_CHECKING:
     from ghl_sms.sandbox import Sandbox
     from ghl_sms.webhooks._processor import Processor
 
-__all__ = ["CampaignRunner", "ConsoleCore", "open_core"]
+__all__ = ["POSTGRES_UNSUPPORTED", "CampaignRunner", "ConsoleCore", "open_core"]
 
 logger = logging.getLogger("ghl_sms.console")
 
 ServiceFactory = Callable[[], AbstractAsyncContextManager[SmsService]]
 _RECEIVER_URL = "http://console.invalid/webhooks/ghl"
+POSTGRES_UNSUPPORTED = (
+    "The console supports a ledger in its local SQLite file only, not on PostgreSQL: its "
+    "live view reads the file, and it would send campaigns itself instead of queueing "
+    "them for the workers."
+)
 
 
 class CampaignRunner:
@@ -150,36 +157,39 @@ async def open_core(
     poll_interval: float = 15.0,
 ) -> AsyncIterator[ConsoleCore]:
     """The console's state, with its background work running until the block ends."""
-    async with open_service() as service, anyio.create_task_group() as tasks:
-        engine = _engine(service)
-        core = ConsoleCore(
-            service=service,
-            engine=engine,
-            runner=CampaignRunner(engine, service.location_id, tasks),
-            clock=clock,
-            sandbox=sandbox,
-        )
-        target = None
-        if sandbox is not None:
-            public = sandbox.webhook_public_keys()
-            receiver = create_app(
-                keys=WebhookKeys.load(ed25519=[public["ed25519"]], rsa=[public["rsa"]]),
-                ledger=service.ledger,
-                events=service.events,
-                clock=sandbox.clock,  # the sandbox signs with its own time
+    async with open_service() as service:
+        if dialect(service.ledger.conn) == "postgres":
+            raise UsageError(POSTGRES_UNSUPPORTED)
+        async with anyio.create_task_group() as tasks:
+            engine = _engine(service)
+            core = ConsoleCore(
+                service=service,
+                engine=engine,
+                runner=CampaignRunner(engine, service.location_id, tasks),
+                clock=clock,
+                sandbox=sandbox,
             )
-            core.processor = receiver.state.processor
-            receiver.state.processor.recover()
-            target = sandbox.add_webhook_target(
-                _RECEIVER_URL, transport=httpx2.ASGITransport(app=receiver)
-            )
-            tasks.start_soon(core.tick_sandbox)
-        else:
-            tasks.start_soon(core.poll_ghl, poll_interval)
-        try:
-            yield core
-        finally:
-            tasks.cancel_scope.cancel()
-            if sandbox is not None and target is not None:
-                with anyio.CancelScope(shield=True):
-                    await sandbox.remove_webhook_target(target)
+            target = None
+            if sandbox is not None:
+                public = sandbox.webhook_public_keys()
+                receiver = create_app(
+                    keys=WebhookKeys.load(ed25519=[public["ed25519"]], rsa=[public["rsa"]]),
+                    ledger=service.ledger,
+                    events=service.events,
+                    clock=sandbox.clock,  # the sandbox signs with its own time
+                )
+                core.processor = receiver.state.processor
+                receiver.state.processor.recover()
+                target = sandbox.add_webhook_target(
+                    _RECEIVER_URL, transport=httpx2.ASGITransport(app=receiver)
+                )
+                tasks.start_soon(core.tick_sandbox)
+            else:
+                tasks.start_soon(core.poll_ghl, poll_interval)
+            try:
+                yield core
+            finally:
+                tasks.cancel_scope.cancel()
+                if sandbox is not None and target is not None:
+                    with anyio.CancelScope(shield=True):
+                        await sandbox.remove_webhook_target(target)
