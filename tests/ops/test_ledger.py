@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,46 @@ def test_a_failed_key_can_be_tried_again_as_a_fresh_attempt(ledger: Ledger) -> N
     ledger.mark_failed(record.id, error_code=None, error_message="refused")
     again = claim(ledger)
     assert again.kind == "new" and again.record.id == record.id and again.record.attempts == 2
+
+
+def test_every_write_returns_the_record_as_stored_and_an_outcome_is_one_statement(
+    ledger: Ledger, clock: FakeClock, backend: Backend
+) -> None:
+    """Claims and outcomes hand back the row they wrote (RETURNING, no read after):
+    it must be what the next read finds, whatever path wrote it."""
+    other = backend.ledger(clock)  # another process's view
+    new = claim(ledger, template="Hi {name}", contact_name="Pat")
+    assert other.get("k1") == new.record and new.record.template == "Hi {name}"
+    clock.advance(5)
+    statements = _statements(ledger)
+    sent = ledger.mark_sent(new.record.id, message_id="m1", conversation_id="c1", status="sent")
+    assert statements() == 1  # one UPDATE ... RETURNING: no BEGIN/COMMIT, no read
+    assert other.get("k1") == sent and sent.state is SendState.SENT
+    assert sent.updated_at == clock.now() and sent.lease_until is None
+    failed = claim(ledger, "k2", text="Other")
+    ledger.mark_failed(failed.record.id, error_code="x", error_message="refused")
+    retried = claim(ledger, "k2", text="Other, again")  # a fresh attempt with a new text
+    assert retried.kind == "new" and other.get("k2") == retried.record
+    assert retried.record.text == "Other, again" and retried.record.attempts == 2
+    ledger.mark_unknown(retried.record.id, error_message="timeout")
+    doubt = claim(ledger, "k2", text="Other, again")
+    assert doubt.kind == "in_doubt" and other.get("k2") == doubt.record
+    with pytest.raises(KeyError):
+        ledger.mark_sent(10_000, message_id="m9", conversation_id=None, status=None)
+
+
+def _statements(ledger: Ledger) -> Callable[[], int]:
+    """Statements sent on the ledger's connection from now on."""
+    from ghl_sms.ops.storage.postgres import PgConnection
+
+    db = ledger.conn
+    if isinstance(db, sqlite3.Connection):
+        seen: list[str] = []
+        db.set_trace_callback(seen.append)
+        return lambda: len(seen)
+    assert isinstance(db, PgConnection)
+    start = db.round_trips
+    return lambda: db.round_trips - start
 
 
 def test_scheduled_messages_are_listed_until_cancelled(ledger: Ledger, clock: FakeClock) -> None:

@@ -262,11 +262,12 @@ class Ledger:
                 if decided is not None and decided.kind == "new" and existing.text != text:
                     # A failed send retried: record the text this attempt sends (merge
                     # fields may render differently now), for the lookup after a lost answer.
-                    db.execute(
-                        "UPDATE sends SET text = ?, text_hash = ?, template = ? WHERE id = ?",
+                    row = db.execute(
+                        "UPDATE sends SET text = ?, text_hash = ?, template = ? WHERE id = ? "
+                        f"RETURNING {_COLUMNS}",
                         (text, text_hash, template if template != text else None, existing.id),
-                    )
-                    decided = Claim("new", self.get_by_id(existing.id))
+                    ).fetchone()
+                    decided = Claim("new", _record(row))
                 if decided is not None:
                     return decided
             if not allow_repeat:
@@ -282,8 +283,8 @@ class Ledger:
                     attempts, lease_until, campaign_id, created_at, updated_at, template,
                     contact_name)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?, ?)
-                RETURNING id
-                """,
+                RETURNING """
+                + _COLUMNS,
                 (
                     idempotency_key, key_origin, location_id, contact_id, to_number, text,
                     text_hash, json.dumps(list(attachments)), from_number, scheduled_at,
@@ -291,7 +292,7 @@ class Ledger:
                     template if template != text else None, contact_name,
                 ),
             ).fetchone()  # fmt: skip
-            return Claim("new", self.get_by_id(int(row[0])))
+            return Claim("new", _record(row))
 
     def _decide_existing(
         self,
@@ -309,12 +310,13 @@ class Ledger:
             return Claim("in_doubt", self._take_lease(existing.id, now + lease_seconds))
         if existing.state == SendState.FAILED:
             # Nothing went out last time; this is a fresh attempt under the same key.
-            self._db.execute(
+            row = self._db.execute(
                 "UPDATE sends SET state = 'pending', attempts = attempts + 1, lease_until = ?, "
-                "error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ?",
+                "error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? "
+                f"RETURNING {_COLUMNS}",
                 (now + lease_seconds, now, existing.id),
-            )
-            return Claim("new", self.get_by_id(existing.id))
+            ).fetchone()
+            return Claim("new", _record(row))
         # sent or cancelled
         derived_and_stale = key_origin == "derived" and (
             allow_repeat or existing.created_at < now - repeat_window
@@ -330,12 +332,12 @@ class Ledger:
         return None
 
     def _take_lease(self, record_id: int, until: float) -> SendRecord:
-        self._db.execute(
+        row = self._db.execute(
             "UPDATE sends SET lease_until = ?, attempts = attempts + 1, updated_at = ? "
-            "WHERE id = ?",
+            f"WHERE id = ? RETURNING {_COLUMNS}",
             (until, self._clock.now(), record_id),
-        )
-        return self.get_by_id(record_id)
+        ).fetchone()
+        return _record(row)
 
     def _recent_same_text(
         self,
@@ -357,13 +359,17 @@ class Ledger:
     # --- outcomes -------------------------------------------------------------------------
 
     def _update(self, record_id: int, **fields: Any) -> SendRecord:
+        """One UPDATE, atomic alone (no BEGIN/COMMIT around it), and the row as it wrote
+        it (``RETURNING``: no read after it)."""
         fields["updated_at"] = self._clock.now()
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self._transaction() as db:
-            db.execute(
-                f"UPDATE sends SET {assignments} WHERE id = ?", (*fields.values(), record_id)
-            )
-        return self.get_by_id(record_id)
+        row = self._db.execute(
+            f"UPDATE sends SET {assignments} WHERE id = ? RETURNING {_COLUMNS}",
+            (*fields.values(), record_id),
+        ).fetchone()
+        if row is None:
+            raise KeyError(record_id)
+        return _record(row)
 
     def set_recipient(self, record_id: int, *, contact_id: str, to_number: str | None) -> None:
         self._update(record_id, contact_id=contact_id, to_number=to_number)

@@ -156,10 +156,13 @@ class SmsService(Reconciler):
                 e164 = None  # the preflight reports it as invalid
         self._refuse_if_opted_out(request, contact_id, e164)
         key, origin = self._key(request, contact_id, e164)
-        if origin == "caller" and (first := self.ledger.get(key)) is not None:
+        first = self.ledger.get(key) if origin == "caller" else None
+        if first is not None:
             self._refuse_conflict(first, request, contact_id, e164)
         if not request.dry_run and not (request.allow_repeat and origin == "derived"):
-            earlier = self._earlier_duplicate(key, origin)
+            # A caller's key was read just above (one read serves both checks).
+            record = first if origin == "caller" else self.ledger.get(key)
+            earlier = self._earlier_duplicate(record, origin)
             if earlier is not None:
                 return self._outcome_from_record(earlier, "duplicate")
 
@@ -233,9 +236,9 @@ class SmsService(Reconciler):
             region=self.config.default_region,
         )
 
-    def _earlier_duplicate(self, key: str, origin: str) -> SendRecord | None:
-        """A send under this key that already went out, checked before any API call."""
-        record = self.ledger.get(key)
+    def _earlier_duplicate(self, record: SendRecord | None, origin: str) -> SendRecord | None:
+        """The send under this key (``record``), if it already went out: checked before
+        any API call."""
         if record is None or record.state not in (SendState.SENT, SendState.CANCELLED):
             return None
         if origin == "derived" and record.created_at < self.clock.now() - (
