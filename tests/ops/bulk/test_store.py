@@ -112,6 +112,46 @@ def test_a_stale_epoch_writes_nothing(backend: Backend, store: SqlCampaignStore)
     assert store.finish(2, RecipientState.SENT, fence=Fence("never-leased", 1)) is False
 
 
+def test_an_outcome_is_one_fenced_statement_and_a_takeover_under_way_makes_it_write_nothing(
+    backend: Backend, store: SqlCampaignStore, clock: FakeClock
+) -> None:
+    """PostgreSQL runs writers side by side: an outcome written under the old epoch
+    while a takeover is committing waits for it, then matches nothing."""
+    from ghl_sms.ops.storage.postgres import PgConnection
+
+    if not backend.postgres:
+        pytest.skip("SQLite has one writer at a time: the sequential test covers it")
+    conn = backend.connection(clock)
+    assert isinstance(conn, PgConnection) and isinstance(store._db, PgConnection)
+    leases = SqlLeases(conn)
+    store.add_recipients("cmp_1", 1, _rows(2))
+    old = leases.acquire(LOC, Owner("old", "host-a", 1), NOW, 30)
+    assert old is not None
+    first, second = store.claim_due(["cmp_1"], NOW, 2, fence=old)
+    before = store._db.round_trips
+    assert store.finish(first.id, RecipientState.SENT, message_id="m1", fence=old)
+    assert store._db.round_trips - before == 1  # the fence check rides on the UPDATE
+    written: list[bool] = []
+    pid = store._db.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with write_transaction(conn):  # the takeover, not yet committed
+        conn.execute("UPDATE bulk_leases SET epoch = epoch + 1, owner = 'new' WHERE name = ?",
+                     (LOC,))  # fmt: skip
+        zombie = threading.Thread(target=lambda: written.append(store.finish(
+            second.id, RecipientState.SENT, message_id="zombie", fence=old)))  # fmt: skip
+        zombie.start()
+        while (
+            zombie.is_alive()
+            and not conn.execute(  # until it waits on the lease row
+                "SELECT 1 FROM pg_stat_activity WHERE pid = ? AND wait_event_type = 'Lock'", (pid,)
+            ).fetchone()
+        ):
+            zombie.join(0.01)
+    zombie.join()
+    assert written == [False]
+    [row] = store.sending(["cmp_1"])
+    assert row.id == second.id and row.message_id is None  # the zombie wrote nothing
+
+
 def test_a_campaign_created_in_a_rolled_back_transaction_leaves_no_rows(
     backend: Backend, clock: FakeClock
 ) -> None:

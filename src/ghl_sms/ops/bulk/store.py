@@ -27,7 +27,7 @@ from ghl_sms.ops.bulk.models import (
     SkipReason,
 )
 from ghl_sms.ops.bulk.report import ReportRow, Resolved, read_report
-from ghl_sms.ops.storage.fencing import fence_holds
+from ghl_sms.ops.storage.fencing import fence_condition, fence_holds
 from ghl_sms.ops.storage.ports import CampaignStore, Fence, ImportCounts
 from ghl_sms.ops.storage.sql import Connection, dialect, write_transaction
 
@@ -344,31 +344,37 @@ class SqlCampaignStore:
         fence: Fence | None = None,
     ) -> bool:
         who = resolved or Resolved(None, None, None)
+        update = (
+            "UPDATE bulk_recipients SET state = ?, reason_code = ?, reason = ?, "
+            "message_id = coalesce(?, message_id), not_before = coalesce(?, not_before), "
+            "tries = tries + ?, resolved_contact_id = coalesce(?, resolved_contact_id), "
+            "resolved_phone = coalesce(?, resolved_phone), "
+            "contact_name = coalesce(?, contact_name), updated_at = ? WHERE id = ?"
+        )
+        if state not in (RecipientState.PENDING, RecipientState.DEFERRED):
+            # One statement carrying its own fence check (one round trip, not four).
+            fenced, fence_params = fence_condition(self._db, fence)
+            cursor = self._db.execute(update + fenced, (
+                str(state), reason_code, reason, message_id, not_before, int(tried),
+                who.contact_id, who.phone, who.name, self._clock.now(), recipient_id,
+                *fence_params,
+            ))  # fmt: skip
+            return cursor.rowcount > 0 or fence is None
         with write_transaction(self._db) as db:
             if not fence_holds(db, fence):
                 return False
-            if (
-                state in (RecipientState.PENDING, RecipientState.DEFERRED)
-                and db.execute(
-                    "SELECT 1 FROM bulk_recipients r JOIN bulk_campaigns c ON c.id = r.campaign_id "
-                    "WHERE r.id = ? AND c.state = 'cancelled'",
-                    (recipient_id,),
-                ).fetchone()
-            ):
+            if db.execute(
+                "SELECT 1 FROM bulk_recipients r JOIN bulk_campaigns c ON c.id = r.campaign_id "
+                "WHERE r.id = ? AND c.state = 'cancelled'",
+                (recipient_id,),
+            ).fetchone():
                 # A cancelled campaign has no open recipients, whoever puts one back.
                 state, reason_code = RecipientState.SKIPPED, str(SkipReason.CANCELLED)
                 reason = CANCELLED_REASON
-            db.execute(
-                "UPDATE bulk_recipients SET state = ?, reason_code = ?, reason = ?, "
-                "message_id = coalesce(?, message_id), not_before = coalesce(?, not_before), "
-                "tries = tries + ?, resolved_contact_id = coalesce(?, resolved_contact_id), "
-                "resolved_phone = coalesce(?, resolved_phone), "
-                "contact_name = coalesce(?, contact_name), updated_at = ? WHERE id = ?",
-                (
-                    str(state), reason_code, reason, message_id, not_before, int(tried),
-                    who.contact_id, who.phone, who.name, self._clock.now(), recipient_id,
-                ),
-            )  # fmt: skip
+            db.execute(update, (
+                str(state), reason_code, reason, message_id, not_before, int(tried),
+                who.contact_id, who.phone, who.name, self._clock.now(), recipient_id,
+            ))  # fmt: skip
         return True
 
     def count_attempt(self, recipient_id: int) -> None:
