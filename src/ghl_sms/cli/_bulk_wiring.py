@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ghl_sms._settings import Settings
 from ghl_sms.cli._app import EXIT_USAGE, AppContext, CommandError
@@ -20,7 +21,10 @@ from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig
 from ghl_sms.ops.storage.ports import PumpQueue
 
-__all__ = ["Opened", "location_of", "open_engine"]
+if TYPE_CHECKING:
+    from ghl_sms.ops.storage.postgres import PgConnection
+
+__all__ = ["Opened", "location_of", "open_engine", "require_job_queue"]
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,22 @@ def _job_queue(ledger: Ledger) -> PumpQueue:
         ) from None
     conn = ledger.conn
     assert isinstance(conn, PgConnection)
+    require_job_queue(conn)
     return ProcrastinateDispatcher(conn)
+
+
+def require_job_queue(conn: PgConnection) -> None:
+    """Refuse a database whose job queue (procrastinate's schema) is missing, before a
+    campaign is created that nothing could ever queue."""
+    present = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
+    if not present[0]:
+        raise CommandError(
+            "The database has our tables but no job queue yet (procrastinate's schema).",
+            EXIT_USAGE,
+            hint="Run `ghl-sms db upgrade` (with the same --database-url / "
+            "GHL_SMS_DATABASE_URL): it adds it.",
+            name="ledger_unusable",
+        )
 
 
 def _settings_for(app: AppContext, targets: dict[str, Settings], wanted: str) -> Settings:

@@ -16,7 +16,8 @@ import click
 
 from ghl_sms._settings import Settings
 from ghl_sms.cli._app import EXIT_USAGE, AppContext, CommandError, emit_json
-from ghl_sms.cli._storage import open_ledger
+from ghl_sms.cli._errors import scrub_secrets
+from ghl_sms.cli._storage import check_database_url, open_ledger
 from ghl_sms.ops.errors import LedgerUnusable
 from ghl_sms.ops.storage import schema
 from ghl_sms.ops.storage.sql import Connection
@@ -60,9 +61,7 @@ def _settings(app: AppContext, kwargs: dict[str, Any]) -> Settings:
 
 def _where(settings: Settings) -> str:
     if settings.database_url:
-        from ghl_sms.ops.storage.sql import redact_url
-
-        return redact_url(settings.database_url)
+        return scrub_secrets(settings.database_url)
     return str(settings.ledger_file)
 
 
@@ -70,12 +69,8 @@ def _connect(app: AppContext, settings: Settings) -> Connection:
     """The database itself, without the schema check every other command makes."""
     if settings.database_url:
         from ghl_sms.ops.storage.postgres import connect
-        from ghl_sms.ops.storage.sql import is_postgres_url
 
-        if not is_postgres_url(settings.database_url):
-            raise CommandError(
-                "GHL_SMS_DATABASE_URL (--database-url) must be a postgresql:// URL.", EXIT_USAGE
-            )
+        check_database_url(settings.database_url)
         try:
             return connect(settings.database_url)
         except LedgerUnusable as exc:

@@ -28,6 +28,7 @@ __all__ = [
     "error_json",
     "interrupted",
     "known_errors",
+    "scrub_secrets",
     "translate",
     "wants_json",
 ]
@@ -38,6 +39,22 @@ EXIT_BLOCKED = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 _CODE_OF_EXIT = {EXIT_FAILED: "failed", EXIT_USAGE: "usage", EXIT_BLOCKED: "blocked"}
+
+# A URL's password (up to the last @ of the word: an unescaped @ or / in a password is
+# hidden too, and an empty user name is still a user name), and a password= parameter
+# (a URL's query, or libpq's keyword form).
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"]*):[^\s'\"]*@")
+_PASSWORD_PARAM = re.compile(r"(password=)[^\s&'\"]*", re.IGNORECASE)
+
+
+def scrub_secrets(text: str) -> str:
+    """``text`` without the passwords of the URLs in it (``postgresql://u:***@host/db``).
+
+    Every error the CLI shows passes here: a driver's message may quote the whole URL
+    it was given (libpq does for a URL it cannot parse).
+    """
+    text = _URL_PASSWORD.sub(r"\1:***@", text)
+    return _PASSWORD_PARAM.sub(r"\1***", text)
 
 
 def known_errors() -> tuple[type[Exception], ...]:
@@ -69,9 +86,9 @@ class CommandError(click.ClickException):
         name: str | None = None,
         details: dict[str, Any] | None = None,
     ):
-        super().__init__(message)
+        super().__init__(scrub_secrets(message))
         self.exit_code = code  # type: ignore[misc]  # click declares it a ClassVar
-        self.hint = hint
+        self.hint = None if hint is None else scrub_secrets(hint)
         self.name = name or _CODE_OF_EXIT.get(code, "failed")
         self.details = details or {}
 

@@ -17,6 +17,7 @@ from ghl_sms.ops.errors import LedgerUnusable
 from ghl_sms.ops.ledger import Ledger
 
 __all__ = [
+    "check_database_url",
     "ensure_folder",
     "open_database",
     "open_ledger",
@@ -62,17 +63,36 @@ def unusable_ledger(path: Path) -> CommandError:
     )
 
 
-def open_database(url: str, clock: Clock) -> Ledger:
-    """The ledger on PostgreSQL at ``url``: refused with what to do when the extra is
-    missing, the server can't be reached or its schema is not this version's."""
+def check_database_url(url: str) -> None:
+    """Refuse, before connecting, a database URL that cannot be what was meant (never
+    quoting it: it may hold a password)."""
     from ghl_sms.ops.storage.sql import is_postgres_url
 
+    example = "postgresql://sms@db.internal:5432/sms, for example"
     if not is_postgres_url(url):
         raise CommandError(
-            "GHL_SMS_DATABASE_URL (--database-url) must be a postgresql:// URL.",
+            f"GHL_SMS_DATABASE_URL (--database-url) must be a postgresql:// URL: {example}.",
             EXIT_USAGE,
             hint="Unset it to keep the ledger in its local file (--ledger / GHL_SMS_LEDGER).",
         )
+    rest = url.split("://", 1)[1]
+    if not rest.strip("/"):
+        raise CommandError(
+            f"GHL_SMS_DATABASE_URL (--database-url) names no server and no database: {example}.",
+            EXIT_USAGE,
+        )
+    if rest.split("?", 1)[0].count("@") > 1:
+        raise CommandError(
+            "GHL_SMS_DATABASE_URL (--database-url) has more than one @: write an @ in the "
+            "user name or password as %40 (and a / as %2F, a : as %3A).",
+            EXIT_USAGE,
+        )
+
+
+def open_database(url: str, clock: Clock) -> Ledger:
+    """The ledger on PostgreSQL at ``url``: refused with what to do when the extra is
+    missing, the server can't be reached or its schema is not this version's."""
+    check_database_url(url)
     try:
         return Ledger.open(url, clock)
     except LedgerUnusable as exc:  # says what to do (install the extra, db upgrade, ...)

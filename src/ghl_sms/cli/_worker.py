@@ -8,6 +8,9 @@ pumps are taken over within ``--stall-timeout`` plus a few seconds.
 from __future__ import annotations
 
 import json
+import logging
+import socket
+import sys
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +18,7 @@ import click
 
 from ghl_sms._settings import Settings
 from ghl_sms.cli._app import (
+    EXIT_FAILED,
     EXIT_USAGE,
     AppContext,
     CommandError,
@@ -22,6 +26,7 @@ from ghl_sms.cli._app import (
     every_location,
     run_async,
 )
+from ghl_sms.cli._errors import scrub_secrets
 
 __all__ = ["worker"]
 
@@ -39,6 +44,65 @@ def _rate_limit(text: str | None) -> tuple[int, float] | None:
             f"--rate-limit {text!r} is not BURST/SECONDS (for example 100/10).", EXIT_USAGE
         )
     return parsed
+
+
+def _summary(error: BaseException) -> str:
+    """``Type: first line`` of an error (of the first error inside a group)."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+class OneLineFormatter(logging.Formatter):
+    """A log record on one line: an exception as its type and first line, not a
+    traceback (GHL_SMS_DEBUG=1 keeps tracebacks); passwords of URLs hidden."""
+
+    def __init__(self, *, tracebacks: bool = False) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.tracebacks or not record.exc_info:
+            return scrub_secrets(super().format(record))
+        exc_info, exc_text = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info, record.exc_text = exc_info, exc_text
+        if exc_info[1] is not None:
+            line += f" ({_summary(exc_info[1])})"
+        return scrub_secrets(line)
+
+
+def _log_to_stderr(debug: bool) -> None:
+    """The worker's log: warnings and errors of everything (procrastinate's too), and the
+    worker's own news, one line each; left alone when logging is already configured."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLineFormatter(tracebacks=debug))
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("ghl_sms.ops.jobs").setLevel(logging.INFO)
+
+
+def _listen_metrics(port: int | None) -> socket.socket | None:
+    """The /metrics socket, bound before anything starts: a busy port is one line."""
+    if port is None:
+        return None
+    from ghl_sms._serve import ListenError, listen
+
+    try:
+        return listen("127.0.0.1", port)
+    except ListenError as exc:
+        raise CommandError(
+            f"--metrics-port {port}: {exc.message}",
+            EXIT_USAGE,
+            hint="Choose another port, or 0 for any free one (the ready line names it).",
+        ) from None
 
 
 @click.command("worker")
@@ -81,6 +145,12 @@ def worker(
       ghl-sms worker --database-url postgresql://sms@db/sms
       ghl-sms worker --concurrency 100 --metrics-port 9464
     """
+    if settings.sandbox:
+        raise CommandError(
+            "ghl-sms worker can't use the embedded sandbox (one process holds its file).",
+            EXIT_USAGE,
+            hint="Serve one with `ghl-sms sandbox` and give its address with --base-url.",
+        )
     if not settings.database_url:
         raise CommandError(
             "ghl-sms worker runs campaigns from PostgreSQL, and no database was given.",
@@ -88,17 +158,16 @@ def worker(
             hint="Set GHL_SMS_DATABASE_URL=postgresql://... (or --database-url); without "
             "it, `ghl-sms bulk send` sends from this process.",
         )
-    if settings.sandbox:
-        raise CommandError(
-            "ghl-sms worker can't use the embedded sandbox (one process holds its file).",
-            EXIT_USAGE,
-            hint="Serve one with `ghl-sms sandbox` and give its address with --base-url.",
-        )
     limits = _rate_limit(rate_limit)
-    run_async(
-        lambda: _serve(app, settings, default_location, concurrency, metrics_port, sends,
+    _log_to_stderr(debug=app.environ.get("GHL_SMS_DEBUG", "") not in ("", "0"))
+    sock = _listen_metrics(metrics_port)
+    try:
+        serve = _serve(app, settings, default_location, concurrency, sock, sends,
                        stall_timeout, slice_seconds, limits)  # fmt: skip
-    )
+        run_async(lambda: serve)
+    finally:
+        if sock is not None:
+            sock.close()
 
 
 async def _serve(
@@ -106,7 +175,7 @@ async def _serve(
     settings: Settings,
     default_location: str | None,
     concurrency: int,
-    metrics_port: int | None,
+    metrics_socket: socket.socket | None,
     sends: int,
     stall_timeout: float,
     slice_seconds: float,
@@ -116,7 +185,7 @@ async def _serve(
 
     try:
         from ghl_sms.ops.jobs.runtime import PumpRuntime, WorkerSettings
-        from ghl_sms.ops.jobs.serve import CountingTransport, serve_worker
+        from ghl_sms.ops.jobs.serve import CountingTransport, DatabaseLost, serve_worker
     except ImportError as exc:
         raise CommandError(
             f"PostgreSQL support is not installed ({exc.name} is missing).",
@@ -143,14 +212,7 @@ async def _serve(
             lease_ttl=stall_timeout,
             idle_poll=min(engine.config.idle_poll, 1.0),
         )
-        db = engine.ledger.conn
-        present = db.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
-        if not present[0]:
-            raise CommandError(
-                "The database has no job queue yet.",
-                EXIT_USAGE,
-                hint="Run `ghl-sms db upgrade` (with the same --database-url) first.",
-            )
+        db = engine.ledger.conn  # its job queue is checked by open_engine
         worker_settings = WorkerSettings(
             concurrency=concurrency, slice_seconds=slice_seconds, stall_timeout=stall_timeout
         )
@@ -160,11 +222,20 @@ async def _serve(
         def ready(info: dict[str, Any]) -> None:
             click.echo(json.dumps({"ready": True} | info), err=True)
 
-        await serve_worker(
-            settings.database_url,
-            runtime,
-            transport=transport,
-            metrics_port=metrics_port,
-            daily_cap=rate_limits.daily,
-            on_ready=ready,
-        )
+        try:
+            await serve_worker(
+                settings.database_url,
+                runtime,
+                transport=transport,
+                metrics_socket=metrics_socket,
+                daily_cap=rate_limits.daily,
+                on_ready=ready,
+            )
+        except DatabaseLost:
+            raise CommandError(
+                f"Lost the connection to the database {settings.database_url}; stopped.",
+                EXIT_FAILED,
+                hint="Start it again (a supervisor such as systemd can restart it on "
+                "failure): its pumps are taken over, and nobody is texted twice.",
+                name="database_lost",
+            ) from None

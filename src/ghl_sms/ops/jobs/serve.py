@@ -19,15 +19,40 @@ from typing import Any
 
 import anyio
 import httpx2
+import psycopg
+from procrastinate.exceptions import ConnectorException
 from procrastinate.worker import Worker
 
 from ghl_sms.ops.jobs.app import CONTROL_QUEUE, PUMP_QUEUE, make_app
 from ghl_sms.ops.jobs.observe import count_429, prometheus_text, scale_status
 from ghl_sms.ops.jobs.runtime import CURRENT_LOCATION, PumpRuntime
 
-__all__ = ["CountingTransport", "serve_worker"]
+__all__ = ["CountingTransport", "DatabaseLost", "serve_worker"]
 
 logger = logging.getLogger("ghl_sms.ops.jobs")
+
+DB_CHECK_SECONDS = 1.0
+"""How often the worker looks whether its ledger connection is still open."""
+
+
+class DatabaseLost(Exception):
+    """The worker's ledger connection closed under it (the server restarted, or the
+    connection was terminated): the worker stopped, and should be started again."""
+
+
+def _lost_database(error: BaseException) -> bool:
+    """Whether ``error`` (every error of a group) is the database going away under
+    procrastinate (its pool hands out a connection the server terminated)."""
+    if isinstance(error, BaseExceptionGroup):
+        return all(_lost_database(inner) for inner in error.exceptions)
+    return isinstance(error, ConnectorException | psycopg.OperationalError)
+
+
+def _connection_closed(db: object) -> bool:
+    """Whether the ledger connection (a ``PgConnection``) is closed or broken; it is one
+    connection for the process's life, so a closed one never comes back."""
+    raw = getattr(db, "raw", None)
+    return bool(getattr(raw, "closed", False))
 
 
 class CountingTransport(httpx2.AsyncBaseTransport):
@@ -57,21 +82,22 @@ class CountingTransport(httpx2.AsyncBaseTransport):
             count_429(runtime.db, location_id, n)
 
 
-async def _metrics(runtime: PumpRuntime, port: int, counters: Callable[[], dict[str, float]],
+async def _metrics(runtime: PumpRuntime, sock: socket.socket,
+                   counters: Callable[[], dict[str, float]],
                    daily_cap: int, on_url: Callable[[str], None]) -> None:  # fmt: skip
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from ghl_sms._serve import HttpServer, listen
+    from ghl_sms._serve import HttpServer
 
     async def metrics(request: Request) -> Response:
         body = prometheus_text(scale_status(runtime.db, daily_request_cap=daily_cap), counters())
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     app = Starlette(routes=[Route("/metrics", metrics, methods=["GET"])])
-    server = HttpServer(app, listen("127.0.0.1", port), log_config=None)
+    server = HttpServer(app, sock, log_config=None)
     await server.serve(on_ready=lambda url: on_url(url + "/metrics"))
 
 
@@ -80,11 +106,16 @@ async def serve_worker(
     runtime: PumpRuntime,
     *,
     transport: CountingTransport,
-    metrics_port: int | None = None,
+    metrics_socket: socket.socket | None = None,
     daily_cap: int = 200_000,
     on_ready: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
-    """Run until SIGTERM/SIGINT: pumps finish their slice (up to ``slice_seconds``)."""
+    """Run until SIGTERM/SIGINT: pumps finish their slice (up to ``slice_seconds``).
+
+    ``metrics_socket``: a socket already listening on loopback (bound by the caller, so
+    a busy port is refused before anything starts) for ``/metrics``. Raises
+    ``DatabaseLost`` after stopping when the ledger connection closes under it.
+    """
     settings = runtime.settings
     app = make_app(url, pool_size=4)
     me = f"{socket.gethostname()}:{os.getpid()}"
@@ -112,6 +143,13 @@ async def serve_worker(
         }
 
     info: dict[str, Any] = {"worker": me, "concurrency": settings.concurrency, "metrics": None}
+    lost: list[str] = []
+
+    def stop() -> None:
+        runtime.stop()
+        pumps.stop()  # type: ignore[no-untyped-call]
+        control.stop()  # type: ignore[no-untyped-call]
+
     async with app.open_async():
         async with anyio.create_task_group() as tg:
 
@@ -119,35 +157,57 @@ async def serve_worker(
                 with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as received:
                     async for _ in received:
                         logger.info("stopping: the pumps finish their slice")
-                        runtime.stop()
-                        pumps.stop()  # type: ignore[no-untyped-call]
-                        control.stop()  # type: ignore[no-untyped-call]
+                        stop()
                         return
+
+            async def watch_database() -> None:
+                while not _connection_closed(runtime.db):
+                    await anyio.sleep(DB_CHECK_SECONDS)
+                logger.error("lost the connection to the database: stopping")
+                lost.append("closed")
+                stop()
 
             async def save_counts() -> None:
                 while True:
                     await anyio.sleep(2.0)
-                    transport.save(runtime)
+                    try:
+                        transport.save(runtime)
+                    except psycopg.OperationalError:
+                        continue  # the connection is gone: watch_database stops the worker
+
+            async def run_worker(worker: Worker) -> None:
+                try:
+                    await worker.run()  # type: ignore[no-untyped-call]
+                except Exception as exc:
+                    if not _lost_database(exc):
+                        raise
+                    logger.error("the job queue lost the database: stopping")
+                    lost.append("queue")
+                    stop()
 
             async def run_workers() -> None:
                 async with anyio.create_task_group() as inner:
-                    inner.start_soon(pumps.run)
-                    inner.start_soon(control.run)
+                    inner.start_soon(run_worker, pumps)
+                    inner.start_soon(run_worker, control)
                 tg.cancel_scope.cancel()
 
             tg.start_soon(stop_on_signal)
             tg.start_soon(save_counts)
-            if metrics_port is not None:
+            tg.start_soon(watch_database)
+            if metrics_socket is not None:
                 ready = anyio.Event()
 
                 def on_url(found: str) -> None:
                     info["metrics"] = found
                     ready.set()
 
-                tg.start_soon(_metrics, runtime, metrics_port, counters, daily_cap, on_url)
+                tg.start_soon(_metrics, runtime, metrics_socket, counters, daily_cap, on_url)
                 await ready.wait()
             tg.start_soon(run_workers)
             if on_ready is not None:
                 on_ready(info)
+    if lost:
+        await transport.inner.aclose()
+        raise DatabaseLost("the connection to the database closed")
     transport.save(runtime)
     await transport.inner.aclose()
