@@ -144,14 +144,23 @@ async def serve_worker(
 
     info: dict[str, Any] = {"worker": me, "concurrency": settings.concurrency, "metrics": None}
     lost: list[str] = []
+    stopping = anyio.Event()
 
     def stop() -> None:
+        stopping.set()
         runtime.stop()
         pumps.stop()  # type: ignore[no-untyped-call]
         control.stop()  # type: ignore[no-untyped-call]
 
     async with app.open_async():
         async with anyio.create_task_group() as tg:
+
+            async def deadline() -> None:
+                # A procrastinate worker asked to stop before its run() began forgets it
+                # (run() clears the request): end everything once the grace has passed.
+                await stopping.wait()
+                await anyio.sleep(common["shutdown_graceful_timeout"] + 5)
+                tg.cancel_scope.cancel()
 
             async def stop_on_signal() -> None:
                 with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as received:
@@ -176,6 +185,8 @@ async def serve_worker(
                         continue  # the connection is gone: watch_database stops the worker
 
             async def run_worker(worker: Worker) -> None:
+                if stopping.is_set():
+                    return
                 try:
                     await worker.run()  # type: ignore[no-untyped-call]
                 except Exception as exc:
@@ -192,6 +203,7 @@ async def serve_worker(
                 tg.cancel_scope.cancel()
 
             tg.start_soon(stop_on_signal)
+            tg.start_soon(deadline)
             tg.start_soon(save_counts)
             tg.start_soon(watch_database)
             if metrics_socket is not None:
