@@ -105,10 +105,18 @@ def test_worker_refuses_a_busy_metrics_port_in_one_line(h: CliHarness) -> None:
         port = busy.getsockname()[1]
         result = h.run(
             "worker", "--metrics-port", str(port),
-            env={"GHL_SMS_DATABASE_URL": f"postgresql://u:{SECRET}@127.0.0.1:1/x"},
+            env={"GHL_SMS_DATABASE_URL": f"postgresql://u:{SECRET}@127.0.0.1:1/x",
+                 "GHL_TOKEN": "pit-test", "GHL_LOCATION_ID": "loc1"},
         )  # fmt: skip
     assert result.exit_code == 2, result.output
     assert f"--metrics-port {port}" in result.stderr and "Traceback" not in result.output
+
+
+def test_worker_without_any_credentials_refuses_to_start(h: CliHarness) -> None:
+    result = h.run("worker", env={"GHL_SMS_DATABASE_URL": "postgresql://u@127.0.0.1:1/x"})
+    assert result.exit_code == 2, result.output
+    assert "no credentials for any sub-account" in result.stderr
+    assert "GHL_SMS_CONFIG" in result.stderr and "ghl-sms login" in result.stderr
 
 
 def test_worker_with_sandbox_says_the_sandbox_is_the_problem(h: CliHarness) -> None:

@@ -89,6 +89,26 @@ def _log_to_stderr(debug: bool) -> None:
     logging.getLogger("ghl_sms.ops.jobs").setLevel(logging.INFO)
 
 
+def _require_credentials(app: AppContext, settings: Settings) -> None:
+    """A worker that can reach no sub-account would take pump jobs and fail every one
+    (another worker could have sent them): refuse to start instead."""
+    from ghl_sms.accounts import TokenStore
+    from ghl_sms.cli._credentials import load_config, oauth_store_path
+
+    if settings.token or TokenStore(oauth_store_path(settings)).exists():
+        return
+    config = app.config_file
+    if config is not None and config.exists() and load_config(config).profiles:
+        return
+    raise CommandError(
+        "ghl-sms worker has no credentials for any sub-account, so it could send nothing.",
+        EXIT_USAGE,
+        hint="Give it what `ghl-sms bulk send` uses on this machine: a config file with "
+        "sub-account profiles (GHL_SMS_CONFIG), an agency login (`ghl-sms login`), or "
+        "GHL_TOKEN with GHL_LOCATION_ID.",
+    )
+
+
 def _listen_metrics(port: int | None) -> socket.socket | None:
     """The /metrics socket, bound before anything starts: a busy port is one line."""
     if port is None:
@@ -158,6 +178,7 @@ def worker(
             hint="Set GHL_SMS_DATABASE_URL=postgresql://... (or --database-url); without "
             "it, `ghl-sms bulk send` sends from this process.",
         )
+    _require_credentials(app, settings)
     limits = _rate_limit(rate_limit)
     _log_to_stderr(debug=app.environ.get("GHL_SMS_DEBUG", "") not in ("", "0"))
     sock = _listen_metrics(metrics_port)
