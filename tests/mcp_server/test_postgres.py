@@ -7,6 +7,7 @@ campaign is only queued for `ghl-sms worker`, never sent by the server itself.""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -143,3 +144,51 @@ async def test_two_servers_on_one_database_share_ledger_budget_opt_outs_and_camp
     assert state == "running"
     assert setup.query("SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo'") == [(1,)]
     assert not (setup.tmp / "data" / "ledger.db").exists()  # nothing went to a file
+
+
+SECRET = "S3CRETpw"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://postgres:{SECRET}@127.0.0.1:1/x",  # nothing listens
+        f"postgresql://postgres:{SECRET}@[::1/x",  # libpq quotes what it can't parse
+        f"postgresql://:{SECRET}@127.0.0.1:1/db",  # no user name
+        f"postgresql://u:{SECRET[:3]}@{SECRET[3:]}/x@127.0.0.1:1/db",  # an unescaped @ and /
+        f"postgresql://u:{SECRET[:3]}/{SECRET[3:]}@127.0.0.1:1/db",  # an unescaped /
+        f"postgresql:///db?host=127.0.0.1&port=1&password={SECRET}",
+        f"postgresql://u:{SECRET[:3]} {SECRET[3:]}@127.0.0.1:1/db",  # libpq quotes it alone
+    ],
+)
+async def test_a_database_that_does_not_open_never_shows_its_password(
+    tmp_path: Path, url: str
+) -> None:
+    """The tool error and the server's WARNING log (on stderr) say it did not open,
+    without the URL's password or any piece of it."""
+    err = tmp_path / "stderr.log"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "GHL_BASE_URL": "http://127.0.0.1:1",
+        "GHL_TOKEN": "pit-test",
+        "GHL_LOCATION_ID": "loc1",
+        "GHL_SMS_DATABASE_URL": url,
+        "GHL_SMS_DATA_DIR": str(tmp_path / "data"),
+        "GHL_SMS_CONFIG": str(tmp_path / "no-config.toml"),
+    }
+    command = " ".join(shlex.quote(part) for part in _ghl_sms())
+    params = StdioServerParameters(
+        command="sh", args=["-c", f"exec {command} mcp 2>{shlex.quote(str(err))}"],
+        env=env, cwd=str(tmp_path),
+    )  # fmt: skip
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            text = await ToolCalls(client).error("sms_send", text="Hi", contact_id="c1")
+            await client.list_tools()  # the server warms up after it: opens, logs the failure
+            while "did not open" not in err.read_text():
+                await anyio.sleep(0.05)  # polled for (bounded by fail_after), not timed
+    log = err.read_text()
+    assert "database" in text.lower(), text
+    for piece in (SECRET, SECRET[:3] + " ", SECRET[3:]):
+        assert piece not in text and piece not in log, (text, log)
+    assert "did not open" in log and "Traceback" not in log

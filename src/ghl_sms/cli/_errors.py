@@ -40,21 +40,17 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 _CODE_OF_EXIT = {EXIT_FAILED: "failed", EXIT_USAGE: "usage", EXIT_BLOCKED: "blocked"}
 
-# A URL's password (up to the last @ of the word: an unescaped @ or / in a password is
-# hidden too, and an empty user name is still a user name), and a password= parameter
-# (a URL's query, or libpq's keyword form).
-_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"]*):[^\s'\"]*@")
-_PASSWORD_PARAM = re.compile(r"(password=)[^\s&'\"]*", re.IGNORECASE)
-
 
 def scrub_secrets(text: str) -> str:
     """``text`` without the passwords of the URLs in it (``postgresql://u:***@host/db``).
 
     Every error the CLI shows passes here: a driver's message may quote the whole URL
-    it was given (libpq does for a URL it cannot parse).
+    it was given (libpq does for a URL it cannot parse). The library's own
+    ``ops.storage.sql.scrub_secrets``, imported only when an error is shown.
     """
-    text = _URL_PASSWORD.sub(r"\1:***@", text)
-    return _PASSWORD_PARAM.sub(r"\1***", text)
+    from ghl_sms.ops.storage.sql import scrub_secrets as scrub
+
+    return scrub(text)
 
 
 def known_errors() -> tuple[type[Exception], ...]:

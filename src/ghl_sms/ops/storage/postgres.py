@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ghl_sms._clock import Clock
 from ghl_sms.ops.bulk.budget import DayState, Limit, SqlBudget, plan_reservation
 from ghl_sms.ops.errors import LedgerUnusable
-from ghl_sms.ops.storage.sql import is_postgres_url, redact_url
+from ghl_sms.ops.storage.sql import is_postgres_url, redact_url, scrub_secrets, url_passwords
 
 if TYPE_CHECKING:
     import psycopg
@@ -163,16 +163,28 @@ def _psycopg() -> Any:
 
 def connect(url: str) -> PgConnection:
     """A connection to the database at ``url``; ``LedgerUnusable`` with what to do when
-    the extra is missing or the server can't be reached."""
+    the extra is missing or the server can't be reached. The error never holds the
+    URL's password: not in the URL it shows, nor in the driver's reason (libpq quotes a
+    URL, or a piece of one, it could not parse)."""
     psycopg = _psycopg()
+    where = redact_url(url)
+    if is_postgres_url(url) and url.split("://", 1)[1].split("?", 1)[0].count("@") > 1:
+        # libpq would split it at the first @ and try to resolve the rest of the
+        # password as a host name, which its error would then quote.
+        raise LedgerUnusable(
+            f"The database URL {where} has more than one @: write an @ in the user name "
+            "or password as %40 (and a / as %2F, a : as %3A).",
+            path=None,
+        )
     try:
         conn = psycopg.connect(
             url, autocommit=True, cursor_factory=psycopg.ClientCursor, connect_timeout=10
         )
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = scrub_secrets(reason, url_passwords(url))
         raise LedgerUnusable(
-            f"Cannot connect to the database {redact_url(url)} ({reason}); check "
+            f"Cannot connect to the database {where} ({reason}); check "
             "GHL_SMS_DATABASE_URL (--database-url) and that the server is running.",
             path=None,
         ) from None

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal, Protocol, runtime_checkable
+from urllib.parse import unquote
 
 __all__ = [
     "Connection",
@@ -25,6 +26,8 @@ __all__ = [
     "dialect",
     "is_postgres_url",
     "redact_url",
+    "scrub_secrets",
+    "url_passwords",
     "write_transaction",
 ]
 
@@ -61,9 +64,43 @@ def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
+# A URL's password (up to the last @ of the word: an unescaped @ or / in a password is
+# hidden too, and an empty user name is still a user name), and a password= parameter
+# (a URL's query, or libpq's keyword form).
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"]*):([^\s'\"]*)@")
+_PASSWORD_PARAM = re.compile(r"(password=)([^\s&'\"]*)", re.IGNORECASE)
+# A whole string that is one URL: its password may even hold spaces (libpq refuses it,
+# quoting it).
+_WHOLE_URL_PASSWORD = re.compile(r"^(\s*[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*):(.*)@")
+
+
 def redact_url(url: str) -> str:
-    """The URL without its password (for messages and logs)."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+    """The URL without its password (for messages and logs): ``postgresql://u:***@h/db``,
+    also with no user name, an unescaped ``@`` or ``/`` in the password, or
+    ``?password=...`` (``password=***``)."""
+    return scrub_secrets(_WHOLE_URL_PASSWORD.sub(r"\1:***@", url))
+
+
+def scrub_secrets(text: str, known: Iterable[str] = ()) -> str:
+    """``text`` without the passwords of the URLs in it, and without the ``known``
+    secrets wherever they appear (a driver may quote a URL's password alone, as libpq
+    does for one it cannot parse: ``url_passwords`` gives them).
+
+    Every error or log line that may quote a database URL passes here.
+    """
+    for secret in sorted({s for s in known if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    text = _URL_PASSWORD.sub(r"\1:***@", text)
+    return _PASSWORD_PARAM.sub(r"\1***", text)
+
+
+def url_passwords(url: str) -> list[str]:
+    """The passwords ``url`` holds (in its user part or ``password=`` parameters), as
+    written and percent-decoded: what to hide from a message that may quote them."""
+    found = [m.group(2) for m in _WHOLE_URL_PASSWORD.finditer(url)]
+    found += [m.group(2) for m in _URL_PASSWORD.finditer(url)]
+    found += [m.group(2) for m in _PASSWORD_PARAM.finditer(url)]
+    return list(dict.fromkeys(p for raw in found for p in (raw, unquote(raw)) if p))
 
 
 def dialect(db: Connection) -> Dialect:
