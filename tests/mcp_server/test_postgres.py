@@ -6,6 +6,7 @@ campaign is only queued for `ghl-sms worker`, never sent by the server itself.""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -192,3 +193,29 @@ async def test_a_database_that_does_not_open_never_shows_its_password(
     for piece in (SECRET, SECRET[:3] + " ", SECRET[3:]):
         assert piece not in text and piece not in log, (text, log)
     assert "did not open" in log and "Traceback" not in log
+
+
+async def test_a_database_without_the_job_queue_refuses_a_campaign_and_sends_nothing(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """pg_url has our tables but not procrastinate's (a `db upgrade` cut short): the
+    server must not send the campaign itself, nor leave one that nothing would queue."""
+    with served(tmp_path / "sandbox.db", contacts=2) as (_, info):
+        s = Setup(tmp_path, pg_url, info, tmp_path / "sandbox.db")
+        cy, dee = s.contacts
+        with anyio.fail_after(60):
+            async with s.server() as server:
+                refused = await server.error(
+                    "sms_bulk_send", template="Hello {{contact.first_name}}",
+                    contact_ids=[cy, dee], confirmed=True,
+                )  # fmt: skip
+                # The location's engine is refused as it opens, so every tool says it.
+                texted = await server.error("sms_send", text="Hi", contact_id=cy, confirmed=True)
+        assert "no job queue" in refused and "ghl-sms db upgrade" in refused, refused
+        assert "ghl-sms db upgrade" in texted
+        assert s.query("SELECT count(*) FROM bulk_campaigns") == [(0,)]
+        for contact in (cy, dee):
+            thread = s.cli("thread", "--contact", contact, "--json")
+            assert thread.returncode == 0, thread.stderr
+            messages = json.loads(thread.stdout)["messages"]
+            assert not [m for m in messages if m.get("direction") == "outbound"], messages

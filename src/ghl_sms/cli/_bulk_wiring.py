@@ -19,12 +19,11 @@ from ghl_sms.ops.bulk.dispatcher import SqliteLeases
 from ghl_sms.ops.bulk.store import SqliteCampaignStore
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import ServiceConfig
-from ghl_sms.ops.storage.ports import PumpQueue
 
 if TYPE_CHECKING:
-    from ghl_sms.ops.storage.postgres import PgConnection
+    from ghl_sms.ops.jobs import JobQueueUnavailable
 
-__all__ = ["Opened", "location_of", "open_engine", "require_job_queue"]
+__all__ = ["Opened", "location_of", "open_engine"]
 
 
 @dataclass(frozen=True)
@@ -74,53 +73,32 @@ async def open_engine(
             client.pacer = pacer  # every request of the campaign claims from its budget
             yield client
 
+    from ghl_sms.ops.jobs import JobQueueUnavailable
+
     try:
-        engine = BulkEngine.sqlite(
-            ledger,
-            connect=connect,
-            clock=app.clock,
-            config=EngineConfig(workers=workers, default_region=settings.default_region),
-            service_config=ServiceConfig(
-                default_region=settings.default_region, repeat_window=settings.repeat_window
-            ),
-        )
-        if settings.database_url:
-            engine.jobs = _job_queue(ledger)
+        try:
+            engine = BulkEngine.sqlite(
+                ledger,
+                connect=connect,
+                clock=app.clock,
+                config=EngineConfig(workers=workers, default_region=settings.default_region),
+                service_config=ServiceConfig(
+                    default_region=settings.default_region,
+                    repeat_window=settings.repeat_window,
+                ),
+            )
+        except JobQueueUnavailable as exc:  # PostgreSQL: campaigns go to `ghl-sms worker`
+            raise _queue_error(exc) from None
         yield Opened(engine, own)
     finally:
         ledger.close()
 
 
-def _job_queue(ledger: Ledger) -> PumpQueue:
-    """PostgreSQL: campaigns are queued for `ghl-sms worker` processes, never sent here."""
-    from ghl_sms.ops.storage.postgres import PgConnection
-
-    try:
-        from ghl_sms.ops.jobs.dispatcher import ProcrastinateDispatcher
-    except ImportError as exc:
-        raise CommandError(
-            f"PostgreSQL support is not installed ({exc.name} is missing).",
-            EXIT_USAGE,
-            hint="pip install 'ghl-sms[postgres]'",
-        ) from None
-    conn = ledger.conn
-    assert isinstance(conn, PgConnection)
-    require_job_queue(conn)
-    return ProcrastinateDispatcher(conn)
-
-
-def require_job_queue(conn: PgConnection) -> None:
-    """Refuse a database whose job queue (procrastinate's schema) is missing, before a
-    campaign is created that nothing could ever queue."""
-    present = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
-    if not present[0]:
-        raise CommandError(
-            "The database has our tables but no job queue yet (procrastinate's schema).",
-            EXIT_USAGE,
-            hint="Run `ghl-sms db upgrade` (with the same --database-url / "
-            "GHL_SMS_DATABASE_URL): it adds it.",
-            name="ledger_unusable",
-        )
+def _queue_error(error: JobQueueUnavailable) -> CommandError:
+    """The library's refusal of a PostgreSQL database without its job queue, as the CLI
+    says it: the reason, then what to do."""
+    name = "ledger_unusable" if error.missing == "schema" else None
+    return CommandError(error.reason, EXIT_USAGE, hint=error.hint, name=name)
 
 
 def _settings_for(app: AppContext, targets: dict[str, Settings], wanted: str) -> Settings:

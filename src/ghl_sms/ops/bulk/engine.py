@@ -130,9 +130,19 @@ class BulkEngine:
         service_config: ServiceConfig | None = None,
     ) -> BulkEngine:
         """The default engine: store, budget and leases in the ledger's database (its
-        SQLite file, or PostgreSQL when the ledger was opened on one)."""
+        SQLite file, or PostgreSQL when the ledger was opened on one).
+
+        On PostgreSQL the engine gets the database's job queue (``jobs``): starting or
+        resuming a campaign queues its location's pump for ``ghl-sms worker``, and the
+        caller does not run campaigns itself. Raises ``ops.jobs.JobQueueUnavailable``
+        (a ``UsageError``) when the ``postgres`` extra or the queue's schema is missing
+        (``ghl-sms db upgrade`` adds it).
+        """
+        from ghl_sms.ops.jobs import job_queue  # imports the job engine on PostgreSQL only
+
+        jobs = job_queue(ledger.conn)
         parts = bulk_storage(ledger.conn, clock)
-        return cls(
+        engine = cls(
             store=parts.store,
             guards=parts.guards,
             ledger=ledger,
@@ -143,6 +153,8 @@ class BulkEngine:
             config=config,
             service_config=service_config,
         )
+        engine.jobs = jobs
+        return engine
 
     # --- clients --------------------------------------------------------------------------
 

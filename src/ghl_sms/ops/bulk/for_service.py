@@ -9,8 +9,6 @@ from ghl_sms.ghl import GhlClient, RequestPacer
 from ghl_sms.ops.bulk.engine import BulkEngine, EngineConfig
 from ghl_sms.ops.errors import UsageError
 from ghl_sms.ops.service import SmsService
-from ghl_sms.ops.storage.ports import PumpQueue
-from ghl_sms.ops.storage.sql import Connection, dialect
 
 __all__ = ["engine_for_service"]
 
@@ -20,9 +18,11 @@ def engine_for_service(service: SmsService, *, face: str) -> BulkEngine:
     shared budget, so one-to-one sends and campaigns never overspend it; a campaign of
     another location is refused, naming ``face`` ("this server", "this console").
 
-    On PostgreSQL the engine gets the job queue (``engine.jobs``): starting or resuming
-    a campaign queues its location's pump for ``ghl-sms worker``, and the face must not
-    run campaigns itself (``engine.jobs is not None`` says so)."""
+    On PostgreSQL the engine has the job queue (``engine.jobs``, from ``BulkEngine.sqlite``):
+    starting or resuming a campaign queues its location's pump for ``ghl-sms worker``,
+    and the face must not run campaigns itself (``engine.jobs is not None`` says so).
+    A database without it (the ``postgres`` extra or procrastinate's schema missing) is
+    refused here, ``ops.jobs.JobQueueUnavailable``, before any campaign is created."""
 
     @asynccontextmanager
     async def connect(location_id: str, pacer: RequestPacer) -> AsyncIterator[GhlClient]:
@@ -40,22 +40,5 @@ def engine_for_service(service: SmsService, *, face: str) -> BulkEngine:
         config=EngineConfig(default_region=service.config.default_region),
         service_config=service.config,
     )
-    if dialect(service.ledger.conn) == "postgres":
-        engine.jobs = _job_queue(service.ledger.conn)
     service.client.pacer = engine.pacer(service.location_id)
     return engine
-
-
-def _job_queue(conn: Connection) -> PumpQueue:
-    """The workers' queue in the ledger's PostgreSQL database."""
-    from ghl_sms.ops.storage.postgres import PgConnection
-
-    try:
-        from ghl_sms.ops.jobs.dispatcher import ProcrastinateDispatcher
-    except ImportError as exc:
-        raise UsageError(
-            f"PostgreSQL support is not installed ({exc.name} is missing): "
-            "pip install 'ghl-sms[postgres]'."
-        ) from None
-    assert isinstance(conn, PgConnection)
-    return ProcrastinateDispatcher(conn)
