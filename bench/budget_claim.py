@@ -19,13 +19,11 @@ migrated, and dropped at the end. Prints:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
-import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import anyio
+from _scratch import add_url_argument, scratch_database
 
 from ghl_sms._clock import SystemClock
 from ghl_sms.ghl import GhlClient, RateLimits
@@ -34,12 +32,7 @@ from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import SendRequest, SmsService
 from ghl_sms.ops.storage import shared_budget
 from ghl_sms.ops.storage.postgres import PgConnection, PostgresBudget, connect
-from ghl_sms.ops.storage.schema import upgrade
 from ghl_sms.sandbox import Sandbox
-
-
-def _database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 def claims(url: str, count: int) -> None:
@@ -84,13 +77,15 @@ async def sends(url: str, count: int) -> None:
     assert isinstance(conn, PgConnection)
     service = SmsService(client, ledger, clock=clock)
     contact = sandbox.seed_ids["reachable"]
-    await service.send(SendRequest(contact_id=contact, text="warm-up"))
+    await service.send(SendRequest(contact_id=contact, text="warm-up", transactional=True))
     pacer = client.pacer
     requests_before = getattr(pacer, "requests", 0)
     before = conn.round_trips
     start = time.perf_counter()
     for n in range(count):
-        await service.send(SendRequest(contact_id=contact, text=f"Bench message {n}"))
+        await service.send(
+            SendRequest(contact_id=contact, text=f"Bench message {n}", transactional=True)
+        )
     seconds = time.perf_counter() - start
     requests = (getattr(pacer, "requests", 0) - requests_before) / count
     trips = (conn.round_trips - before) / count
@@ -106,28 +101,13 @@ async def sends(url: str, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--url",
-        default=os.environ.get(
-            "GHL_SMS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_url_argument(parser)
     parser.add_argument("--claims", type=int, default=2000)
     parser.add_argument("--sends", type=int, default=30)
     args = parser.parse_args()
-    admin = connect(args.url)
-    name = f"ghl_sms_bench_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        scratch = _database(args.url, name)
-        db = connect(scratch)
-        upgrade(db)
-        db.close()
+    with scratch_database(args.url) as scratch:
         claims(scratch, args.claims)
         anyio.run(sends, scratch, args.sends)
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 if __name__ == "__main__":

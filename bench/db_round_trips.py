@@ -33,17 +33,16 @@ import re
 import statistics
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import httpx2
+from _scratch import add_url_argument, scratch_database
 from psycopg import pq
 
 from ghl_sms._clock import SystemClock
@@ -54,9 +53,7 @@ from ghl_sms.ops.jobs.dispatcher import ProcrastinateDispatcher
 from ghl_sms.ops.jobs.runtime import PumpRuntime, WorkerSettings
 from ghl_sms.ops.ledger import Ledger
 from ghl_sms.ops.service import SendRequest, ServiceConfig, SmsService
-from ghl_sms.ops.storage import postgres
-from ghl_sms.ops.storage.postgres import PgConnection, connect
-from ghl_sms.ops.storage.schema import upgrade
+from ghl_sms.ops.storage.postgres import PgConnection
 from ghl_sms.sandbox import Sandbox
 
 KINDS: list[tuple[str, re.Pattern[str]]] = [
@@ -190,10 +187,6 @@ class Recorder:
         return flights
 
 
-def _database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
 class Marking(httpx2.AsyncBaseTransport):
     """The sandbox's transport: at each message sent, the round trips its task made since
     its previous one (a pump worker's send: the tail of one, the head of the next)."""
@@ -292,16 +285,20 @@ async def interactive(url: str, rec: Recorder, count: int, *, cold: bool) -> Non
 
     per_send: list[int] = []
     async with service() as warm:
-        await warm.send(SendRequest(contact_id=contact, text="warm-up"))
+        await warm.send(SendRequest(contact_id=contact, text="warm-up", transactional=True))
         rec.reset()
         start = time.perf_counter()
         for n in range(count):
             before = rec.total
             if cold:
                 async with service() as fresh:
-                    await fresh.send(SendRequest(contact_id=contact, text=f"Cold {n}"))
+                    await fresh.send(
+                        SendRequest(contact_id=contact, text=f"Cold {n}", transactional=True)
+                    )
             else:
-                await warm.send(SendRequest(contact_id=contact, text=f"Warm {n}"))
+                await warm.send(
+                    SendRequest(contact_id=contact, text=f"Warm {n}", transactional=True)
+                )
             per_send.append(rec.total - before)
         seconds = time.perf_counter() - start
         title = ("interactive, cold (a new ledger connection and SmsService per send, as each "
@@ -313,22 +310,14 @@ async def interactive(url: str, rec: Recorder, count: int, *, cold: bool) -> Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_url = "postgresql://postgres@127.0.0.1:5432/test"
-    parser.add_argument("--url", default=os.environ.get("GHL_SMS_BENCH_DATABASE_URL", default_url))
+    add_url_argument(parser)
     parser.add_argument("--recipients", type=int, default=200)
     parser.add_argument("--sends", type=int, default=30)
     parser.add_argument("--burst", type=int, default=100, help="GHL's limit per location")
     parser.add_argument("--window", type=float, default=10.0)
     parser.add_argument("--pump-workers", type=int, default=8, help="ghl-sms worker --workers")
     args = parser.parse_args()
-    admin = connect(args.url)
-    name = f"ghl_sms_bench_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        scratch = _database(args.url, name)
-        db = postgres.connect(scratch)
-        upgrade(db)
-        db.close()
+    with scratch_database(args.url) as scratch:
         anyio.run(apply_schema, scratch)
         with tempfile.TemporaryDirectory() as folder:
             rec = Recorder(Path(folder))
@@ -339,9 +328,6 @@ def main() -> None:
             anyio.run(worker_path, scratch, rec, args, Path(folder))
             anyio.run(lambda: interactive(scratch, rec, args.sends, cold=False))
             anyio.run(lambda: interactive(scratch, rec, args.sends, cold=True))
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 if __name__ == "__main__":

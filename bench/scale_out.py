@@ -47,9 +47,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import anyio
+from _scratch import database_url
 
 from ghl_sms._clock import SystemClock
 from ghl_sms.ghl import GhlClient, RequestPacer
@@ -62,10 +63,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SANDBOX = ROOT / "tests" / "scale" / "scale_sandbox.py"
 GHL_SMS = str(Path(sys.executable).parent / "ghl-sms")
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 def _admin(url: str, sql: str) -> None:
@@ -152,7 +149,7 @@ class Bench:
     def fresh_database(self) -> str:
         name = f"ghl_sms_scale_{uuid.uuid4().hex[:8]}"
         _admin(self.args.url, f'CREATE DATABASE "{name}"')
-        url = _database(self.args.url, name)
+        url = database_url(self.args.url, name)
         env = {**self.env, "GHL_SMS_DATABASE_URL": url}
         done = subprocess.run(
             [GHL_SMS, "db", "upgrade"], capture_output=True, text=True, env=env, timeout=120
