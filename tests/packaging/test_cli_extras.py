@@ -66,7 +66,7 @@ def test_bash_loads_the_script_and_offers_send_and_sandbox() -> None:
     script = _ghl_sms()
     program = (
         'source <("$GHL_SMS" completion bash)\n'
-        'complete -p ghl-sms\n'
+        "complete -p ghl-sms\n"
         "for typed in se sa; do\n"
         "  COMP_WORDS=(ghl-sms $typed); COMP_CWORD=1; COMPREPLY=()\n"
         '  _ghl_sms_completion ghl-sms; echo "$typed: ${COMPREPLY[*]}"\n'

@@ -250,9 +250,7 @@ gsm_texts = st.text(alphabet=sorted(GSM_BASIC | GSM_EXTENSION), max_size=400)
 @given(texts)
 def test_no_part_ever_exceeds_its_capacity(text):
     report = count_segments(text)
-    limit = (SINGLE_PART_CAPACITY if report.segments <= 1 else MULTI_PART_CAPACITY)[
-        report.encoding
-    ]
+    limit = (SINGLE_PART_CAPACITY if report.segments <= 1 else MULTI_PART_CAPACITY)[report.encoding]
     assert report.capacity == limit
     assert all(0 < size <= limit for size in report.per_segment)
     assert sum(report.per_segment) == report.units

@@ -55,9 +55,7 @@ def local_ledger(app: AppContext, settings: Settings, *, create: bool) -> Iterat
             if settings.ledger_path is not None
             else "set GHL_SMS_DATA_DIR to a folder you can write"
         )
-        ledger = open_ledger(
-            path, app.clock, setting=setting, database_url=settings.database_url
-        )
+        ledger = open_ledger(path, app.clock, setting=setting, database_url=settings.database_url)
     try:
         yield ledger
     finally:

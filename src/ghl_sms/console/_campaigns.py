@@ -155,8 +155,9 @@ async def campaign(request: Request) -> Response:
             },
             "active": status.active or core.runner.active,
             "worker": status.worker,
-            "chart": chart(entries, now, _allowed_per_minute(core, campaign_id),
-                           started.timestamp()),  # fmt: skip
+            "chart": chart(
+                entries, now, _allowed_per_minute(core, campaign_id), started.timestamp()
+            ),  # fmt: skip
             "failures": _failures(status.reasons, entries),
             "skipped": [r for r in status.reasons if r.state == "skipped"],
             "deferred": [r for r in status.reasons if r.state == "deferred"],

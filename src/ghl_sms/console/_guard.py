@@ -60,9 +60,7 @@ class ConsoleGuard:
             if scope["path"] == "/" and given and self._matches(given[0].encode()):
                 # The printed URL: keep the token in a cookie, and out of the address bar.
                 response = RedirectResponse("/", status_code=303)
-                response.set_cookie(
-                    COOKIE, given[0], httponly=True, samesite="strict", path="/"
-                )
+                response.set_cookie(COOKIE, given[0], httponly=True, samesite="strict", path="/")
                 return response
             return _refuse(
                 401, "Open the URL `ghl-sms console` printed (with ?token=...), or send the token."

@@ -83,17 +83,13 @@ def _request(body: dict[str, Any], *, dry_run: bool) -> SendRequest:
 @guarded
 async def preview(request: Request) -> Response:
     """The send's dry run: blocked answers 422 with the reasons, as the send would."""
-    outcome = await core_of(request).service.send(
-        _request(await json_body(request), dry_run=True)
-    )
+    outcome = await core_of(request).service.send(_request(await json_body(request), dry_run=True))
     return ok(outcome)
 
 
 @guarded
 async def send(request: Request) -> Response:
-    outcome = await core_of(request).service.send(
-        _request(await json_body(request), dry_run=False)
-    )
+    outcome = await core_of(request).service.send(_request(await json_body(request), dry_run=False))
     return ok(outcome, status=201 if outcome.outcome in ("sent", "scheduled") else 200)
 
 

@@ -90,8 +90,7 @@ def parse_phone(raw: str, default_region: str = DEFAULT_REGION) -> PhoneInfo:
         raise PhoneNumberError(
             raw,
             "unparseable",
-            f"{text!r} is not a phone number ({problem}); "
-            "use E.164 form such as +15551234567.",
+            f"{text!r} is not a phone number ({problem}); use E.164 form such as +15551234567.",
         ) from exc
     if not phonenumbers.is_valid_number(number):
         raise PhoneNumberError(

@@ -94,9 +94,7 @@ def _register(app: procrastinate.App) -> None:
             await defer_pump(app, location_id)
 
     @app.periodic(cron="* * * * * */5", periodic_id="stalled")
-    @app.task(
-        name=STALLED_TASK, queue=CONTROL_QUEUE, queueing_lock=STALLED_TASK, pass_context=True
-    )
+    @app.task(name=STALLED_TASK, queue=CONTROL_QUEUE, queueing_lock=STALLED_TASK, pass_context=True)
     async def stalled(context: JobContext, timestamp: int) -> None:
         """Jobs of workers that stopped beating: failed, and a fresh pump for each pump.
 
