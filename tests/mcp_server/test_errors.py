@@ -389,17 +389,18 @@ async def test_numbers_and_bodies_stay_out_of_the_info_log(
 
 
 HTTP_CLIENT_LOGGERS = ("httpx2", "httpcore2")
+NOISY_LOGGERS = (*HTTP_CLIENT_LOGGERS, "procrastinate")  # its "Registering task" on PostgreSQL
 
 
-def test_the_server_entry_point_quiets_the_http_clients_request_lines() -> None:
+def test_the_server_entry_point_quiets_request_lines_and_job_engine_chatter() -> None:
     from ghl_sms.cli._mcp import _log_to_stderr
 
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
-    levels = {name: logging.getLogger(name).level for name in HTTP_CLIENT_LOGGERS}
+    levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
     try:
         _log_to_stderr("DEBUG")  # even when the user asks for everything
-        for name in HTTP_CLIENT_LOGGERS:
+        for name in NOISY_LOGGERS:
             assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING
     finally:
         root.handlers[:] = saved[0]

@@ -31,7 +31,13 @@ __all__ = ["doctor", "mcp"]
 
 logger = logging.getLogger("ghl_sms.mcp_server")
 
-_QUIET_LOGGERS = ("httpx2", "httpcore2", "uvicorn.error", "mcp.server.lowlevel.server")
+_QUIET_LOGGERS = (
+    "httpx2",
+    "httpcore2",
+    "uvicorn.error",
+    "mcp.server.lowlevel.server",
+    "procrastinate",  # "Registering task ..." at each start on PostgreSQL
+)
 
 
 def _log_to_stderr(level: str) -> None:
