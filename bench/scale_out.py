@@ -50,7 +50,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-from _scratch import database_url
+from _scratch import add_url_argument, database_url
 
 from ghl_sms._clock import SystemClock
 from ghl_sms.ghl import GhlClient, RequestPacer
@@ -308,10 +308,7 @@ def _busy_pumps(url: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    default_url = os.environ.get(
-        "GHL_SMS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-    )
-    parser.add_argument("--url", default=default_url)
+    add_url_argument(parser)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--locations", type=int, default=40)
     parser.add_argument("--recipients", type=int, default=150)
