@@ -94,7 +94,7 @@ def test_the_default_install_never_imports_psycopg_or_the_job_engine(tmp_path: P
         "from click.testing import CliRunner\n"
         "import ghl_sms.cli\n"
         "result = CliRunner().invoke(ghl_sms.cli.cli, ['send', '--sandbox', '--to',"
-        " '+14155550100', 'Hello'])\n"
+        " '+14155550100', '--transactional', 'Hello'])\n"
         "assert result.exit_code == 0, result.output\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in"
         " ('psycopg', 'psycopg_pool', 'procrastinate'))\n"

@@ -50,7 +50,13 @@ async def test_ghl_sms_mcp_sandbox_serves_the_tools_over_stdio(tmp_path: Path) -
             assert len(names) == 11 and "sms_send" in names
             numbers = await client.call_tool("sms_numbers", {})
             assert numbers.structured_content["numbers"][0]["is_default"] is True
-            arguments: dict[str, Any] = {"text": "Hello from stdio", "contact_id": AVA}
+            # Transactional: the server's clock is real, and quiet hours would refuse
+            # a marketing text at night where Ava lives.
+            arguments: dict[str, Any] = {
+                "text": "Hello from stdio",
+                "contact_id": AVA,
+                "transactional": True,
+            }
             refused = await client.call_tool("sms_send", arguments)
             assert refused.is_error and "confirmed=true" in refused.content[0].text
             sent = await client.call_tool("sms_send", {**arguments, "confirmed": True})
