@@ -66,7 +66,7 @@ def unusable_ledger(path: Path) -> CommandError:
 def check_database_url(url: str) -> None:
     """Refuse, before connecting, a database URL that cannot be what was meant (never
     quoting it: it may hold a password)."""
-    from ghl_sms.ops.storage.sql import is_postgres_url
+    from ghl_sms.ops.storage.sql import has_stray_at, is_postgres_url
 
     example = "postgresql://sms@db.internal:5432/sms, for example"
     if not is_postgres_url(url):
@@ -81,7 +81,7 @@ def check_database_url(url: str) -> None:
             f"GHL_SMS_DATABASE_URL (--database-url) names no server and no database: {example}.",
             EXIT_USAGE,
         )
-    if rest.split("?", 1)[0].count("@") > 1:
+    if has_stray_at(url):
         raise CommandError(
             "GHL_SMS_DATABASE_URL (--database-url) has more than one @: write an @ in the "
             "user name or password as %40 (and a / as %2F, a : as %3A).",

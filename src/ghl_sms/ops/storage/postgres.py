@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from ghl_sms._clock import Clock
 from ghl_sms.ops.bulk.budget import DayState, Limit, SqlBudget, plan_reservation
 from ghl_sms.ops.errors import LedgerUnusable
-from ghl_sms.ops.storage.sql import is_postgres_url, redact_url, scrub_secrets, url_passwords
+from ghl_sms.ops.storage.sql import (
+    has_stray_at,
+    is_postgres_url,
+    redact_url,
+    scrub_secrets,
+    url_passwords,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -168,9 +174,7 @@ def connect(url: str) -> PgConnection:
     URL, or a piece of one, it could not parse)."""
     psycopg = _psycopg()
     where = redact_url(url)
-    if is_postgres_url(url) and url.split("://", 1)[1].split("?", 1)[0].count("@") > 1:
-        # libpq would split it at the first @ and try to resolve the rest of the
-        # password as a host name, which its error would then quote.
+    if has_stray_at(url):  # libpq's error would quote the password's tail as a host
         raise LedgerUnusable(
             f"The database URL {where} has more than one @: write an @ in the user name "
             "or password as %40 (and a / as %2F, a : as %3A).",

@@ -64,6 +64,12 @@ def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
+def has_stray_at(url: str) -> bool:
+    """A postgresql:// URL with an unescaped @ in its user name or password: libpq
+    would split it at the first @ and take the rest of the password for a host name."""
+    return is_postgres_url(url) and url.split("://", 1)[1].split("?", 1)[0].count("@") > 1
+
+
 # A URL's password (up to the last @ of the word: an unescaped @ or / in a password is
 # hidden too, and an empty user name is still a user name), and a password= parameter
 # (a URL's query, or libpq's keyword form).
