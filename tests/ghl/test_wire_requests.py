@@ -288,3 +288,19 @@ async def test_contact_search_sends_ghls_body_for_text_email_and_search_after(
         "pageLimit": 50,
         "searchAfter": [1767225600000, "c9"],
     }
+
+
+@pytest.mark.anyio
+async def test_a_raw_request_gets_the_modules_version_and_the_same_error_mapping(
+    recorder: Recorder,
+) -> None:
+    from ghl_sms.ghl import InvalidRequestError
+
+    recorder.answers.append(ok({"statusCode": 422, "message": ["type must be SMS"]}, 422))
+    with pytest.raises(InvalidRequestError, match="type must be SMS"):
+        await make_client(recorder).raw_request(
+            "PUT", "/contacts/ct1", module="contacts", json={"probe": True}
+        )
+    assert (recorder.last.method, recorder.last.url.path) == ("PUT", "/contacts/ct1")
+    assert_common_headers(recorder.last, "2021-07-28")
+    assert recorder.body() == {"probe": True}

@@ -72,6 +72,20 @@ class ApiCaller(WireClient):
     _token_provider: TokenProvider | None
     _versions: dict[str, str]
 
+    async def raw_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        module: str = "conversations",
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """One request to an endpoint no typed method covers (``ghl-sms doctor``'s scope
+        probes, say), with the same pacing, API version (``module``'s), token, retries of
+        what is safe, and error mapping; the parsed JSON body."""
+        return await self._call(method, path, module=module, params=params, json=json)
+
     async def _call(
         self,
         method: str,

@@ -60,8 +60,8 @@ class ScopeProbe:
 
 async def _raw(client: GhlClient, method: str, path: str, module: str, body: Any) -> Any:
     # The one request ghl-sms makes outside the client's typed methods: a body GHL must
-    # refuse. Going through _call keeps pacing, headers and error mapping identical.
-    return await client._call(method, path, module=module, json=body)
+    # refuse, with the same pacing, headers and error mapping as every other call.
+    return await client.raw_request(method, path, module=module, json=body)
 
 
 async def _send_probe(client: GhlClient) -> Any:
