@@ -205,6 +205,33 @@ async def test_the_pacer_spreads_requests_evenly_at_the_allowed_rate() -> None:
     assert clock.slept == [2.5, 2.5, 2.5, 2.5]
 
 
+@pytest.mark.anyio
+async def test_the_window_is_widened_by_the_slowest_recent_round_trip_until_it_ages_out() -> None:
+    """A request GHL counts 0.4 s after its slot (a loaded machine) must not share one of
+    GHL's windows with a window's worth of later ones: the claims' window is widened by
+    the slowest of the last 64 round trips, not a typical one (a 90th percentile would
+    have ignored one stall in 64)."""
+    clock = FakeClock(NOON)
+    pacer = BudgetPacer(MemoryBudget(), "req:loc", clock, RateLimits(burst=100, window=10))
+
+    async def request(round_trip: float) -> None:
+        await pacer.acquire()
+        clock.advance(round_trip)
+        pacer.observe({})
+
+    for n in range(64):
+        await request(0.4 if n == 10 else 0.01)
+    assert pacer.limit.longest == pytest.approx(10 * 1.02 + 0.4)
+    for _ in range(10):
+        await request(0.01)
+    assert pacer.limit.longest == pytest.approx(10 * 1.02 + 0.4)  # still in the last 64
+    for _ in range(54):
+        await request(0.01)
+    assert pacer.limit.longest == pytest.approx(10 * 1.02 + 0.01)
+    await request(5.0)  # a stall: at most a quarter of the window
+    assert pacer.limit.longest == pytest.approx(10 * 1.02 + 2.5)
+
+
 def test_a_request_limit_holds_the_burst_and_spreads_it_over_the_window() -> None:
     limit = request_limit(RateLimits(burst=100, window=10.0, margin=0.02))
     budget = MemoryBudget()
