@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from ghl_sms.ops.ledger import (
     SendState,
     derive_idempotency_key,
 )
-from support.backends import Backend
+from support.backends import Backend, statement_counter
 
 LOC = "loc1"
 
@@ -155,7 +154,7 @@ def test_every_write_returns_the_record_as_stored_and_an_outcome_is_one_statemen
     new = claim(ledger, template="Hi {name}", contact_name="Pat")
     assert other.get("k1") == new.record and new.record.template == "Hi {name}"
     clock.advance(5)
-    statements = _statements(ledger)
+    statements = statement_counter(ledger.conn)
     sent = ledger.mark_sent(new.record.id, message_id="m1", conversation_id="c1", status="sent")
     assert statements() == 1  # one UPDATE ... RETURNING: no BEGIN/COMMIT, no read
     assert other.get("k1") == sent and sent.state is SendState.SENT
@@ -170,20 +169,6 @@ def test_every_write_returns_the_record_as_stored_and_an_outcome_is_one_statemen
     assert doubt.kind == "in_doubt" and other.get("k2") == doubt.record
     with pytest.raises(KeyError):
         ledger.mark_sent(10_000, message_id="m9", conversation_id=None, status=None)
-
-
-def _statements(ledger: Ledger) -> Callable[[], int]:
-    """Statements sent on the ledger's connection from now on."""
-    from ghl_sms.ops.storage.postgres import PgConnection
-
-    db = ledger.conn
-    if isinstance(db, sqlite3.Connection):
-        seen: list[str] = []
-        db.set_trace_callback(seen.append)
-        return lambda: len(seen)
-    assert isinstance(db, PgConnection)
-    start = db.round_trips
-    return lambda: db.round_trips - start
 
 
 def test_scheduled_messages_are_listed_until_cancelled(ledger: Ledger, clock: FakeClock) -> None:

@@ -4,6 +4,7 @@ budget and lease contracts run from the same test code against each."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,3 +56,16 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
 
 LedgerFactory = Callable[[Clock], Ledger]
+
+
+def statement_counter(db: Connection) -> Callable[[], int]:
+    """Statements sent on ``db`` from now on (SQLite: traced; PostgreSQL: its round trips)."""
+    from ghl_sms.ops.storage.postgres import PgConnection
+
+    if isinstance(db, sqlite3.Connection):
+        seen: list[str] = []
+        db.set_trace_callback(seen.append)
+        return lambda: len(seen)
+    assert isinstance(db, PgConnection)
+    start = db.round_trips
+    return lambda: db.round_trips - start

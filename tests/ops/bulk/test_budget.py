@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from ghl_sms.ops.bulk.budget import (
     request_limit,
 )
 from ghl_sms.ops.ledger import Ledger
-from support.backends import BACKENDS, Backend
+from support.backends import BACKENDS, Backend, statement_counter
 
 NOON = datetime(2026, 3, 4, 18, 0, tzinfo=UTC).timestamp()
 
@@ -303,19 +303,6 @@ def _share_across_skew(one: Ledger, two: Ledger, behind: Clock, ahead: Clock) ->
     assert abs((d - 60.0) - c) < 0.5  # b's place: beside c, a window after a
 
 
-def _statements(db: object) -> Callable[[], int]:
-    """Statements sent on ``db`` from now on (SQLite: traced; PostgreSQL: counted)."""
-    from ghl_sms.ops.storage.postgres import PgConnection
-
-    if isinstance(db, sqlite3.Connection):
-        seen: list[str] = []
-        db.set_trace_callback(seen.append)
-        return lambda: len(seen)
-    assert isinstance(db, PgConnection)
-    start = db.round_trips
-    return lambda: db.round_trips - start
-
-
 @pytest.mark.anyio
 async def test_the_pacer_books_what_ghl_counted_beyond_the_budget_and_asks_nothing_when_it_agrees(
     backend: Backend,
@@ -327,7 +314,7 @@ async def test_the_pacer_books_what_ghl_counted_beyond_the_budget_and_asks_nothi
     pacer = BudgetPacer(SqlBudget(db), "req:loc", clock, limits, spread=False)
     for _ in range(3):
         await pacer.acquire()
-    statements = _statements(db)
+    statements = statement_counter(db)
     pacer.observe({"x-ratelimit-max": "100", "x-ratelimit-remaining": "97"})
     assert statements() == 0  # GHL counted our 3: our own claims say so, no round trip
     other.reserve("req:loc", pacer.limit, NOON)
