@@ -2,9 +2,9 @@
 
 1. ``GHL_SMS_TEST_DATABASE_URL`` (CI and the development machines: the server on
    127.0.0.1:5432); its database must let us CREATE DATABASE.
-2. Else a throwaway server when ``initdb``/``pg_ctl`` are installed: initialised in a
-   temporary folder (as the ``postgres`` user when we are root: the server refuses to
-   run as root), on a free loopback port, stopped at the end.
+2. Else a throwaway server when ``pg_ctl`` is installed (not as root: the server refuses
+   to run as root), started by pytest-postgresql's executor in a temporary folder on a
+   free loopback port, stopped at the end.
 3. Else every PostgreSQL test skips, saying why; with ``GHL_SMS_REQUIRE_PG=1`` (CI) that
    is a failure instead.
 
@@ -17,11 +17,10 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -38,58 +37,41 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"no PostgreSQL for the tests: {reason}")
 
 
-def _binary(name: str) -> str | None:
-    found = shutil.which(name)
+def _pg_ctl() -> str | None:
+    found = shutil.which("pg_ctl")
     if found:
         return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))  # Debian's layout
     return candidates[-1] if candidates else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@contextmanager
+def _throwaway(pg_ctl: str) -> Iterator[str]:
+    """A server of our own in a temporary folder, run by pytest-postgresql's executor
+    (initdb, start, wait, stop); yields its admin URL."""
+    from port_for import get_port
+    from pytest_postgresql.executors import PostgreSQLExecutor
 
-
-class _Throwaway:
-    """A server of our own in a temporary folder."""
-
-    def __init__(self, initdb: str, pg_ctl: str) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="ghl-sms-pg-"))
-        self.data = self.dir / "data"
-        self.port = _free_port()
-        self.pg_ctl = pg_ctl
-        self.prefix: list[str] = []
-        if os.geteuid() == 0:
-            runuser = shutil.which("runuser")
-            if runuser is None:
-                raise RuntimeError("running as root and runuser is missing")
-            self.prefix = [runuser, "-u", "postgres", "--"]
-            shutil.chown(self.dir, "postgres")
-            os.chmod(self.dir, 0o700)
-        subprocess.run(
-            [*self.prefix, initdb, "-D", str(self.data), "-U", "postgres", "-A", "trust",
-             "--no-sync", "-E", "UTF8"],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
-        subprocess.run(
-            [*self.prefix, pg_ctl, "-D", str(self.data), "-o", options, "-w", "-t", "60",
-             "-l", str(self.dir / "log"), "start"],
-            check=True, capture_output=True, timeout=90,
-        )  # fmt: skip
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def stop(self) -> None:
-        subprocess.run(
-            [*self.prefix, self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"],
-            capture_output=True, timeout=60,
-        )  # fmt: skip
-        shutil.rmtree(self.dir, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix="ghl-sms-pg-"))
+    executor = PostgreSQLExecutor(
+        executable=pg_ctl,
+        host="127.0.0.1",
+        port=get_port(None),
+        datadir=str(folder / "data"),
+        unixsocketdir=str(folder),
+        logfile=str(folder / "log"),
+        startparams="-w",
+        dbname="postgres",
+        # Speed over durability: the data is thrown away.
+        postgres_options="-c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+    )
+    executor.start()
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{executor.port}/postgres"
+    finally:
+        executor.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _admin(url: str) -> Any:
@@ -113,31 +95,28 @@ def pg_server() -> Iterator[str]:
         import psycopg  # noqa: F401
     except ImportError:
         _unavailable("psycopg is not installed (pip install -e '.[test]')")
-    url = os.environ.get(URL_VARIABLE)
-    server: _Throwaway | None = None
-    if not url:
-        initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
-        if initdb is None or pg_ctl is None:
-            _unavailable(f"{URL_VARIABLE} is not set and initdb/pg_ctl are not installed")
-        assert initdb is not None and pg_ctl is not None
+    with ExitStack() as stack:
+        url = os.environ.get(URL_VARIABLE)
+        if not url:
+            pg_ctl = _pg_ctl()
+            if pg_ctl is None:
+                _unavailable(f"{URL_VARIABLE} is not set and pg_ctl is not installed")
+            assert pg_ctl is not None
+            if os.geteuid() == 0:
+                _unavailable(
+                    f"{URL_VARIABLE} is not set and PostgreSQL will not run as root: run the "
+                    "tests as another user, or set it to a server's URL"
+                )
+            try:
+                url = stack.enter_context(_throwaway(pg_ctl))
+            except Exception as exc:
+                _unavailable(f"could not start a throwaway server with {pg_ctl} ({exc})")
+        assert url is not None
         try:
-            server = _Throwaway(initdb, pg_ctl)
-        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-            detail = getattr(exc, "stderr", b"") or b""
-            _unavailable(f"could not start a throwaway server ({exc} {detail[-300:]!r})")
-        assert server is not None
-        url = server.url
-    try:
-        _admin(url).close()
-    except Exception as exc:
-        if server is not None:
-            server.stop()
-        _unavailable(f"cannot connect to {URL_VARIABLE} ({str(exc).strip()[:200]})")
-    try:
+            _admin(url).close()
+        except Exception as exc:
+            _unavailable(f"cannot connect to {URL_VARIABLE} ({str(exc).strip()[:200]})")
         yield url
-    finally:
-        if server is not None:
-            server.stop()
 
 
 @pytest.fixture(scope="session")
