@@ -17,7 +17,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,29 +26,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from support.docs import ROOT, Block, blocks, shell_lines
+from support.processes import free_port, wait_for
 from support.served_sandbox import served
 
 GHL_SMS = str(Path(sys.executable).parent / "ghl-sms")
 PAGE = ROOT / "docs" / "scale-out.md"
 SAMPLE_PORT = "9464"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _until(predicate: Any, timeout: float, what: str) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def _metrics(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -111,7 +93,7 @@ def test_the_pages_postgresql_steps_send_a_campaign_through_a_worker(
     # 3. A worker, serving /metrics.
     [worker_line] = shell_lines(start_worker)
     assert SAMPLE_PORT in worker_line.argv
-    argv = [str(_free_port()) if word == SAMPLE_PORT else word for word in worker_line.argv]
+    argv = [str(free_port()) if word == SAMPLE_PORT else word for word in worker_line.argv]
     log = tmp_path / "worker.log"
     with open(log, "wb") as out:
         worker = subprocess.Popen([GHL_SMS, *argv[1:]], env=env, cwd=tmp_path, stderr=out,
@@ -125,7 +107,7 @@ def test_the_pages_postgresql_steps_send_a_campaign_through_a_worker(
                     return dict(json.loads(text))
             return None
 
-        metrics_url = _until(ready, 30, "the worker's ready line")["metrics"]
+        metrics_url = wait_for(ready, "the worker's ready line", 30, every=0.2)["metrics"]
         before = _metrics(metrics_url)
         assert before[("ghl_sms_process", (("counter", "active_pumps"),))] == 0
 
@@ -146,7 +128,7 @@ def test_the_pages_postgresql_steps_send_a_campaign_through_a_worker(
             found = dict(json.loads(shown.stdout))
             return found if found["campaign"]["state"] == "completed" else None
 
-        final = _until(completed, 60, f"{campaign_id} to complete")
+        final = wait_for(completed, f"{campaign_id} to complete", 60, every=0.2)
         assert final["counts"].get("sent") == 1, final["counts"]
         after = _metrics(metrics_url)
         assert after[("ghl_sms_requests", (("location", location_id), ("window", "60s")))] >= 1

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,27 +24,11 @@ from click.testing import CliRunner
 from ghl_sms.cli import cli
 from ghl_sms.cli._app import AppContext
 from ghl_sms.sandbox import DEMO_LOCATION_ID, DEMO_TOKEN
+from support.processes import free_port, wait_for
 
 AVA = "sbxCtReachable000001"
 CHLOE = "sbxCtEmailDnd0000001"
 GHL_SMS = [sys.executable, "-m", "ghl_sms"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    """Wait for something another process does (not a timing assumption): poll a condition."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass

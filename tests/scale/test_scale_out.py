@@ -34,6 +34,7 @@ import anyio
 import pytest
 
 from support import scale as scenario
+from support.processes import wait_for
 
 HERE = Path(__file__).resolve().parent
 GHL_SMS = [str(Path(sys.executable).parent / "ghl-sms")]
@@ -152,16 +153,6 @@ def _pump_runs(pg_url: str) -> dict[str, list[tuple[int, int]]]:
     return runs
 
 
-def _wait(predicate: Any, timeout: float, what: str) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_three_workers_send_each_eligible_recipient_once(
     seed: int, pg_url: str, tmp_path: Path, served: tuple[Path, dict[str, Any]]
@@ -209,7 +200,7 @@ def test_three_workers_send_each_eligible_recipient_once(
                     return str(entry["location"])
             return None
 
-        location = _wait(held, 30, "a held send")
+        location = wait_for(held, "a held send", 30, every=0.3)
         pid = _holders(pg_url)[location]
         victim = next(w for w in cluster.workers if w.pid == pid)
         victim.kill()
@@ -242,9 +233,11 @@ def test_three_workers_send_each_eligible_recipient_once(
                 states = [r[0] for r in conn.execute("SELECT state FROM bulk_campaigns")]
             return len(states) == len(plan.csvs) and set(states) == {"completed"}
 
-        _wait(lambda: taken_over() or finished(), 45, f"{location} taken over")
+        wait_for(lambda: taken_over() or finished(), f"{location} taken over", 45, every=0.3)
         assert time.monotonic() - killed_at < 45
-        _wait(finished, DEADLINE - (time.monotonic() - started), "every campaign completed")
+        wait_for(
+            finished, "every campaign completed", DEADLINE - (time.monotonic() - started), every=0.3
+        )
         status = json.loads(cluster.run("bulk", "status", "--json").stdout)
     finally:
         cluster.stop()
